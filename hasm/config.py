@@ -1,0 +1,135 @@
+"""Configurations of a redundancy group and the inputs that change them: small immutable values.
+
+A configuration is everything that determines what can happen next: the virtual time, the HA
+setting, the link, each node's SRM state and environment, the running timers (as deadline
+windows) and the users. Users are kept as cohorts - a count per (home, session, re-login start) -
+so 15,000 interchangeable users cost what 4 do. Nodes are indices 0 and 1; names belong to the
+trace or scenario that drives the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NO_NODE = -1  # a cohort's session: none
+NOT_WAITING = -1.0  # a cohort's re-login start: the client is not waiting to re-login
+
+UserKey = tuple[int, int, float]  # (home, session node or NO_NODE, re-login start or NOT_WAITING)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node: its SRM's recorded state and reason, and its environment."""
+
+    state: str
+    reason: str
+    up: bool = True
+    srm: bool = True
+    stopped: frozenset[str] = frozenset()  # services stopped or failed (not those SRM idles)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RunningTimer:
+    """A running node timer; it may fire from `earliest` and must fire by `latest`."""
+
+    name: str
+    node: int
+    since: float
+    earliest: float
+    latest: float
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Cohort:
+    """`count` users who share a home node, a session node and a re-login start."""
+
+    home: int
+    session: int
+    waiting_since: float
+    count: int
+
+    @property
+    def key(self) -> UserKey:
+        return (self.home, self.session, self.waiting_since)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole group at one instant. Timers and cohorts are kept sorted, so equal
+    configurations are equal values."""
+
+    now: float
+    ha_enabled: bool
+    link_up: bool
+    nodes: tuple[Node, Node]
+    timers: tuple[RunningTimer, ...] = ()
+    users: tuple[Cohort, ...] = ()
+
+    def connected(self) -> bool:
+        """The two SRMs hear each other's heartbeat."""
+        a, b = self.nodes
+        return self.link_up and a.up and a.srm and b.up and b.srm
+
+    def timer(self, name: str, node: int) -> RunningTimer | None:
+        for t in self.timers:
+            if t.name == name and t.node == node:
+                return t
+        return None
+
+    def count(self, key: UserKey) -> int:
+        for c in self.users:
+            if c.key == key:
+                return c.count
+        return 0
+
+
+# -- inputs ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """An event of trace format v1, with nodes as indices and a user as its cohort key."""
+
+    name: str
+    node: int | None = None
+    service: str | None = None
+    user: UserKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """A running node timer fires."""
+
+    timer: str
+    node: int
+
+
+@dataclass(frozen=True, slots=True)
+class Relogin:
+    """One waiting client of the cohort `user` logs in again."""
+
+    user: UserKey
+
+
+Input = EventInput | Fire | Relogin
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """`count` users went from one cohort to another in a step."""
+
+    source: UserKey
+    target: UserKey
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One applied input: the configuration after it, and what happened on the way."""
+
+    input: Input
+    config: Config
+    rule: str | None  # the transition that fired, if any
+    node: int | None  # the node that played `node` in that transition
+    started: tuple[RunningTimer, ...] = ()
+    cancelled: tuple[RunningTimer, ...] = ()
+    moves: tuple[Move, ...] = ()
+    changed: bool = True  # False when an environment event found nothing to change

@@ -1,0 +1,487 @@
+"""The one semantics of a spec: pure functions from a configuration and an input to successors.
+
+The simulator, the transitions machine and (later) the oracle and the explorer all call these
+and nothing else to learn what the spec does. Nothing here draws a random number or reads a
+clock: what the spec leaves open comes out as a choice with bounds (`enabled`, `deadline`).
+
+Order within one step: the event's effect on the world; then the transitions whose trigger and
+guard match (the guard sees the world after the effect; an admin event with no matching
+transition is not offered); then sessions on a node that no longer serves them end, and their
+clients start waiting to re-login; then every node timer whose condition became true starts and
+every one whose condition became false is cancelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+from hasm.config import (
+    NO_NODE,
+    NOT_WAITING,
+    Cohort,
+    Config,
+    EventInput,
+    Fire,
+    Input,
+    Move,
+    Node,
+    Relogin,
+    RunningTimer,
+    Step,
+    UserKey,
+)
+from hasm.errors import ClockError, HasmError
+from hasm.model import (
+    All,
+    AnyOf,
+    Guard,
+    Not,
+    PairSide,
+    ParamValue,
+    ReasonChoice,
+    Spec,
+    Target,
+    Test,
+    Transition,
+)
+from hasm.params import evaluate, resolve_params
+
+# A compiled guard: (configuration, index of the node playing `node`, the event) -> holds?
+Check = Callable[[Config, int, EventInput | None], bool]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    transition: Transition
+    check: Check
+
+
+@dataclass(frozen=True)
+class _NodeTimer:
+    name: str
+    low: float
+    high: float
+    check: Check
+
+
+class Model:
+    """A spec made runnable: parameters resolved, monitored services fixed, guards compiled."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        params: Mapping[str, ParamValue] | None = None,
+        monitored: Iterable[str] | None = None,
+    ) -> None:
+        self.spec = spec
+        self.params: dict[str, ParamValue] = (
+            dict(params) if params is not None else resolve_params(spec)
+        )
+        self.monitored: frozenset[str] = (
+            frozenset(monitored) if monitored is not None else default_monitored(spec, self.params)
+        )
+        self.hosts = {s.id: s.hosts for s in spec.states.values()}
+        self.rules: dict[str, tuple[_Rule, ...]] = {}
+        for t in spec.transitions:
+            rule = _Rule(t, self.compile(t.when))
+            for trigger in t.on:
+                self.rules[trigger] = (*self.rules.get(trigger, ()), rule)
+        self.node_timers = tuple(
+            _NodeTimer(
+                t.id,
+                evaluate(t.duration.min, self.params),
+                evaluate(t.duration.max, self.params),
+                self.compile(t.while_),
+            )
+            for t in spec.timers.values()
+            if t.per == "node"
+        )
+        self.reason_checks = {
+            target.reason: self.compile(target.reason.when)
+            for t in spec.transitions
+            for target in (t.node, t.peer)
+            if isinstance(target.reason, ReasonChoice)
+        }
+        relogin = spec.user_timer.duration
+        self.relogin_low = evaluate(relogin.min, self.params)
+        self.relogin_high = evaluate(relogin.max, self.params)
+
+    # -- guards ---------------------------------------------------------------------------------
+    def compile(self, guard: Guard) -> Check:
+        """A guard as a closure over the model: data in, a predicate out - nothing evaluated."""
+        if isinstance(guard, All):
+            parts = tuple(self.compile(g) for g in guard.terms)
+            if len(parts) == 1:
+                return parts[0]
+            return lambda c, n, e: all(p(c, n, e) for p in parts)
+        if isinstance(guard, AnyOf):
+            alts = tuple(self.compile(g) for g in guard.terms)
+            return lambda c, n, e: any(p(c, n, e) for p in alts)
+        if isinstance(guard, Not):
+            inner = self.compile(guard.term)
+            return lambda c, n, e: not inner(c, n, e)
+        return self._compile_test(guard)
+
+    def _compile_test(self, test: Test) -> Check:
+        value = test.value
+        if test.subject == "param":
+            constant = self.params[test.prop] == value
+            return lambda c, n, e: constant
+        if test.subject == "event":
+            services = frozenset(value) if isinstance(value, tuple) else frozenset()
+            return lambda c, n, e: e is not None and e.service in services
+        if test.subject == "group":
+            if test.prop == "ha_enabled":
+                return lambda c, n, e: c.ha_enabled is value
+            if test.prop == "link_up":
+                return lambda c, n, e: c.link_up is value
+            return lambda c, n, e: c.connected() is value
+        peer = test.subject == "peer"
+        monitored = self.monitored
+        if test.prop in ("state", "reason", "service_down"):
+            names = frozenset(value) if isinstance(value, tuple) else frozenset()
+            if test.prop == "state":
+                return lambda c, n, e: c.nodes[n ^ peer].state in names
+            if test.prop == "reason":
+                return lambda c, n, e: c.nodes[n ^ peer].reason in names
+            watched = names & monitored
+            return lambda c, n, e: not watched.isdisjoint(c.nodes[n ^ peer].stopped)
+        if test.prop == "up":
+            return lambda c, n, e: c.nodes[n ^ peer].up is value
+        if test.prop == "srm_running":
+            return lambda c, n, e: c.nodes[n ^ peer].srm is value
+        # monitored_down
+        return lambda c, n, e: (not monitored.isdisjoint(c.nodes[n ^ peer].stopped)) is value
+
+    # -- hosting ----------------------------------------------------------------------------------
+    def hosts_user(self, config: Config, node: int, home: int) -> bool:
+        """Does `node` serve the sessions of users whose home is `home`?"""
+        n = config.nodes[node]
+        if not n.up:
+            return False
+        kind = self.hosts[n.state]
+        return kind == "own_and_peer" or (kind == "own" and node == home)
+
+    def serving(self, config: Config, home: int) -> int:
+        """The node a client homed on `home` logs in to now, or NO_NODE."""
+        if self.hosts_user(config, home, home):
+            return home
+        if self.hosts_user(config, 1 - home, home):
+            return 1 - home
+        return NO_NODE
+
+
+def default_monitored(spec: Spec, params: Mapping[str, ParamValue]) -> frozenset[str]:
+    """The services SRM monitors unless a trace says otherwise."""
+    return frozenset(
+        s.id
+        for s in spec.services.values()
+        if s.monitored_by_default or (s.monitored_if is not None and params[s.monitored_if] is True)
+    )
+
+
+# -- starting points ----------------------------------------------------------------------------
+def initial_config(model: Model, start: str, users_per_home: tuple[int, int] = (0, 0)) -> Config:
+    """A starting point of trace format v1 (`ha_disabled` or `normal`), every user signed in and
+    active on its home node."""
+    point = model.spec.initial[start]
+    node = Node(point.state, point.reason)
+    users = tuple(
+        Cohort(home, home, NOT_WAITING, count)
+        for home, count in enumerate(users_per_home)
+        if count > 0
+    )
+    config = Config(0.0, point.ha_enabled, True, (node, node), (), users)
+    return _settle(model, config, sessions=True, timers=True)[0]
+
+
+# -- what may happen now -------------------------------------------------------------------------
+def deadline(model: Model, config: Config) -> float | None:
+    """The latest time the clock may reach before something must fire, or None."""
+    times = [t.latest for t in config.timers]
+    times += [c.waiting_since + model.relogin_high for c in config.users if c.waiting_since >= 0]
+    return min(times) if times else None
+
+
+def enabled(model: Model, config: Config) -> tuple[Fire | Relogin, ...]:
+    """The internal choices open now: timers inside their window, clients allowed to re-login."""
+    now = config.now
+    fires: list[Fire | Relogin] = [Fire(t.name, t.node) for t in config.timers if t.earliest <= now]
+    fires += [
+        Relogin(c.key)
+        for c in config.users
+        if c.waiting_since >= 0 and c.waiting_since + model.relogin_low <= now
+    ]
+    return tuple(fires)
+
+
+def forced(model: Model, config: Config) -> tuple[Fire | Relogin, ...]:
+    """The choices that must be taken before time can pass: their window closes now."""
+    now = config.now
+    out: list[Fire | Relogin] = [Fire(t.name, t.node) for t in config.timers if t.latest <= now]
+    out += [
+        Relogin(c.key)
+        for c in config.users
+        if c.waiting_since >= 0 and c.waiting_since + model.relogin_high <= now
+    ]
+    return tuple(out)
+
+
+def advance(model: Model, config: Config, time: float) -> Config:
+    """The configuration at `time`: nothing happens on the way, so `time` may not pass a deadline."""
+    if time < config.now:
+        raise ClockError(f"the virtual clock cannot go back from t={config.now:g} to t={time:g}")
+    limit = deadline(model, config)
+    if limit is not None and time > limit:
+        raise ClockError(f"t={time:g} passes the deadline t={limit:g}; fire what is due first")
+    return config if time == config.now else dataclasses.replace(config, now=float(time))
+
+
+def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
+    """The administrator actions the spec offers now, e.g. failover of node 0."""
+    out = []
+    for event in model.spec.events.values():
+        if event.kind != "admin":
+            continue
+        if "node" in event.fields:
+            out += [
+                EventInput(event.id, node=n)
+                for n in (0, 1)
+                if _matching(model, event.id, config, (n,), EventInput(event.id, node=n))
+            ]
+        elif _matching(model, event.id, config, (0, 1), EventInput(event.id)):
+            out.append(EventInput(event.id))
+    return tuple(out)
+
+
+# -- applying an input -----------------------------------------------------------------------------
+class NotEnabled(HasmError):
+    """An input that the configuration does not allow (a timer outside its window, ...)."""
+
+
+def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
+    """Every successor of `config` under `inp`. An admin event the spec does not offer has none;
+    a timer outside its window or an unknown cohort raises NotEnabled."""
+    if isinstance(inp, Relogin):
+        return (_relogin(model, config, inp),)
+    if isinstance(inp, Fire):
+        running = config.timer(inp.timer, inp.node)
+        if running is None or running.earliest > config.now:
+            raise NotEnabled(f"timer {inp.timer} on node {inp.node} cannot fire at t={config.now:g}")
+        world = dataclasses.replace(config, timers=tuple(t for t in config.timers if t is not running))
+        return _transitions(model, world, inp.timer, (inp.node,), None, inp, fired=(running,))
+    event = model.spec.events.get(inp.name)
+    if event is None:
+        raise NotEnabled(f"unknown event '{inp.name}'")
+    bindings = (inp.node,) if inp.node is not None and "node" in event.fields else (0, 1)
+    if event.kind == "admin":
+        if not _matching(model, inp.name, config, bindings, inp):
+            return ()
+        return _transitions(model, config, inp.name, bindings, inp, inp)
+    world, moves = _effect(model, config, event.effect, inp)
+    if world == config:
+        return (Step(inp, config, None, None, changed=False),)
+    return _transitions(model, world, inp.name, bindings, inp, inp, moves=moves)
+
+
+def _matching(
+    model: Model, trigger: str, config: Config, bindings: tuple[int, ...], event: EventInput | None
+) -> list[tuple[_Rule, int]]:
+    return [
+        (rule, n)
+        for rule in model.rules.get(trigger, ())
+        for n in bindings
+        if rule.check(config, n, event)
+    ]
+
+
+def _transitions(
+    model: Model,
+    world: Config,
+    trigger: str,
+    bindings: tuple[int, ...],
+    event: EventInput | None,
+    inp: Input,
+    moves: tuple[Move, ...] = (),
+    fired: tuple[RunningTimer, ...] = (),
+) -> tuple[Step, ...]:
+    steps: dict[Config, Step] = {}
+    matches = _matching(model, trigger, world, bindings, event)
+    for rule, n in matches or [(None, None)]:
+        after = world if rule is None or n is None else _fire_rule(model, world, rule.transition, n, event)
+        settled, started, cancelled, dropped = _settle(model, after, sessions=True, timers=True)
+        if settled not in steps:
+            rule_id = rule.transition.id if rule is not None else None
+            steps[settled] = Step(inp, settled, rule_id, n, started, cancelled + fired, moves + dropped)
+    return tuple(steps.values())
+
+
+def _reason(model: Model, world: Config, target: Target, n: int, event: EventInput | None) -> str | None:
+    if isinstance(target.reason, ReasonChoice):
+        holds = model.reason_checks[target.reason](world, n, event)
+        return target.reason.then if holds else target.reason.otherwise
+    return target.reason
+
+
+def _fire_rule(model: Model, world: Config, t: Transition, n: int, event: EventInput | None) -> Config:
+    nodes = list(world.nodes)
+    for index, target in ((n, t.node), (1 - n, t.peer)):
+        reason = _reason(model, world, target, n, event)
+        changes: dict[str, str] = {}
+        if target.state is not None:
+            changes["state"] = target.state
+        if reason is not None:
+            changes["reason"] = reason
+        if changes:
+            nodes[index] = dataclasses.replace(nodes[index], **changes)
+    ha = world.ha_enabled
+    for effect in t.effects:
+        if effect == "enable_ha":
+            ha = True
+        elif effect == "disable_ha":
+            ha = False
+        elif effect == "start_services":
+            nodes = [dataclasses.replace(x, stopped=frozenset()) if x.up else x for x in nodes]
+        elif effect == "start_srm":
+            nodes = [dataclasses.replace(x, srm=True) if x.up else x for x in nodes]
+    return dataclasses.replace(world, ha_enabled=ha, nodes=(nodes[0], nodes[1]))
+
+
+# -- the world's own changes -------------------------------------------------------------------------
+def _effect(model: Model, config: Config, effect: str | None, inp: EventInput) -> tuple[Config, tuple[Move, ...]]:
+    if effect in ("login", "logout"):
+        return _user_effect(model, config, effect, inp)
+    if effect == "link_down":
+        return dataclasses.replace(config, link_up=False), ()
+    if effect == "link_up":
+        return dataclasses.replace(config, link_up=True), ()
+    assert inp.node is not None  # the loader ties node effects to a node field
+    node = config.nodes[inp.node]
+    if effect == "stop_service":
+        new = dataclasses.replace(node, stopped=node.stopped | {inp.service or ""})
+    elif effect == "start_service":
+        new = dataclasses.replace(node, stopped=node.stopped - {inp.service or ""})
+    elif effect == "node_down":
+        new = dataclasses.replace(node, up=False, srm=False)
+    elif effect == "node_up":
+        new = node if node.up else dataclasses.replace(node, up=True, srm=True, stopped=frozenset())
+    elif effect == "srm_stop":
+        new = dataclasses.replace(node, srm=False)
+    else:  # srm_start: only a node that is up can start a service
+        new = dataclasses.replace(node, srm=True) if node.up else node
+    if new == node:
+        return config, ()
+    nodes = (new, config.nodes[1]) if inp.node == 0 else (config.nodes[0], new)
+    return dataclasses.replace(config, nodes=nodes), ()
+
+
+def _user_effect(model: Model, config: Config, effect: str, inp: EventInput) -> tuple[Config, tuple[Move, ...]]:
+    key = inp.user
+    if key is None or config.count(key) == 0:
+        raise NotEnabled(f"no user in cohort {key}")
+    home, session, _ = key
+    if effect == "logout":
+        target = (home, NO_NODE, NOT_WAITING)
+    elif session != NO_NODE:
+        return config, ()  # signing in while signed in changes nothing
+    else:
+        target = (home, model.serving(config, home), NOT_WAITING)
+    if target == key:
+        return config, ()
+    return _move(config, key, target, 1), (Move(key, target, 1),)
+
+
+def _relogin(model: Model, config: Config, inp: Relogin) -> Step:
+    home, session, since = inp.user
+    if since < 0 or config.count(inp.user) == 0 or since + model.relogin_low > config.now:
+        raise NotEnabled(f"no client of cohort {inp.user} may re-login at t={config.now:g}")
+    target = (home, model.serving(config, home), NOT_WAITING)
+    # A re-login lands on a serving node and changes no node, so no session or timer moves.
+    return Step(inp, _move(config, inp.user, target, 1), None, None, moves=(Move(inp.user, target, 1),))
+
+
+def _move(config: Config, source: UserKey, target: UserKey, count: int) -> Config:
+    counts = {c.key: c.count for c in config.users}
+    counts[source] -= count
+    counts[target] = counts.get(target, 0) + count
+    users = tuple(sorted(Cohort(*k, n) for k, n in counts.items() if n > 0))
+    return dataclasses.replace(config, users=users)
+
+
+def _settle(
+    model: Model, config: Config, *, sessions: bool, timers: bool
+) -> tuple[Config, tuple[RunningTimer, ...], tuple[RunningTimer, ...], tuple[Move, ...]]:
+    """End sessions no longer served, then start and cancel node timers by their conditions."""
+    moves: list[Move] = []
+    if sessions:
+        for c in config.users:
+            if c.session != NO_NODE and not model.hosts_user(config, c.session, c.home):
+                moves.append(Move(c.key, (c.home, NO_NODE, config.now), c.count))
+        for m in moves:
+            config = _move(config, m.source, m.target, m.count)
+    started: list[RunningTimer] = []
+    cancelled: list[RunningTimer] = []
+    if timers:
+        kept: list[RunningTimer] = []
+        for spec_timer in model.node_timers:
+            for n in (0, 1):
+                running = config.timer(spec_timer.name, n)
+                should = spec_timer.check(config, n, None)
+                if should and running is None:
+                    now = config.now
+                    new = RunningTimer(spec_timer.name, n, now, now + spec_timer.low, now + spec_timer.high)
+                    started.append(new)
+                    kept.append(new)
+                elif running is not None and not should:
+                    cancelled.append(running)
+                elif running is not None:
+                    kept.append(running)
+        if started or cancelled:
+            config = dataclasses.replace(config, timers=tuple(sorted(kept)))
+    return config, tuple(started), tuple(cancelled), tuple(moves)
+
+
+# -- what the page shows ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    state: str  # state id as the page shows it
+    reason: str
+    assigned_users: int
+    active_users: int
+
+
+def node_views(model: Model, config: Config) -> tuple[NodeView, NodeView]:
+    """Each node as the Presence Redundancy Group page shows it."""
+    display = model.spec.display
+    views = []
+    for i, node in enumerate(config.nodes):
+        reachable = node.up and node.srm
+        state = node.state if reachable else display.unreachable_state
+        reason = node.reason if reachable else display.unreachable_reason
+        assigned = sum(c.count for c in config.users if c.home == i)
+        active = sum(c.count for c in config.users if c.session == i)
+        shown = active if model.spec.states[state].shows_active_users else 0
+        views.append(NodeView(state, reason, assigned, shown))
+    return views[0], views[1]
+
+
+def documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
+    """The documented state pairs (P-rows) the configuration shows, either way round."""
+    views = node_views(model, config)
+    connected = config.connected()
+
+    def side_matches(side: PairSide | None, view: NodeView) -> bool:
+        if side is None:
+            return not connected
+        return view.state in side.states and view.reason in side.reasons
+
+    return tuple(
+        pid
+        for pid, pair in model.spec.state_pairs.items()
+        if any(
+            side_matches(pair.node1, views[a]) and side_matches(pair.node2, views[1 - a])
+            for a in (0, 1)
+        )
+    )

@@ -1,0 +1,1 @@
+"""The canonical specs, shipped inside the package as hasm.specs."""

@@ -1,0 +1,1 @@
+"""The seed's stories as scenario files, shipped as hasm.specs.scenarios."""
