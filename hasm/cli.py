@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
-from collections.abc import Callable, Sequence
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TextIO
 
-from hasm.errors import HasmError, InputError
+from hasm.errors import HasmError, InputError, Problem
 from hasm.loader import load_spec
-from hasm.model import Spec
+from hasm.model import ParamValue, Spec
+from hasm.runner import Run, run_scenario, scenario_model
+from hasm.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.semantics import node_views
+from hasm.simulate import Record
+from hasm.timeline import TimelineWriter
+from hasm.trace import TraceWriter
 
 EXIT_OK, EXIT_FALSE, EXIT_INPUT = 0, 1, 2
 
@@ -46,6 +56,106 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _param(text: str) -> tuple[str, ParamValue]:
+    """`name=value` from the command line; booleans are true/false, the rest seconds."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    lowered = raw.strip().lower()
+    if lowered in ("true", "false"):
+        return name.strip(), lowered == "true"
+    try:
+        return name.strip(), float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{name}: expected a number or true/false, got {raw!r}") from None
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, ParamValue]:
+    return dict(args.param or [])
+
+
+@contextmanager
+def _atomic_output(path: Path | None) -> Iterator[TextIO | None]:
+    """A file that appears only when the work finished: nothing half-written on an error."""
+    if path is None:
+        yield None
+        return
+    try:
+        tmp = tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=path.parent or Path("."), prefix=f".{path.name}.", delete=False
+        )
+    except OSError as exc:
+        raise InputError(Problem(str(path), None, "", f"cannot write here: {exc.strerror}")) from exc
+    try:
+        with tmp:
+            yield tmp
+        os.replace(tmp.name, path)
+    finally:
+        if os.path.exists(tmp.name):
+            os.unlink(tmp.name)
+
+
+def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextIO | None) -> Run:
+    """Run one scenario, printing its timeline as it goes and writing the trace if asked."""
+    model = scenario_model(spec, scenario, _overrides(args))
+    writer = TimelineWriter(model, scenario.nodes)
+    homes = ", ".join(
+        f"{sum(1 for h in scenario.users.values() if h == n)} homed on {n}" for n in scenario.nodes
+    )
+    detail = f"{scenario.path} - seed {args.seed}; users: {homes}; start: {scenario.initial}"
+    recorder = None
+    if trace is not None:
+        recorder = TraceWriter(trace, model, scenario.nodes, scenario.users, scenario.initial, model.params)
+    pending: list[Record] = []
+
+    def on_record(record: Record) -> None:
+        if recorder is not None:
+            recorder.record(record)
+        pending.append(record)
+
+    run = run_scenario(
+        spec, scenario, args.seed, _overrides(args), on_record, recorder.start if recorder else None
+    )
+    if not args.quiet:
+        for line in writer.header(scenario.title, node_views(model, run.start), detail):
+            print(line)
+        for line in writer.lines(pending):
+            print(line)
+        print()
+    print(f"{scenario.name}: state pairs passed: {', '.join(run.pairs) or 'none'}")
+    if run.failures:
+        for failure in run.failures:
+            print(f"{scenario.name}: expectation NOT met: {failure}")
+    else:
+        print(f"{scenario.name}: expectations met")
+    return run
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    spec = _spec(args)
+    scenario = load_scenario(args.scenario, spec)
+    with _atomic_output(args.trace) as trace:
+        run = _play(spec, scenario, args, trace)
+    return EXIT_FALSE if run.failures else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    spec = _spec(args)
+    results = []
+    for path in packaged_scenarios():
+        scenario = load_scenario(path, spec)
+        print("=" * 100)
+        run = _play(spec, scenario, args, None)
+        results.append((scenario, run))
+        print()
+    print("=" * 100)
+    print(f"{'scenario':<44} {'pairs passed':<40} result")
+    for scenario, run in results:
+        verdict = "ok" if not run.failures else f"{len(run.failures)} expectation(s) not met"
+        print(f"{scenario.name:<44} {', '.join(run.pairs):<40} {verdict}")
+    return EXIT_FALSE if any(run.failures for _, run in results) else EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hasm",
@@ -56,6 +166,28 @@ def build_parser() -> argparse.ArgumentParser:
     validate = sub.add_parser("validate", help="load a spec and report every problem in it")
     _add_spec(validate)
     validate.set_defaults(run=cmd_validate)
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        _add_spec(p)
+        p.add_argument("--seed", type=int, default=0, help="seed of the run's choices (default 0)")
+        p.add_argument(
+            "--param",
+            type=_param,
+            action="append",
+            metavar="NAME=VALUE",
+            help="override a spec parameter (repeatable), e.g. keep_alive_timeout_s=90",
+        )
+        p.add_argument("--quiet", action="store_true", help="print only the summary, not the timeline")
+
+    simulate = sub.add_parser("simulate", help="play a scenario on the virtual clock; print its timeline")
+    simulate.add_argument("scenario", type=Path, help="scenario file (see specs/scenarios/)")
+    run_options(simulate)
+    simulate.add_argument("--trace", type=Path, default=None, help="write the run as a trace in format v1")
+    simulate.set_defaults(run=cmd_simulate)
+
+    demo = sub.add_parser("demo", help="play every packaged scenario of the seed and show its timeline")
+    run_options(demo)
+    demo.set_defaults(run=cmd_demo)
     return parser
 
 

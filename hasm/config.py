@@ -132,4 +132,5 @@ class Step:
     started: tuple[RunningTimer, ...] = ()
     cancelled: tuple[RunningTimer, ...] = ()
     moves: tuple[Move, ...] = ()
+    fired: RunningTimer | None = None  # the timer that fired, for a Fire input
     changed: bool = True  # False when an environment event found nothing to change

@@ -271,7 +271,7 @@ def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
         if running is None or running.earliest > config.now:
             raise NotEnabled(f"timer {inp.timer} on node {inp.node} cannot fire at t={config.now:g}")
         world = dataclasses.replace(config, timers=tuple(t for t in config.timers if t is not running))
-        return _transitions(model, world, inp.timer, (inp.node,), None, inp, fired=(running,))
+        return _transitions(model, world, inp.timer, (inp.node,), None, inp, fired=running)
     event = model.spec.events.get(inp.name)
     if event is None:
         raise NotEnabled(f"unknown event '{inp.name}'")
@@ -305,7 +305,7 @@ def _transitions(
     event: EventInput | None,
     inp: Input,
     moves: tuple[Move, ...] = (),
-    fired: tuple[RunningTimer, ...] = (),
+    fired: RunningTimer | None = None,
 ) -> tuple[Step, ...]:
     steps: dict[Config, Step] = {}
     matches = _matching(model, trigger, world, bindings, event)
@@ -314,7 +314,9 @@ def _transitions(
         settled, started, cancelled, dropped = _settle(model, after, sessions=True, timers=True)
         if settled not in steps:
             rule_id = rule.transition.id if rule is not None else None
-            steps[settled] = Step(inp, settled, rule_id, n, started, cancelled + fired, moves + dropped)
+            steps[settled] = Step(
+                inp, settled, rule_id, n, started, cancelled, moves + dropped, fired
+            )
     return tuple(steps.values())
 
 

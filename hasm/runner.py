@@ -1,0 +1,88 @@
+"""Play a scenario on a model: the records, the state pairs passed, and the expectations checked."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from hasm.config import Config
+from hasm.model import ParamValue, Spec
+from hasm.params import resolve_params
+from hasm.scenario import Scenario
+from hasm.semantics import Model, documented_pairs, node_views
+from hasm.simulate import Record, Simulator
+
+
+@dataclass(frozen=True)
+class Run:
+    scenario: Scenario
+    model: Model
+    seed: int
+    start: Config
+    records: tuple[Record, ...]
+    final: Config
+    sessions: Mapping[str, str | None]  # each user's session node at the end
+    pairs: tuple[str, ...]  # documented state pairs passed, in first-seen order
+    failures: tuple[str, ...]  # expectations not met
+
+
+def scenario_model(spec: Spec, scenario: Scenario, overrides: Mapping[str, ParamValue] | None = None) -> Model:
+    """The model a scenario runs on: its parameters, then command-line overrides on top."""
+    params = dict(scenario.params)
+    if overrides:
+        params = resolve_params(spec, {**params, **overrides}, file="--param", path="param")
+    return Model(spec, params, scenario.monitored)
+
+
+def run_scenario(
+    spec: Spec,
+    scenario: Scenario,
+    seed: int = 0,
+    overrides: Mapping[str, ParamValue] | None = None,
+    on_record: Callable[[Record], None] | None = None,
+    on_start: Callable[[Config], None] | None = None,
+) -> Run:
+    model = scenario_model(spec, scenario, overrides)
+    sim = Simulator(model, scenario.nodes, scenario.users, scenario.initial, seed)
+    start = sim.config
+    if on_start is not None:
+        on_start(start)
+    pairs: dict[str, None] = dict.fromkeys(documented_pairs(model, start))
+    records = []
+    for record in sim.play(scenario):
+        records.append(record)
+        if on_record is not None:
+            on_record(record)
+        for pid in documented_pairs(model, record.step.config):
+            pairs.setdefault(pid)
+    sessions = {user: sim.session_of(user) for user in scenario.users}
+    failures = check_expectations(model, scenario, sim.config, sessions, tuple(pairs))
+    return Run(scenario, model, seed, start, tuple(records), sim.config, sessions, tuple(pairs), failures)
+
+
+def check_expectations(
+    model: Model,
+    scenario: Scenario,
+    final: Config,
+    sessions: Mapping[str, str | None],
+    pairs: tuple[str, ...],
+) -> tuple[str, ...]:
+    spec, want = model.spec, scenario.expect
+    out = [f"never reached state pair {pid}" for pid in want.reaches if pid not in pairs]
+    views = dict(zip(scenario.nodes, node_views(model, final), strict=True))
+    for node, expected in want.nodes.items():
+        view = views[node]
+        if expected.state is not None and view.state != expected.state:
+            out.append(f"{node} ends {spec.states[view.state].label}, expected {spec.states[expected.state].label}")
+        if expected.reason is not None and view.reason != expected.reason:
+            out.append(f"{node} ends with reason {spec.reasons[view.reason].label}, expected {spec.reasons[expected.reason].label}")
+        if expected.assigned_users is not None and view.assigned_users != expected.assigned_users:
+            out.append(f"{node} ends with {view.assigned_users} assigned users, expected {expected.assigned_users}")
+        if expected.active_users is not None and view.active_users != expected.active_users:
+            out.append(f"{node} ends with {view.active_users} active users, expected {expected.active_users}")
+    for user, node in want.sessions.items():
+        if sessions[user] != node:
+            out.append(f"{user}'s session ends on {sessions[user]}, expected {node}")
+    if want.ha_enabled is not None and final.ha_enabled != want.ha_enabled:
+        out.append(f"HA ends {'enabled' if final.ha_enabled else 'disabled'}, expected the opposite")
+    return tuple(out)
