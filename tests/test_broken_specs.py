@@ -1,0 +1,765 @@
+"""A corpus of broken specs, each the canonical spec with ONE defect, built at test time.
+
+Every defect is a textual replacement in specs/imp-ha.yaml, so the corpus never drifts from the
+spec it breaks: a replacement whose old text is no longer in the spec (exactly once) fails loudly.
+For each, `hasm validate` must exit 2, print nothing on stdout, and print one located line per
+problem on stderr - file, line, key path, what is wrong - and never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from hasm.cli import EXIT_INPUT, main
+from hasm.loader import canonical_spec_path
+
+CANON = canonical_spec_path().read_text(encoding="utf-8")
+_DATA = yaml.load(CANON, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+# A transition's index in the canonical spec, for key paths like `transitions[{recover}].on`.
+T = {transition["id"]: i for i, transition in enumerate(_DATA["transitions"])}
+REPO = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class Defect:
+    """One defect: replace `old` (found exactly once in the canonical spec) with `new`."""
+
+    name: str
+    old: str
+    new: str
+    path: str  # the problem's exact key path ("" for none); `{transition_id}` -> its index
+    message: str  # a fragment of the problem's message, fix included
+    at: str | None = None  # unique text in the broken spec on whose line the problem is;
+    # None: the line where `old` started
+    problems: int = 1  # how many problems the defect causes in all
+
+    def text(self) -> str:
+        assert CANON.count(self.old) == 1, f"{self.name}: the canonical spec changed; update it"
+        return CANON.replace(self.old, self.new)
+
+    def line(self, text: str) -> int:
+        if self.at is None:
+            offset = CANON.index(self.old)  # the text before the replacement is unchanged
+        else:
+            assert text.count(self.at) == 1, f"{self.name}: {self.at!r} is not unique"
+            offset = text.index(self.at)
+        return text.count("\n", 0, offset) + 1
+
+    def key_path(self) -> str:
+        return self.path.format_map(T)
+
+
+MANUAL_FAILOVER_WHEN = (
+    "    when: {ha_enabled: true, connected: true, node.state: normal, peer.state: normal}\n"
+)
+
+DEFECTS: list[Defect] = [
+    # -- YAML itself
+    Defect(
+        "invalid_yaml_syntax",
+        "id: imp-ha\n",
+        "id: imp-ha: oops\n",
+        "",
+        "not valid YAML: mapping values are not allowed here",
+    ),
+    Defect(
+        "tab_indentation",
+        "    type: seconds\n    default: 15\n",
+        "    type: seconds\n\tdefault: 15\n",
+        "",
+        "not valid YAML: found character '\\t' that cannot start any token",
+        at="\tdefault: 15",
+    ),
+    Defect(
+        "duplicated_key",
+        "    default: 60\n    range: [1, 3600]\n",
+        "    default: 60\n    default: 61\n    range: [1, 3600]\n",
+        "parameters.keep_alive_timeout_s.default",
+        "this key appears twice",
+        at="    default: 61",
+    ),
+    Defect(
+        "yaml_merge_key",
+        "  transition_max_s:\n",
+        "  transition_max_s:\n    <<: {cisco_name: (model parameter)}\n",
+        "parameters.transition_max_s",
+        "YAML merge keys (<<) are not used",
+        at="    <<:",
+    ),
+    Defect(
+        "second_yaml_document",
+        "assumptions:\n",
+        "extra:\n---\nassumptions:\n",
+        "",
+        "not valid YAML: but found another document",
+        at="---",
+    ),
+    # -- the schema: unknown keys, missing keys, wrong types and values
+    Defect(
+        "unknown_top_level_key",
+        "id: imp-ha\n",
+        "id: imp-ha\nversion: 3\n",
+        "version",
+        "unknown key 'version' (fix: use one of: assumptions, display, events, hasm_spec, id,",
+        at="version: 3",
+    ),
+    Defect(
+        "unknown_key_in_state",
+        "    label: Idle\n",
+        "    label: Idle\n    colour: grey\n",
+        "states.idle.colour",
+        "unknown key 'colour' (fix: use one of: aliases, assumption, definition, hosts, kind,",
+        at="    colour: grey",
+    ),
+    Defect(
+        "unknown_key_in_parameter",
+        "    default: 90\n",
+        "    default: 90\n    unit: s\n",
+        "parameters.critical_service_down_delay_s.unit",
+        "unknown key 'unit'",
+        at="    unit: s",
+    ),
+    Defect(
+        "unknown_key_in_transition",
+        "  - id: manual_failover\n",
+        "  - id: manual_failover\n    priority: 1\n",
+        "transitions[{manual_failover}].priority",
+        "unknown key 'priority'",
+        at="    priority: 1",
+    ),
+    Defect(
+        "unknown_key_in_timer",
+        "    duration: critical_service_down_delay_s\n",
+        "    duration: critical_service_down_delay_s\n    repeat: true\n",
+        "timers.critical_service_down.repeat",
+        "unknown key 'repeat'",
+        at="    repeat: true",
+    ),
+    Defect(
+        "unknown_key_in_guard",
+        MANUAL_FAILOVER_WHEN,
+        MANUAL_FAILOVER_WHEN.replace("peer.state: normal}", "peer.state: normal, node.colour: red}"),
+        "transitions[{manual_failover}].when.node.colour",
+        "unknown key 'node.colour'",
+    ),
+    Defect(
+        "state_without_label",
+        "    label: Taking Over\n",
+        "",
+        "states.taking_over",
+        "missing key 'label' (fix: add 'label:' here)",
+        at="  taking_over:",
+    ),
+    Defect(
+        "transition_without_on",
+        "    on: recover\n",
+        "",
+        "transitions[{recover}]",
+        "missing key 'on' (fix: add 'on:' here)",
+        at="  - id: recover\n",
+    ),
+    Defect(
+        "seconds_default_is_a_word",
+        "    default: 90\n",
+        "    default: ninety\n",
+        "parameters.critical_service_down_delay_s.default",
+        "got 'ninety'",
+    ),
+    Defect(
+        "hosts_not_in_enum",
+        "    hosts: own_and_peer\n    definition: The node acts",
+        "    hosts: mine\n    definition: The node acts",
+        "states.backup.hosts",
+        "'mine' is not one of: own, own_and_peer, none",
+    ),
+    Defect(
+        "hasm_spec_version_2",
+        "hasm_spec: 1\n",
+        "hasm_spec: 2\n",
+        "hasm_spec",
+        "must be 1, not 2",
+    ),
+    Defect(
+        # YAML 1.2: `on: yes` is the string 'yes', not true, so it is an unknown trigger
+        "yaml_1_1_boolean_is_a_string",
+        "    on: recover\n",
+        "    on: yes\n",
+        "transitions[{recover}].on",
+        "unknown event or timer 'yes'",
+    ),
+    Defect(
+        "python_object_tag",
+        "id: imp-ha\n",
+        'id: !!python/object/apply:os.system ["echo hi"]\n',
+        "",
+        "not valid YAML",
+    ),
+    # -- parameters
+    Defect(
+        "seconds_default_is_boolean",
+        "    default: 90\n",
+        "    default: true\n",
+        "parameters.critical_service_down_delay_s.default",
+        "a seconds parameter needs a number",
+    ),
+    Defect(
+        "boolean_default_is_number",
+        "    default: false\n    description: Move users back",
+        "    default: 1\n    description: Move users back",
+        "parameters.enable_automatic_fallback.default",
+        "a boolean parameter needs true or false, not 1",
+    ),
+    Defect(
+        "default_outside_range",
+        "    default: 1800\n",
+        "    default: 100000\n",
+        "parameters.automatic_fallback_delay_s.default",
+        "default 100000 is outside the range [1, 86400]",
+    ),
+    Defect(
+        "inverted_range",
+        "    default: 537\n    range: [0, 7200]\n",
+        "    default: 537\n    range: [10, 1]\n",
+        "parameters.client_relogin_upper_limit_s.range",
+        "range [10, 1] is empty or negative",
+        at="    range: [10, 1]",
+    ),
+    Defect(
+        "negative_range",
+        "    range: [1, 86400]\n",
+        "    range: [-5, 86400]\n",
+        "parameters.automatic_fallback_delay_s.range",
+        "range [-5, 86400] is empty or negative",
+    ),
+    Defect(
+        "seconds_parameter_without_range",
+        "    range: [1, 86400]\n",
+        "",
+        "parameters.automatic_fallback_delay_s",
+        "a seconds parameter needs a range",
+        at="  automatic_fallback_delay_s:",
+    ),
+    # -- cross-references
+    Defect(
+        "unknown_state_typo",
+        "    node: {state: normal, reason: normal}\n    peer: {state: normal, reason: normal}\n"
+        "    source: [S4, S1]",
+        "    node: {state: normall, reason: normal}\n    peer: {state: normal, reason: normal}\n"
+        "    source: [S4, S1]",
+        "transitions[{fallback_complete}].node.state",
+        "unknown state 'normall' (fix: did you mean 'normal'?)",
+    ),
+    Defect(
+        "unknown_reason",
+        "    node: {state: backup, reason: peer_reboot}\n",
+        "    node: {state: backup, reason: peer_rebooted}\n",
+        "transitions[{peer_reboot_takeover}].node.reason",
+        "unknown reason 'peer_rebooted' (fix: did you mean 'peer_reboot'?)",
+    ),
+    Defect(
+        "unknown_trigger",
+        "    on: recover\n",
+        "    on: recovre\n",
+        "transitions[{recover}].on",
+        "unknown event or timer 'recovre' (fix: did you mean 'recover'?)",
+    ),
+    Defect(
+        "unknown_parameter_in_guard",
+        "param.enable_automatic_fallback: true",
+        "param.enable_automatic_fallbak: true",
+        "timers.automatic_fallback.while.param.enable_automatic_fallbak",
+        "unknown parameter 'enable_automatic_fallbak' (fix: did you mean 'enable_automatic_fallback'?)",
+    ),
+    Defect(
+        "guard_value_does_not_fit_parameter",
+        "param.enable_automatic_fallback: true",
+        "param.enable_automatic_fallback: 1",
+        "timers.automatic_fallback.while.param.enable_automatic_fallback",
+        "'enable_automatic_fallback' is a boolean parameter; 1 cannot match it",
+    ),
+    Defect(
+        "unknown_service_in_service_down",
+        "node.service_down: database}\n    node: {state: failed, reason: take_over_users_failed}",
+        "node.service_down: databse}\n    node: {state: failed, reason: take_over_users_failed}",
+        "transitions[{take_over_database_failure}].when.node.service_down",
+        "unknown service 'databse' (fix: did you mean 'database'?)",
+    ),
+    Defect(
+        "unknown_source",
+        "    source: P14\n",
+        "    source: S99\n",
+        "transitions[{fallback_start_failed}].source",
+        "unknown source 'S99'",
+    ),
+    Defect(
+        "unknown_assumption",
+        "    assumption: A-recover\n",
+        "    assumption: A-recovery\n",
+        "transitions[{recover}].assumption",
+        "unknown assumption 'A-recovery' (fix: did you mean 'A-recover'?)",
+    ),
+    Defect(
+        "duration_names_unknown_parameter",
+        "    duration: automatic_fallback_delay_s\n",
+        "    duration: automatic_fallback_delay\n",
+        "timers.automatic_fallback.duration",
+        "unknown parameter 'automatic_fallback_delay' (fix: did you mean 'automatic_fallback_delay_s'?)",
+    ),
+    Defect(
+        "duration_uses_boolean_parameter",
+        "    duration: automatic_fallback_delay_s\n",
+        "    duration: enable_automatic_fallback\n",
+        "timers.automatic_fallback.duration",
+        "'enable_automatic_fallback' is not a seconds parameter",
+    ),
+    Defect(
+        "duplicated_transition_id",
+        "  - id: manual_fallback\n",
+        "  - id: manual_failover\n",
+        "transitions[{manual_fallback}].id",
+        "id 'manual_failover' is used twice",
+    ),
+    Defect(
+        "duplicated_state_label",
+        "    label: Idle\n",
+        "    label: Normal\n",
+        "states.idle",
+        "label 'Normal' is also used by 'normal'",
+        at="  idle:\n",
+    ),
+    Defect(
+        "admin_event_with_effect",
+        "  recover: {kind: admin, description:",
+        "  recover: {kind: admin, effect: srm_start, description:",
+        "events.recover.effect",
+        "an admin event has no effect of its own",
+        problems=2,  # and: effect 'srm_start' needs fields ['node']
+    ),
+    Defect(
+        "environment_event_fields_do_not_fit_effect",
+        "  node_up: {kind: environment, fields: [node],",
+        "  node_up: {kind: environment, fields: [node, service],",
+        "events.node_up.fields",
+        "effect 'node_up' needs fields ['node'], not ['node', 'service']",
+    ),
+    Defect(
+        "state_pair_unknown_state",
+        "  P3: {node1: {state: idle,",
+        "  P3: {node1: {state: idel,",
+        "state_pairs.P3.node1.state",
+        "unknown state 'idel' (fix: did you mean 'idle'?)",
+    ),
+    Defect(
+        "per_node_timer_without_while",
+        "    while: {ha_enabled: true, node.srm_running: true, node.state: [normal, backup,"
+        " backup_activated], node.monitored_down: true}\n",
+        "",
+        "timers.critical_service_down",
+        "a per-node timer needs the condition it runs under",
+        at="  critical_service_down:\n    per: node",
+    ),
+    Defect(
+        "two_per_user_timers",
+        "  automatic_fallback:\n    per: node\n",
+        "  automatic_fallback:\n    per: user\n",
+        "timers",
+        "a spec has exactly one per-user timer (the client's re-login wait), not 2",
+        at="timers:\n  initialization:",
+        problems=3,  # and: the new per-user timer has `while`; a transition is `on` it
+    ),
+    Defect(
+        "on_names_the_per_user_timer",
+        "    on: recover\n",
+        "    on: client_relogin\n",
+        "transitions[{recover}].on",
+        "'client_relogin' is the per-user timer; users are not moved by transitions",
+    ),
+]
+
+# Defects the loader does not yet report as it should: each is a strict xfail (see the reasons).
+BUGS: list[tuple[Defect, str, type[BaseException]]] = [
+    (
+        Defect(
+            "python_tag_where_a_list_fits",
+            "    source: P14\n",
+            "    source: !!python/object/apply:os.system [P14]\n",
+            "",
+            "not valid YAML",
+        ),
+        "located.py _convert ignores the tag of a sequence or mapping node, so the tagged list is "
+        "read as a plain list and the spec loads (exit 0)",
+        AssertionError,
+    ),
+    (
+        Defect(
+            "python_name_tag_on_scalar",
+            "id: imp-ha\n",
+            "id: !!python/name:os.system ''\n",
+            "",
+            "not valid YAML",
+        ),
+        "located.py _convert calls SafeLoader.construct_object on a tagged scalar; its "
+        "ConstructorError is not caught, so hasm exits with a traceback",
+        yaml.YAMLError,
+    ),
+    (
+        Defect("include_tag", "id: imp-ha\n", "id: !include imp-ha.yaml\n", "", "not valid YAML"),
+        "an unknown local tag raises an uncaught yaml ConstructorError (traceback)",
+        yaml.YAMLError,
+    ),
+    (
+        Defect(
+            "recursive_alias",
+            "  S17: {title:",
+            "  S18: &loop {title: x, where: *loop}\n  S17: {title:",
+            "sources.S18.where",
+            "alias",
+            at="  S18:",
+        ),
+        "located.py _convert follows aliases without a visited set; a recursive alias "
+        "raises RecursionError (traceback)",
+        RecursionError,
+    ),
+    (
+        Defect(
+            "state_name_not_lower_case",
+            "  idle:\n",
+            "  Idle:\n",
+            "states",
+            "'Idle' is not a valid name here",
+            at="  Idle:",
+        ),
+        "a propertyNames error is located at the parent mapping's line (`states:`), not the "
+        "line of the offending key",
+        AssertionError,
+    ),
+    (
+        Defect(
+            "infinite_default",
+            "    default: 1800\n    range: [1, 86400]\n",
+            "    default: .inf\n    range: [1, .inf]\n",
+            "parameters.automatic_fallback_delay_s.default",
+            "finite",
+        ),
+        "the loader accepts .inf as a default and range bound, although resolve_params rejects "
+        "non-finite values",
+        AssertionError,
+    ),
+    (
+        Defect(
+            "range_bound_too_large_for_a_float",
+            "    range: [1, 86400]\n",
+            "    range: [1, 1" + "0" * 400 + "]\n",
+            "parameters.automatic_fallback_delay_s.range",
+            "too large",
+        ),
+        "loader.py parameter() calls float() on a range bound; a 400-digit integer raises "
+        "OverflowError (traceback)",
+        OverflowError,
+    ),
+    (
+        Defect(
+            "defaults_make_a_timer_window_impossible",
+            "    default: 15\n",
+            "    default: 100\n",
+            "timers.heartbeat_loss.duration",
+            "impossible",
+            at="    duration: {min: keep_alive_timeout_s - keep_alive_interval_s,",
+        ),
+        "load_spec never checks timer windows under the defaults; the spec validates (exit 0) "
+        "although every run's resolve_params() then fails",
+        AssertionError,
+    ),
+]
+
+CASES = [pytest.param(d, id=d.name) for d in DEFECTS] + [
+    pytest.param(d, id=d.name, marks=pytest.mark.xfail(strict=True, reason=why, raises=raises))
+    for d, why, raises in BUGS
+]
+
+
+def validate(path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(["validate", "--spec", str(path)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_reported(err: str, file: Path, line: int | None, key_path: str, message: str) -> None:
+    """stderr has a problem line `hasm: FILE:LINE: KEY.PATH: ...MESSAGE...`."""
+    where = f"{file}:{line}" if line is not None else f"{file}"
+    prefix = f"hasm: {where}: {key_path}: " if key_path else f"hasm: {where}: "
+    said = [row for row in err.splitlines() if message in row]
+    assert said, f"no problem says {message!r}; stderr:\n{err}"
+    assert any(row.startswith(prefix) for row in said), f"expected {prefix!r}...; stderr:\n{err}"
+
+
+def assert_clean_failure(code: int, out: str, err: str, file: Path) -> None:
+    assert code == EXIT_INPUT
+    assert out == ""
+    assert "Traceback" not in err
+    assert err.endswith("\n")
+    for row in err.splitlines():
+        assert row.startswith(f"hasm: {file}"), f"a problem without its file: {row!r}"
+
+
+@pytest.fixture(params=CASES)
+def broken_spec(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[Defect, Path]:
+    """The canonical spec with one defect, written to tmp_path."""
+    defect: Defect = request.param
+    path = tmp_path / f"{defect.name}.yaml"
+    path.write_text(defect.text(), encoding="utf-8")
+    return defect, path
+
+
+def test_every_defect_is_reported_located(
+    broken_spec: tuple[Defect, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    defect, path = broken_spec
+    code, out, err = validate(path, capsys)
+    assert_clean_failure(code, out, err, path)
+    line = defect.line(path.read_text(encoding="utf-8"))
+    assert_reported(err, path, line, defect.key_path(), defect.message)
+    assert len(err.splitlines()) == defect.problems, err
+
+
+def test_the_corpus_is_wide() -> None:
+    names = [d.name for d in DEFECTS] + [d.name for d, _, _ in BUGS]
+    assert len(set(names)) == len(names)
+    assert len(DEFECTS) >= 25
+
+
+def test_the_canonical_spec_itself_is_valid(capsys: pytest.CaptureFixture[str]) -> None:
+    path = canonical_spec_path()
+    assert main(["validate", "--spec", str(path)]) == 0
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert out.startswith(f"{path}: ok - ")
+
+
+# -- YAML tags are never executed, wherever they are --------------------------------------------
+TAG_PLACES = {
+    "sequence_tag_on_a_string_field": ("id: imp-ha\n", 'id: !!python/object/apply:os.system ["{cmd}"]\n'),
+    "sequence_tag_on_a_list_field": (
+        "    source: P14\n",
+        '    source: !!python/object/apply:os.system ["{cmd}"]\n',
+    ),
+    "scalar_tag": ("id: imp-ha\n", 'id: !!python/object/apply:os.system "{cmd}"\n'),
+    "mapping_tag": (
+        "  unreachable: {state: unknown, reason: unknown}\n",
+        '  unreachable: !!python/object/apply:os.system {{args: ["{cmd}"]}}\n',
+    ),
+}
+
+
+@pytest.mark.parametrize("place", sorted(TAG_PLACES))
+def test_python_tags_are_never_executed(
+    place: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[object] = []
+    monkeypatch.setattr(os, "system", lambda command: calls.append(command) or 0)
+    marker = tmp_path / "executed"
+    old, new = TAG_PLACES[place]
+    assert CANON.count(old) == 1
+    path = tmp_path / "tagged.yaml"
+    path.write_text(CANON.replace(old, new.format(cmd=f"touch {marker}")), encoding="utf-8")
+    try:
+        validate(path, capsys)
+    except yaml.YAMLError:  # a tagged scalar still escapes as a traceback: see BUGS
+        capsys.readouterr()
+    assert calls == []
+    assert not marker.exists()
+
+
+# -- whole files that are not a spec at all ----------------------------------------------------
+@dataclass(frozen=True)
+class NotASpec:
+    name: str
+    content: str | bytes | None  # None: the file does not exist
+    line: int | None
+    message: str
+
+
+NOT_SPECS = [
+    NotASpec("empty_file", "", None, "a spec is a YAML mapping (fix: start from specs/imp-ha.yaml)"),
+    NotASpec("only_comments", "# nothing here\n", None, "a spec is a YAML mapping"),
+    NotASpec("yaml_list", "- hasm_spec: 1\n- id: imp-ha\n", 1, "a spec is a YAML mapping"),
+    NotASpec("yaml_scalar", "\n\nimp-ha\n", 3, "a spec is a YAML mapping"),
+    NotASpec(
+        "not_utf8",
+        b"\xff\xfe" + CANON.encode("utf-8"),
+        None,
+        "cannot read the file: 'utf-8' codec can't decode byte 0xff in position 0",
+    ),
+    NotASpec("missing_file", None, None, "cannot read the file: [Errno 2] No such file"),
+]
+
+
+@pytest.mark.parametrize("case", NOT_SPECS, ids=lambda c: c.name)
+def test_a_file_that_is_not_a_spec(
+    case: NotASpec, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / f"{case.name}.yaml"
+    if isinstance(case.content, bytes):
+        path.write_bytes(case.content)
+    elif isinstance(case.content, str):
+        path.write_text(case.content, encoding="utf-8")
+    code, out, err = validate(path, capsys)
+    assert_clean_failure(code, out, err, path)
+    assert_reported(err, path, case.line, "", case.message)
+    assert len(err.splitlines()) == 1
+
+
+def test_a_directory_is_not_a_spec(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = validate(tmp_path, capsys)
+    assert_clean_failure(code, out, err, tmp_path)
+    assert_reported(err, tmp_path, None, "", "cannot read the file")
+
+
+# -- several defects at once: every one is reported, each located ------------------------------
+def _several(*defects: tuple[str, str]) -> str:
+    text = CANON
+    for old, new in defects:
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+def _line_of(text: str, marker: str, occurrence: int = 1) -> int:
+    """The line of the `occurrence`-th (and, by default, only) `marker` in `text`."""
+    count = text.count(marker)
+    assert count >= occurrence and (occurrence > 1 or count == 1), marker
+    offset = -1
+    for _ in range(occurrence):
+        offset = text.index(marker, offset + 1)
+    return text.count("\n", 0, offset) + 1
+
+
+def test_all_schema_problems_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _several(
+        ("hasm_spec: 1\n", "hasm_spec: 2\n"),
+        ("    label: Idle\n", "    label: Idle\n    colour: grey\n"),
+        ("    on: recover\n", ""),
+        ("    default: 90\n", "    default: ninety\n"),
+    )
+    path = tmp_path / "several.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = validate(path, capsys)
+    assert_clean_failure(code, out, err, path)
+    expected = [
+        (_line_of(text, "hasm_spec: 2"), "hasm_spec", "must be 1, not 2"),
+        (
+            _line_of(text, "default: ninety"),
+            "parameters.critical_service_down_delay_s.default",
+            "got 'ninety'",
+        ),
+        (_line_of(text, "colour: grey"), "states.idle.colour", "unknown key 'colour'"),
+        (_line_of(text, "  - id: recover\n"), f"transitions[{T['recover']}]", "missing key 'on'"),
+    ]
+    for line, key_path, message in expected:
+        assert_reported(err, path, line, key_path, message)
+    rows = err.splitlines()
+    assert len(rows) == len(expected)
+    # schema problems come in the order of the file
+    assert [int(row.split(":")[2]) for row in rows] == [line for line, _, _ in expected]
+
+
+def test_all_cross_reference_problems_are_reported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = _several(
+        ("    on: recover\n", "    on: recovre\n"),
+        ("    assumption: A-recover\n", "    assumption: A-recovery\n"),
+        ("  P3: {node1: {state: idle,", "  P3: {node1: {state: idel,"),
+        ("  - id: manual_fallback\n", "  - id: manual_failover\n"),
+        ("    duration: automatic_fallback_delay_s\n", "    duration: automatic_fallback_delay\n"),
+    )
+    path = tmp_path / "several.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, out, err = validate(path, capsys)
+    assert_clean_failure(code, out, err, path)
+    expected = [
+        (_line_of(text, "on: recovre"), f"transitions[{T['recover']}].on", "'recovre'"),
+        (
+            _line_of(text, "A-recovery"),
+            f"transitions[{T['recover']}].assumption",
+            "unknown assumption 'A-recovery'",
+        ),
+        (_line_of(text, "state: idel"), "state_pairs.P3.node1.state", "unknown state 'idel'"),
+        (
+            _line_of(text, "  - id: manual_failover\n", occurrence=2),
+            f"transitions[{T['manual_fallback']}].id",
+            "id 'manual_failover' is used twice",
+        ),
+        (
+            _line_of(text, "duration: automatic_fallback_delay\n"),
+            "timers.automatic_fallback.duration",
+            "unknown parameter 'automatic_fallback_delay'",
+        ),
+    ]
+    for line, key_path, message in expected:
+        assert_reported(err, path, line, key_path, message)
+    assert len(err.splitlines()) == len(expected)
+
+
+# -- end to end: a real process, exit code 2, no traceback -------------------------------------
+SUBPROCESS_CASES = [
+    "invalid_yaml_syntax",
+    "unknown_key_in_guard",
+    "unknown_state_typo",
+    "python_object_tag_end_to_end",
+]
+
+
+def _run_hasm(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "hasm", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "error"},
+    )
+
+
+def test_real_processes_exit_2_without_a_traceback(tmp_path: Path) -> None:
+    by_name = {d.name: d for d in DEFECTS}
+    marker = tmp_path / "executed"
+    specs: dict[str, tuple[Path, Callable[[str], None]]] = {}
+    for name in SUBPROCESS_CASES[:-1]:
+        defect = by_name[name]
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(defect.text(), encoding="utf-8")
+
+        def check(err: str, defect: Defect = defect, path: Path = path) -> None:
+            line = defect.line(path.read_text(encoding="utf-8"))
+            assert_reported(err, path, line, defect.key_path(), defect.message)
+
+        specs[name] = (path, check)
+    # a python tag that would run a command, if anything constructed it
+    tagged = tmp_path / "python_tag.yaml"
+    tagged.write_text(
+        CANON.replace("id: imp-ha\n", f'id: !!python/object/apply:os.system ["touch {marker}"]\n'),
+        encoding="utf-8",
+    )
+    specs["python_object_tag_end_to_end"] = (tagged, lambda err: None)
+    # start them all, then wait: the processes run side by side
+    running = {name: _run_hasm("validate", "--spec", str(p)) for name, (p, _) in specs.items()}
+    for name, process in running.items():
+        out, err = process.communicate(timeout=60)
+        path, check = specs[name]
+        assert process.returncode == EXIT_INPUT, (name, err)
+        assert out == ""
+        assert "Traceback" not in err
+        assert err.startswith(f"hasm: {path}:")
+        check(err)
+    assert not marker.exists(), "a YAML python tag was executed"
