@@ -67,7 +67,9 @@ def _param(text: str) -> tuple[str, ParamValue]:
     try:
         return name.strip(), float(raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{name}: expected a number or true/false, got {raw!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"{name}: expected a number or true/false, got {raw!r}"
+        ) from None
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, ParamValue]:
@@ -81,18 +83,18 @@ def _atomic_output(path: Path | None) -> Iterator[TextIO | None]:
         yield None
         return
     try:
-        tmp = tempfile.NamedTemporaryFile(
-            "w", encoding="utf-8", dir=path.parent or Path("."), prefix=f".{path.name}.", delete=False
-        )
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
-        raise InputError(Problem(str(path), None, "", f"cannot write here: {exc.strerror}")) from exc
+        raise InputError(
+            Problem(str(path), None, "", f"cannot write here: {exc.strerror}")
+        ) from exc
     try:
-        with tmp:
-            yield tmp
-        os.replace(tmp.name, path)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
     finally:
-        if os.path.exists(tmp.name):
-            os.unlink(tmp.name)
+        if os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextIO | None) -> Run:
@@ -105,7 +107,9 @@ def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextI
     detail = f"{scenario.path} - seed {args.seed}; users: {homes}; start: {scenario.initial}"
     recorder = None
     if trace is not None:
-        recorder = TraceWriter(trace, model, scenario.nodes, scenario.users, scenario.initial, model.params)
+        recorder = TraceWriter(
+            trace, model, scenario.nodes, scenario.users, scenario.initial, model.params
+        )
     pending: list[Record] = []
 
     def on_record(record: Record) -> None:
@@ -177,15 +181,23 @@ def build_parser() -> argparse.ArgumentParser:
             metavar="NAME=VALUE",
             help="override a spec parameter (repeatable), e.g. keep_alive_timeout_s=90",
         )
-        p.add_argument("--quiet", action="store_true", help="print only the summary, not the timeline")
+        p.add_argument(
+            "--quiet", action="store_true", help="print only the summary, not the timeline"
+        )
 
-    simulate = sub.add_parser("simulate", help="play a scenario on the virtual clock; print its timeline")
+    simulate = sub.add_parser(
+        "simulate", help="play a scenario on the virtual clock; print its timeline"
+    )
     simulate.add_argument("scenario", type=Path, help="scenario file (see specs/scenarios/)")
     run_options(simulate)
-    simulate.add_argument("--trace", type=Path, default=None, help="write the run as a trace in format v1")
+    simulate.add_argument(
+        "--trace", type=Path, default=None, help="write the run as a trace in format v1"
+    )
     simulate.set_defaults(run=cmd_simulate)
 
-    demo = sub.add_parser("demo", help="play every packaged scenario of the seed and show its timeline")
+    demo = sub.add_parser(
+        "demo", help="play every packaged scenario of the seed and show its timeline"
+    )
     run_options(demo)
     demo.set_defaults(run=cmd_demo)
     return parser

@@ -54,7 +54,9 @@ def load_spec(path: str | Path | None = None) -> Spec:
     every problem, each with file, line, key path, what is wrong and the fix."""
     located = read_yaml(path if path is not None else canonical_spec_path(), SpecError)
     if not isinstance(located.data, dict):
-        raise SpecError(located.problem((), "a spec is a YAML mapping", "start from specs/imp-ha.yaml"))
+        raise SpecError(
+            located.problem((), "a spec is a YAML mapping", "start from specs/imp-ha.yaml")
+        )
     problems = list(schema_problems(located, load_schema("spec")))
     if problems:
         raise SpecError(problems)
@@ -104,7 +106,7 @@ def _translate(located: Located, error: jsonschema.ValidationError) -> Iterator[
         yield located.problem(path, f"missing key '{missing}'", f"add '{missing}:' here")
         return
     if error.validator == "enum":
-        options = [str(o) for o in error.validator_value]
+        options = [str(o) for o in cast(list[object], error.validator_value)]
         yield located.problem(
             path,
             f"{value!r} is not one of: {', '.join(options)}",
@@ -174,7 +176,11 @@ class _Builder:
     def check_ref(self, path: KeyPath, name: str, known: Iterable[str], what: str) -> None:
         known = list(known)
         if name not in known:
-            self.bad(path, f"unknown {what} '{name}'", _did_you_mean(name, known) or f"declare the {what} first")
+            self.bad(
+                path,
+                f"unknown {what} '{name}'",
+                _did_you_mean(name, known) or f"declare the {what} first",
+            )
 
     def build(self) -> Spec:
         d = self.data
@@ -207,7 +213,9 @@ class _Builder:
         invariants = tuple(self.invariant(i, v) for i, v in enumerate(d["invariants"]))
         self.unique_ids("invariants", [v.id for v in invariants])
         pairs = {k: self.pair(k, v) for k, v in d["state_pairs"].items()}
-        assumptions = {k: Assumption(k, v["statement"], v["why"]) for k, v in d["assumptions"].items()}
+        assumptions = {
+            k: Assumption(k, v["statement"], v["why"]) for k, v in d["assumptions"].items()
+        }
         if self.problems:
             raise SpecError(self.problems)
         return Spec(
@@ -234,7 +242,9 @@ class _Builder:
     def sources(self, path: KeyPath, raw: dict[str, Any]) -> tuple[str, ...]:
         refs = _as_tuple(raw.get("source"))
         for i, ref in enumerate(refs):
-            where = (*path, "source", i) if isinstance(raw.get("source"), list) else (*path, "source")
+            where = (
+                (*path, "source", i) if isinstance(raw.get("source"), list) else (*path, "source")
+            )
             self.check_ref(where, ref, self.source_ids, "source")
         return refs
 
@@ -249,7 +259,9 @@ class _Builder:
         default, rng = raw["default"], raw.get("range")
         if raw["type"] == "boolean":
             if not isinstance(default, bool):
-                self.bad((*path, "default"), f"a boolean parameter needs true or false, not {default!r}")
+                self.bad(
+                    (*path, "default"), f"a boolean parameter needs true or false, not {default!r}"
+                )
             if rng is not None:
                 self.bad((*path, "range"), "a boolean parameter has no range", "remove 'range'")
         else:
@@ -258,9 +270,17 @@ class _Builder:
             if rng is None:
                 self.bad(path, "a seconds parameter needs a range", "add 'range: [min, max]'")
             elif rng[0] > rng[1] or rng[0] < 0:
-                self.bad((*path, "range"), f"range {rng} is empty or negative", "write [min, max] with 0 <= min <= max")
+                self.bad(
+                    (*path, "range"),
+                    f"range {rng} is empty or negative",
+                    "write [min, max] with 0 <= min <= max",
+                )
             elif not isinstance(default, bool) and not rng[0] <= default <= rng[1]:
-                self.bad((*path, "default"), f"default {default} is outside the range {rng}", "change the default or widen the range")
+                self.bad(
+                    (*path, "default"),
+                    f"default {default} is outside the range {rng}",
+                    "change the default or widen the range",
+                )
         return Parameter(
             name=name,
             cisco_name=raw["cisco_name"],
@@ -303,12 +323,18 @@ class _Builder:
             for label in (item.label, *item.aliases):
                 other = seen.setdefault(_norm(label), key)
                 if other != key:
-                    self.bad((section, key), f"label '{label}' is also used by '{other}'", "labels and aliases must be unique")
+                    self.bad(
+                        (section, key),
+                        f"label '{label}' is also used by '{other}'",
+                        "labels and aliases must be unique",
+                    )
 
     def unique_ids(self, section: str, ids: list[str]) -> None:
         for i, ident in enumerate(ids):
             if ident in ids[:i]:
-                self.bad((section, i, "id"), f"id '{ident}' is used twice", "give each a distinct id")
+                self.bad(
+                    (section, i, "id"), f"id '{ident}' is used twice", "give each a distinct id"
+                )
 
     def display(self, raw: dict[str, Any]) -> Display:
         u = raw["unreachable"]
@@ -326,12 +352,24 @@ class _Builder:
         fields = tuple(raw.get("fields", []))
         effect = raw.get("effect")
         if raw["kind"] == "admin" and effect is not None:
-            self.bad((*path, "effect"), "an admin event has no effect of its own", "give its transitions the effects")
+            self.bad(
+                (*path, "effect"),
+                "an admin event has no effect of its own",
+                "give its transitions the effects",
+            )
         if raw["kind"] == "environment" and effect is None:
-            self.bad(path, "an environment event needs an effect", f"add 'effect:' ({', '.join(_EFFECT_FIELDS)})")
+            self.bad(
+                path,
+                "an environment event needs an effect",
+                f"add 'effect:' ({', '.join(_EFFECT_FIELDS)})",
+            )
         if effect is not None and set(_EFFECT_FIELDS[effect]) != set(fields):
             need = list(_EFFECT_FIELDS[effect])
-            self.bad((*path, "fields"), f"effect '{effect}' needs fields {need}, not {list(fields)}", f"write 'fields: {need}'")
+            self.bad(
+                (*path, "fields"),
+                f"effect '{effect}' needs fields {need}, not {list(fields)}",
+                f"write 'fields: {need}'",
+            )
         if "user" in fields and len(fields) > 1:
             self.bad((*path, "fields"), "a user event has only the field 'user'")
         if eid in self.timer_ids:
@@ -350,7 +388,11 @@ class _Builder:
                 continue
             self.check_ref(path, token, self.params, "parameter")
             if token in self.params and self.params[token]["type"] != "seconds":
-                self.bad(path, f"'{token}' is not a seconds parameter", "durations add and subtract seconds")
+                self.bad(
+                    path,
+                    f"'{token}' is not a seconds parameter",
+                    "durations add and subtract seconds",
+                )
             terms.append((sign, token))
         return Expr(tuple(terms))
 
@@ -358,21 +400,42 @@ class _Builder:
         path: KeyPath = ("timers", tid)
         dur = raw["duration"]
         if isinstance(dur, dict):
-            duration = Duration(self.expr((*path, "duration", "min"), dur["min"]), self.expr((*path, "duration", "max"), dur["max"]))
+            duration = Duration(
+                self.expr((*path, "duration", "min"), dur["min"]),
+                self.expr((*path, "duration", "max"), dur["max"]),
+            )
         else:
             exact = self.expr((*path, "duration"), dur)
             duration = Duration(exact, exact)
         if raw["per"] == "user" and "while" in raw:
-            self.bad((*path, "while"), "a per-user timer starts when a session ends, not on a condition", "remove 'while'")
+            self.bad(
+                (*path, "while"),
+                "a per-user timer starts when a session ends, not on a condition",
+                "remove 'while'",
+            )
         if raw["per"] == "node" and "while" not in raw:
-            self.bad(path, "a per-node timer needs the condition it runs under", "add 'while: {...}'")
+            self.bad(
+                path, "a per-node timer needs the condition it runs under", "add 'while: {...}'"
+            )
         guard = self.guard((*path, "while"), raw.get("while", {}), None)
-        return Timer(tid, raw["per"], duration, guard, raw["description"], self.sources(path, raw), self.assumption(path, raw), self.loc.line(path) or 0)
+        return Timer(
+            tid,
+            raw["per"],
+            duration,
+            guard,
+            raw["description"],
+            self.sources(path, raw),
+            self.assumption(path, raw),
+            self.loc.line(path) or 0,
+        )
 
     def check_timers(self, timers: dict[str, Timer]) -> None:
         per_user = [t for t in timers.values() if t.per == "user"]
         if len(per_user) != 1:
-            self.bad(("timers",), f"a spec has exactly one per-user timer (the client's re-login wait), not {len(per_user)}")
+            self.bad(
+                ("timers",),
+                f"a spec has exactly one per-user timer (the client's re-login wait), not {len(per_user)}",
+            )
 
     def guard(self, path: KeyPath, raw: dict[str, Any], event: str | None) -> Guard:
         terms: list[Guard] = []
@@ -381,7 +444,9 @@ class _Builder:
             if key == "not":
                 terms.append(Not(self.guard(here, value, event)))
             elif key == "any":
-                terms.append(AnyOf(tuple(self.guard((*here, i), g, event) for i, g in enumerate(value))))
+                terms.append(
+                    AnyOf(tuple(self.guard((*here, i), g, event) for i, g in enumerate(value)))
+                )
             else:
                 terms.append(self.test(here, key, value))
         return All(tuple(terms))
@@ -402,7 +467,11 @@ class _Builder:
                 self.check_ref(path, name, self.services, "service")
             return Test("event", prop, _as_tuple(value))
         if prop in ("state", "reason", "service_down"):
-            known, what = {"state": (self.states, "state"), "reason": (self.reasons, "reason"), "service_down": (self.services, "service")}[prop]
+            known, what = {
+                "state": (self.states, "state"),
+                "reason": (self.reasons, "reason"),
+                "service_down": (self.services, "service"),
+            }[prop]
             for name in _as_tuple(value):
                 self.check_ref(path, name, known, what)
             return Test(cast(Any, subject), prop, _as_tuple(value))
@@ -418,7 +487,11 @@ class _Builder:
         if isinstance(reason, dict):
             for key in ("then", "else"):
                 self.check_ref((*path, "reason", key), reason[key], self.reasons, "reason")
-            reason = ReasonChoice(self.guard((*path, "reason", "when"), reason["when"], None), reason["then"], reason["else"])
+            reason = ReasonChoice(
+                self.guard((*path, "reason", "when"), reason["when"], None),
+                reason["then"],
+                reason["else"],
+            )
         elif reason is not None:
             self.check_ref((*path, "reason"), reason, self.reasons, "reason")
         return Target(state, reason)
@@ -430,7 +503,9 @@ class _Builder:
             where = (*path, "on", i) if isinstance(raw["on"], list) else (*path, "on")
             self.check_ref(where, name, [*self.event_ids, *self.timer_ids], "event or timer")
             if name in self.data["timers"] and self.data["timers"][name]["per"] == "user":
-                self.bad(where, f"'{name}' is the per-user timer; users are not moved by transitions")
+                self.bad(
+                    where, f"'{name}' is the per-user timer; users are not moved by transitions"
+                )
             event = self.data["events"].get(name)
             if event is not None and "user" in event.get("fields", []):
                 self.bad(where, f"'{name}' is a user event; users are not moved by transitions")
@@ -453,9 +528,22 @@ class _Builder:
         if raw["kind"] == "offered_only":
             if action is None or "requires" not in raw:
                 self.bad(path, "an offered_only invariant needs 'action' and 'requires'")
-            elif action not in self.data["events"] or self.data["events"][action]["kind"] != "admin":
-                self.bad((*path, "action"), f"'{action}' is not an admin event", _did_you_mean(action, self.event_ids))
-        return Invariant(raw["id"], raw["statement"], raw["kind"], action, self.guard((*path, "requires"), raw.get("requires", {}), None), self.sources(path, raw))
+            elif (
+                action not in self.data["events"] or self.data["events"][action]["kind"] != "admin"
+            ):
+                self.bad(
+                    (*path, "action"),
+                    f"'{action}' is not an admin event",
+                    _did_you_mean(action, self.event_ids),
+                )
+        return Invariant(
+            raw["id"],
+            raw["statement"],
+            raw["kind"],
+            action,
+            self.guard((*path, "requires"), raw.get("requires", {}), None),
+            self.sources(path, raw),
+        )
 
     def pair(self, pid: str, raw: dict[str, Any]) -> StatePair:
         def side(name: str) -> PairSide | None:

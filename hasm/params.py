@@ -31,7 +31,11 @@ def resolve_params(
         param = spec.parameters.get(name)
         if param is None:
             close = difflib.get_close_matches(name, list(spec.parameters), n=1)
-            bad(name, f"unknown parameter '{name}'", f"did you mean '{close[0]}'?" if close else f"known: {', '.join(spec.parameters)}")
+            bad(
+                name,
+                f"unknown parameter '{name}'",
+                f"did you mean '{close[0]}'?" if close else f"known: {', '.join(spec.parameters)}",
+            )
             continue
         if param.type == "boolean":
             if not isinstance(value, bool):
@@ -39,13 +43,21 @@ def resolve_params(
                 continue
             values[name] = value
             continue
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             bad(name, f"expected a finite number of seconds, got {value!r}")
             continue
         assert param.range is not None  # the loader requires a range for seconds
         low, high = param.range
         if not low <= value <= high:
-            bad(name, f"{value:g} s is outside the range [{low:g}, {high:g}]", f"use a value in [{low:g}, {high:g}]")
+            bad(
+                name,
+                f"{value:g} s is outside the range [{low:g}, {high:g}]",
+                f"use a value in [{low:g}, {high:g}]",
+            )
             continue
         values[name] = float(value)
     if not problems:
@@ -63,7 +75,9 @@ def evaluate(expr: Expr, values: Mapping[str, ParamValue]) -> float:
     return total
 
 
-def _duration_problems(spec: Spec, values: Mapping[str, ParamValue], file: str, path: str) -> list[Problem]:
+def _duration_problems(
+    spec: Spec, values: Mapping[str, ParamValue], file: str, path: str
+) -> list[Problem]:
     """Timer windows must be non-negative and not inverted under the chosen values."""
     out = []
     for timer in spec.timers.values():
@@ -76,7 +90,8 @@ def _duration_problems(spec: Spec, values: Mapping[str, ParamValue], file: str, 
                     file,
                     None,
                     path,
-                    f"timer '{timer.id}' would run {timer.duration} = [{low:g}, {high:g}] s, which is impossible ({shown})",
+                    f"timer '{timer.id}' would run {timer.duration} = [{low:g}, {high:g}] s, "
+                    f"which is impossible ({shown})",
                     "choose values that make the window non-negative with min <= max",
                 )
             )

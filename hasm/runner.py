@@ -26,7 +26,9 @@ class Run:
     failures: tuple[str, ...]  # expectations not met
 
 
-def scenario_model(spec: Spec, scenario: Scenario, overrides: Mapping[str, ParamValue] | None = None) -> Model:
+def scenario_model(
+    spec: Spec, scenario: Scenario, overrides: Mapping[str, ParamValue] | None = None
+) -> Model:
     """The model a scenario runs on: its parameters, then command-line overrides on top."""
     params = dict(scenario.params)
     if overrides:
@@ -57,7 +59,9 @@ def run_scenario(
             pairs.setdefault(pid)
     sessions = {user: sim.session_of(user) for user in scenario.users}
     failures = check_expectations(model, scenario, sim.config, sessions, tuple(pairs))
-    return Run(scenario, model, seed, start, tuple(records), sim.config, sessions, tuple(pairs), failures)
+    return Run(
+        scenario, model, seed, start, tuple(records), sim.config, sessions, tuple(pairs), failures
+    )
 
 
 def check_expectations(
@@ -73,16 +77,27 @@ def check_expectations(
     for node, expected in want.nodes.items():
         view = views[node]
         if expected.state is not None and view.state != expected.state:
-            out.append(f"{node} ends {spec.states[view.state].label}, expected {spec.states[expected.state].label}")
+            out.append(
+                f"{node} ends {spec.states[view.state].label}, expected {spec.states[expected.state].label}"
+            )
         if expected.reason is not None and view.reason != expected.reason:
-            out.append(f"{node} ends with reason {spec.reasons[view.reason].label}, expected {spec.reasons[expected.reason].label}")
+            out.append(
+                f"{node} ends with reason {spec.reasons[view.reason].label}, "
+                f"expected {spec.reasons[expected.reason].label}"
+            )
         if expected.assigned_users is not None and view.assigned_users != expected.assigned_users:
-            out.append(f"{node} ends with {view.assigned_users} assigned users, expected {expected.assigned_users}")
+            out.append(
+                f"{node} ends with {view.assigned_users} assigned users, expected {expected.assigned_users}"
+            )
         if expected.active_users is not None and view.active_users != expected.active_users:
-            out.append(f"{node} ends with {view.active_users} active users, expected {expected.active_users}")
-    for user, node in want.sessions.items():
-        if sessions[user] != node:
-            out.append(f"{user}'s session ends on {sessions[user]}, expected {node}")
+            out.append(
+                f"{node} ends with {view.active_users} active users, expected {expected.active_users}"
+            )
+    for user, expected_node in want.sessions.items():
+        if sessions[user] != expected_node:
+            out.append(f"{user}'s session ends on {sessions[user]}, expected {expected_node}")
     if want.ha_enabled is not None and final.ha_enabled != want.ha_enabled:
-        out.append(f"HA ends {'enabled' if final.ha_enabled else 'disabled'}, expected the opposite")
+        out.append(
+            f"HA ends {'enabled' if final.ha_enabled else 'disabled'}, expected the opposite"
+        )
     return tuple(out)

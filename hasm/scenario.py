@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from hasm.errors import ParameterError, Problem, ScenarioError
 from hasm.loader import label_index
@@ -21,8 +21,18 @@ from hasm.model import ParamValue, Spec
 from hasm.params import resolve_params
 
 _TOP_KEYS = {
-    "scenario", "title", "story", "source", "nodes", "users", "params", "monitored", "initial",
-    "until", "events", "expect",
+    "scenario",
+    "title",
+    "story",
+    "source",
+    "nodes",
+    "users",
+    "params",
+    "monitored",
+    "initial",
+    "until",
+    "events",
+    "expect",
 }
 _EVENT_KEYS = {"t", "event", "node", "service", "user"}
 _EXPECT_KEYS = {"reaches", "final"}
@@ -99,24 +109,38 @@ class _ScenarioReader:
     def unknown_keys(self, path: KeyPath, raw: Mapping[str, Any], allowed: set[str]) -> None:
         for key in raw:
             if key not in allowed:
-                self.bad((*path, key), f"unknown key '{key}'", f"use one of: {', '.join(sorted(allowed))}")
+                self.bad(
+                    (*path, key),
+                    f"unknown key '{key}'",
+                    f"use one of: {', '.join(sorted(allowed))}",
+                )
 
     def read(self) -> Scenario:
         raw = self.loc.data
         if not isinstance(raw, dict):
-            raise ScenarioError(self.loc.problem((), "a scenario is a YAML mapping", "see specs/scenarios/"))
+            raise ScenarioError(
+                self.loc.problem((), "a scenario is a YAML mapping", "see specs/scenarios/")
+            )
         self.unknown_keys((), raw, _TOP_KEYS)
         if raw.get("scenario") != 1:
-            self.bad(("scenario",), f"scenario format must be 1, not {raw.get('scenario')!r}", "start the file with 'scenario: 1'")
+            self.bad(
+                ("scenario",),
+                f"scenario format must be 1, not {raw.get('scenario')!r}",
+                "start the file with 'scenario: 1'",
+            )
         nodes = self.nodes(raw.get("nodes"))
         users = self.users(raw.get("users", {}), nodes)
         params = self.params(raw.get("params", {}))
         monitored = self.monitored(raw.get("monitored"))
         initial = raw.get("initial", "ha_disabled")
         if initial not in self.spec.initial:
-            self.bad(("initial",), f"unknown starting point {initial!r}", f"use one of: {', '.join(self.spec.initial)}")
+            self.bad(
+                ("initial",),
+                f"unknown starting point {initial!r}",
+                f"use one of: {', '.join(self.spec.initial)}",
+            )
         events = self.events(raw.get("events", []), nodes, users)
-        until = raw.get("until", events[-1].t if events else 0.0)
+        until: Any = raw.get("until", events[-1].t if events else 0.0)
         if not _is_time(until) or (events and until < events[-1].t):
             self.bad(("until",), f"until must be a time at or after the last event, not {until!r}")
             until = 0.0
@@ -159,7 +183,11 @@ class _ScenarioReader:
             return {}
         for user, home in raw.items():
             if home not in nodes:
-                self.bad(("users", user), f"home node {home!r} is not one of the nodes", f"use {nodes[0]} or {nodes[1]}")
+                self.bad(
+                    ("users", user),
+                    f"home node {home!r} is not one of the nodes",
+                    f"use {nodes[0]} or {nodes[1]}",
+                )
         return {u: h for u, h in raw.items() if h in nodes}
 
     def params(self, raw: Any) -> dict[str, ParamValue]:
@@ -181,10 +209,16 @@ class _ScenarioReader:
             return None
         for i, service in enumerate(raw):
             if service not in self.spec.services:
-                self.bad(("monitored", i), f"unknown service {service!r}", f"use one of: {', '.join(self.spec.services)}")
+                self.bad(
+                    ("monitored", i),
+                    f"unknown service {service!r}",
+                    f"use one of: {', '.join(self.spec.services)}",
+                )
         return frozenset(raw)
 
-    def events(self, raw: Any, nodes: tuple[str, str], users: Mapping[str, str]) -> tuple[ScenarioEvent, ...]:
+    def events(
+        self, raw: Any, nodes: tuple[str, str], users: Mapping[str, str]
+    ) -> tuple[ScenarioEvent, ...]:
         if not isinstance(raw, list):
             self.bad(("events",), "events is a list of {t, event, ...} records")
             return ()
@@ -201,12 +235,20 @@ class _ScenarioReader:
                 self.bad((*path, "t"), f"t must be a finite number of seconds >= 0, not {t!r}")
                 continue
             if t < last:
-                self.bad((*path, "t"), f"t={t} goes back in time (the previous event is at t={last:g})", "list events in time order")
+                self.bad(
+                    (*path, "t"),
+                    f"t={t} goes back in time (the previous event is at t={last:g})",
+                    "list events in time order",
+                )
             last = max(last, float(t))
             name = item.get("event")
             event = self.spec.events.get(name) if isinstance(name, str) else None
-            if event is None:
-                self.bad((*path, "event"), f"unknown event {name!r}", f"use one of: {', '.join(self.spec.events)}")
+            if event is None or not isinstance(name, str):
+                self.bad(
+                    (*path, "event"),
+                    f"unknown event {name!r}",
+                    f"use one of: {', '.join(self.spec.events)}",
+                )
                 continue
             values: dict[str, str | None] = {"node": None, "service": None, "user": None}
             for field in ("node", "service", "user"):
@@ -215,12 +257,27 @@ class _ScenarioReader:
                     if value is not None:
                         self.bad((*path, field), f"event {name} takes no '{field}'")
                     continue
-                known = {"node": nodes, "service": tuple(self.spec.services), "user": tuple(users)}[field]
+                known = {"node": nodes, "service": tuple(self.spec.services), "user": tuple(users)}[
+                    field
+                ]
                 if value not in known:
-                    self.bad((*path, field), f"{field} {value!r} is not known", f"use one of: {', '.join(known)}")
+                    self.bad(
+                        (*path, field),
+                        f"{field} {value!r} is not known",
+                        f"use one of: {', '.join(known)}",
+                    )
                     continue
                 values[field] = value
-            out.append(ScenarioEvent(float(t), name, values["node"], values["service"], values["user"], self.loc.line(path) or 0))
+            out.append(
+                ScenarioEvent(
+                    float(t),
+                    name,
+                    values["node"],
+                    values["service"],
+                    values["user"],
+                    self.loc.line(path) or 0,
+                )
+            )
         return tuple(out)
 
     def expect(self, raw: Any, nodes: tuple[str, str], users: Mapping[str, str]) -> Expectations:
@@ -232,10 +289,17 @@ class _ScenarioReader:
         reaches = raw.get("reaches", [])
         for i, pid in enumerate(reaches):
             if pid not in self.spec.state_pairs:
-                self.bad(("expect", "reaches", i), f"unknown state pair {pid!r}", "use a P-row id of the spec's state_pairs")
+                self.bad(
+                    ("expect", "reaches", i),
+                    f"unknown state pair {pid!r}",
+                    "use a P-row id of the spec's state_pairs",
+                )
         final = raw.get("final", {})
         self.unknown_keys(("expect", "final"), final, _FINAL_KEYS)
-        states, reasons = label_index(self.spec.states.values()), label_index(self.spec.reasons.values())
+        states, reasons = (
+            label_index(self.spec.states.values()),
+            label_index(self.spec.reasons.values()),
+        )
         expected_nodes: dict[str, NodeExpectation] = {}
         for node, want in final.get("nodes", {}).items():
             path: KeyPath = ("expect", "final", "nodes", node)
@@ -246,10 +310,20 @@ class _ScenarioReader:
             state = _lookup(want.get("state"), states)
             reason = _lookup(want.get("reason"), reasons)
             if want.get("state") is not None and state is None:
-                self.bad((*path, "state"), f"unknown state {want['state']!r}", "use a label the page shows")
+                self.bad(
+                    (*path, "state"),
+                    f"unknown state {want['state']!r}",
+                    "use a label the page shows",
+                )
             if want.get("reason") is not None and reason is None:
-                self.bad((*path, "reason"), f"unknown reason {want['reason']!r}", "use a reason the spec lists")
-            expected_nodes[node] = NodeExpectation(state, reason, want.get("assigned_users"), want.get("active_users"))
+                self.bad(
+                    (*path, "reason"),
+                    f"unknown reason {want['reason']!r}",
+                    "use a reason the spec lists",
+                )
+            expected_nodes[node] = NodeExpectation(
+                state, reason, want.get("assigned_users"), want.get("active_users")
+            )
         sessions = final.get("sessions", {})
         for user, node in sessions.items():
             if user not in users:
@@ -259,8 +333,13 @@ class _ScenarioReader:
         return Expectations(tuple(reaches), expected_nodes, dict(sessions), final.get("ha_enabled"))
 
 
-def _is_time(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+def _is_time(value: Any) -> TypeGuard[float]:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
 
 
 def _lookup(label: Any, index: Mapping[str, str]) -> str | None:

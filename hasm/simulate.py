@@ -66,7 +66,10 @@ class Simulator:
         self.nodes = (nodes[0], nodes[1])
         self.rng = random.Random(seed)
         homes = {name: self.nodes.index(home) for name, home in users.items()}
-        counts = (sum(1 for h in homes.values() if h == 0), sum(1 for h in homes.values() if h == 1))
+        counts = (
+            sum(1 for h in homes.values() if h == 0),
+            sum(1 for h in homes.values() if h == 1),
+        )
         self.config: Config = initial_config(model, start, counts)
         self.user_key: dict[str, UserKey] = {}
         self.members: dict[UserKey, dict[str, None]] = {}  # cohort -> its users, in a stable order
@@ -130,7 +133,9 @@ class Simulator:
         steps = apply(self.model, self.config, inp)
         if not steps:
             assert isinstance(inp, EventInput)
-            raise NotOffered(inp.name, self.nodes[inp.node] if inp.node is not None else None, self._offer_hint())
+            raise NotOffered(
+                inp.name, self.nodes[inp.node] if inp.node is not None else None, self._offer_hint()
+            )
         step = steps[0] if len(steps) == 1 else steps[self.rng.randrange(len(steps))]
         if isinstance(inp, Relogin):
             heapq.heappop(self.relogins)
@@ -143,7 +148,8 @@ class Simulator:
     def _offer_hint(self) -> str:
         views = node_views(self.model, self.config)
         shown = ", ".join(
-            f"{name} is {self.model.spec.states[v.state].label}" for name, v in zip(self.nodes, views, strict=True)
+            f"{name} is {self.model.spec.states[v.state].label}"
+            for name, v in zip(self.nodes, views, strict=True)
         )
         actions = [
             f"{o.name}{' ' + self.nodes[o.node] if o.node is not None else ''}"
@@ -168,17 +174,18 @@ class Simulator:
         changed: dict[str, int] = {}
         for move in step.moves:
             group = self.members.get(move.source, {})
-            if user is not None and move.count == 1 and user in group:
-                names = [user]
-            else:
-                names = list(group)[: move.count]
+            # A one-user move of a named event is that user; a bulk move takes the cohort's users.
+            single = user is not None and move.count == 1 and user in group
+            names = [user] if single and user is not None else list(group)[: move.count]
             for name in names:
                 del group[name]
                 self._place(name, move.target)
-                home, session, since = move.target
+                _, session, since = move.target
                 changed[name] = session
                 if since >= 0:
-                    at = _draw(self.rng, since + self.model.relogin_low, since + self.model.relogin_high)
+                    at = _draw(
+                        self.rng, since + self.model.relogin_low, since + self.model.relogin_high
+                    )
                     self._order += 1
                     heapq.heappush(self.relogins, (at, self._order, name, move.target))
             if not group:

@@ -28,7 +28,9 @@ class TimelineWriter:
         self.width = max(len(n) for n in nodes)
         self.last_views: tuple[NodeView, NodeView] | None = None
 
-    def header(self, title: str, config_views: tuple[NodeView, NodeView], detail: str) -> Iterator[str]:
+    def header(
+        self, title: str, config_views: tuple[NodeView, NodeView], detail: str
+    ) -> Iterator[str]:
         yield title
         yield detail
         yield ""

@@ -44,7 +44,11 @@ class TraceWriter:
     ) -> None:
         self.out, self.model, self.nodes = out, model, (nodes[0], nodes[1])
         self.sessions: dict[str, str | None] = dict(users)  # every user starts at home
-        header: dict[str, Any] = {"hasm_trace": VERSION, "nodes": list(self.nodes), "users": dict(users)}
+        header: dict[str, Any] = {
+            "hasm_trace": VERSION,
+            "nodes": list(self.nodes),
+            "users": dict(users),
+        }
         overrides = {
             name: value if isinstance(value, bool) else number(value)
             for name, value in params.items()

@@ -1,0 +1,79 @@
+"""`make bench`: speed of the simulator and the semantic core, printed as a table.
+
+Benchmarks, not timed tests: they measure and report; the goals are in the issues.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+import tracemalloc
+from collections.abc import Callable
+
+from hasm.loader import load_spec
+from hasm.semantics import Model
+from hasm.simulate import Simulator
+
+PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
+
+
+def failover_and_back(model: Model, n_users: int, seed: int = 0) -> tuple[int, int]:
+    """A group of n users homed on the publisher: manual failover, every client re-logs in to
+    the subscriber, manual fallback, every client re-logs in at home. Returns (steps, cohorts)."""
+    users = {f"user{i:05d}": PUB for i in range(n_users)}
+    sim = Simulator(model, (PUB, SUB), users, "normal", seed)
+    records = []
+    for t, event in ((100.0, "failover"), (1000.0, "fallback")):
+        records += sim.run_until(t)
+        records.append(sim.event(event, node=PUB))
+    records += sim.run_until(2000.0)
+    assert all(sim.session_of(u) == PUB for u in users), "every user ends at home"
+    return len(records), max(len(r.step.config.users) for r in records)
+
+
+def best_of(repeats: int, work: Callable[[], object]) -> tuple[float, float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def peak_memory(work: Callable[[], object]) -> float:
+    tracemalloc.start()
+    work()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak / 2**20
+
+
+def main() -> int:
+    spec = load_spec()
+    model = Model(spec)
+    print(f"hasm bench - Python {sys.version.split()[0]}, canonical spec {spec.path}")
+    print()
+    print(
+        f"{'workload':<58} {'best s':>8} {'median s':>9} {'steps':>7} {'steps/s':>9} {'cohorts':>8} {'peak MiB':>9}"
+    )
+    for n in (4, 1_000, 15_000):
+        steps, cohorts = failover_and_back(model, n)
+        best, median = best_of(5, lambda n=n: failover_and_back(model, n))
+        mem = peak_memory(lambda n=n: failover_and_back(model, n))
+        label = f"{n:,} users: failover, all re-logins, fallback, all re-logins"
+        print(
+            f"{label:<58} {best:>8.3f} {median:>9.3f} {steps:>7} {steps / best:>9,.0f} {cohorts:>8} {mem:>9.1f}"
+        )
+    print()
+    print("goal (issue 2): 15,000 users through failover, all re-logins and fallback in under 1 s")
+    load = best_of(5, load_spec)[0]
+    build = best_of(20, lambda: Model(spec))[0]
+    print(
+        f"load and validate the canonical spec: {load * 1000:.1f} ms; compile it to a model: {build * 1000:.2f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

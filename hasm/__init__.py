@@ -1,0 +1,70 @@
+"""hasm: an executable, formal specification of Cisco IM and Presence High Availability.
+
+One declarative spec (specs/imp-ha.yaml) drives one pure semantic core on a virtual clock; the
+simulator and the live `transitions` machine run on it.
+"""
+
+from hasm.config import Config, EventInput, Fire, Relogin, Step
+from hasm.errors import (
+    ClockError,
+    HasmError,
+    InputError,
+    NotOffered,
+    ParameterError,
+    Problem,
+    ScenarioError,
+    SpecError,
+)
+from hasm.loader import canonical_spec_path, load_spec
+from hasm.model import Spec
+from hasm.params import resolve_params
+from hasm.runner import Run, run_scenario
+from hasm.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.semantics import (
+    Model,
+    advance,
+    apply,
+    deadline,
+    enabled,
+    forced,
+    initial_config,
+    node_views,
+    offered,
+)
+from hasm.simulate import Record, Simulator
+
+__all__ = [
+    "ClockError",
+    "Config",
+    "EventInput",
+    "Fire",
+    "HasmError",
+    "InputError",
+    "Model",
+    "NotOffered",
+    "ParameterError",
+    "Problem",
+    "Record",
+    "Relogin",
+    "Run",
+    "Scenario",
+    "ScenarioError",
+    "Simulator",
+    "Spec",
+    "SpecError",
+    "Step",
+    "advance",
+    "apply",
+    "canonical_spec_path",
+    "deadline",
+    "enabled",
+    "forced",
+    "initial_config",
+    "load_scenario",
+    "load_spec",
+    "node_views",
+    "offered",
+    "packaged_scenarios",
+    "resolve_params",
+    "run_scenario",
+]
