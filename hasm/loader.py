@@ -557,7 +557,7 @@ class _Builder:
                 self.check_ref(("state_pairs", pid, name, "reason"), r, self.reasons, "reason")
             return PairSide(states, reasons)
 
-        return StatePair(pid, side("node1"), side("node2"))
+        return StatePair(pid, side("node1"), side("node2"), raw.get("out_of_scope"))
 
 
 def label_index(items: Iterable[State | Reason]) -> dict[str, str]:

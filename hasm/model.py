@@ -238,6 +238,7 @@ class StatePair:
     id: str
     node1: PairSide | None
     node2: PairSide | None
+    out_of_scope: str | None = None  # why the spec does not reach it, if it does not
 
 
 @dataclass(frozen=True, slots=True)
