@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from importlib.resources import files
@@ -39,6 +40,7 @@ from hasm.model import (
     Timer,
     Transition,
 )
+from hasm.params import evaluate
 from hasm.schemas import load_schema
 
 CANONICAL = "imp-ha.yaml"
@@ -87,18 +89,20 @@ def _translate(located: Located, error: jsonschema.ValidationError) -> Iterator[
     path: KeyPath = tuple(error.absolute_path)
     schema = error.schema if isinstance(error.schema, dict) else {}
     value = error.instance
+    if "propertyNames" in error.absolute_schema_path and isinstance(value, str):
+        path = (*path, value)  # a bad name is reported at its own key, not at the mapping
     if error.validator == "additionalProperties" and isinstance(value, dict):
         allowed = sorted(schema.get("properties", {}))
         patterns = list(schema.get("patternProperties", {}))
+        if patterns:  # a guard: name its real condition keys rather than regexes
+            allowed = sorted({*allowed, *GUARD_KEYS})
         for key in value:
             if key in allowed or any(re.search(p, key) for p in patterns):
                 continue
-            hint = _did_you_mean(key, allowed)
-            extra = f"; keys matching {', '.join(patterns)} are allowed too" if patterns else ""
             yield located.problem(
                 (*path, key),
                 f"unknown key '{key}'",
-                hint or f"use one of: {', '.join(allowed)}{extra}",
+                _did_you_mean(key, allowed) or f"use one of: {', '.join(allowed)}",
             )
         return
     if error.validator == "required":
@@ -114,7 +118,9 @@ def _translate(located: Located, error: jsonschema.ValidationError) -> Iterator[
         )
         return
     if error.validator == "type":
-        yield located.problem(path, f"expected {error.validator_value}, got {value!r}")
+        wanted = error.validator_value
+        kinds = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
+        yield located.problem(path, f"expected {kinds}, got {_yaml_text(value)}")
         return
     if error.validator == "pattern":
         yield located.problem(
@@ -127,6 +133,21 @@ def _translate(located: Located, error: jsonschema.ValidationError) -> Iterator[
         yield located.problem(path, f"must be {error.validator_value!r}, not {value!r}")
         return
     yield located.problem(path, error.message)
+
+
+GUARD_KEYS = (
+    "ha_enabled", "link_up", "connected", "not", "any", "event.service",
+    *(f"{who}.{what}" for who in ("node", "peer") for what in (
+        "state", "reason", "service_down", "up", "srm_running", "monitored_down")),
+    "param.<name>",
+)  # fmt: skip
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as the YAML author wrote it: true, not True."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else repr(value)
 
 
 def _did_you_mean(word: str, options: Iterable[str]) -> str:
@@ -149,6 +170,16 @@ _EFFECT_FIELDS = {
     "login": ("user",),
     "logout": ("user",),
 }
+
+
+def _finite(value: Any) -> bool:
+    """A real, finite number (YAML can write .inf, .nan and 400-digit integers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -216,8 +247,10 @@ class _Builder:
         assumptions = {
             k: Assumption(k, v["statement"], v["why"]) for k, v in d["assumptions"].items()
         }
+        if not self.problems:
+            self.check_default_windows(parameters, timers)
         if self.problems:
-            raise SpecError(self.problems)
+            raise SpecError(sorted(self.problems, key=lambda p: (p.line or 0, p.path)))
         return Spec(
             path=self.loc.file,
             id=d["id"],
@@ -260,14 +293,28 @@ class _Builder:
         if raw["type"] == "boolean":
             if not isinstance(default, bool):
                 self.bad(
-                    (*path, "default"), f"a boolean parameter needs true or false, not {default!r}"
+                    (*path, "default"),
+                    f"a boolean parameter needs true or false, not {_yaml_text(default)}",
                 )
             if rng is not None:
                 self.bad((*path, "range"), "a boolean parameter has no range", "remove 'range'")
         else:
-            if isinstance(default, bool):
-                self.bad((*path, "default"), f"a seconds parameter needs a number, not {default!r}")
-            if rng is None:
+            good_default = not isinstance(default, bool) and _finite(default)
+            if not good_default:
+                huge = isinstance(default, int) and not isinstance(default, bool)
+                shown = "a number too large" if huge else _yaml_text(default)
+                self.bad(
+                    (*path, "default"), f"a seconds parameter needs a finite number, not {shown}"
+                )
+                default = 0.0
+            if rng is not None and not all(_finite(bound) for bound in rng):
+                self.bad(
+                    (*path, "range"),
+                    "a range bound is infinite or too large for a number",
+                    "write [min, max] with finite numbers",
+                )
+                rng = None
+            elif rng is None:
                 self.bad(path, "a seconds parameter needs a range", "add 'range: [min, max]'")
             elif rng[0] > rng[1] or rng[0] < 0:
                 self.bad(
@@ -275,7 +322,7 @@ class _Builder:
                     f"range {rng} is empty or negative",
                     "write [min, max] with 0 <= min <= max",
                 )
-            elif not isinstance(default, bool) and not rng[0] <= default <= rng[1]:
+            elif good_default and not rng[0] <= default <= rng[1]:
                 self.bad(
                     (*path, "default"),
                     f"default {default} is outside the range {rng}",
@@ -285,7 +332,7 @@ class _Builder:
             name=name,
             cisco_name=raw["cisco_name"],
             type=raw["type"],
-            default=default,
+            default=default if isinstance(default, bool) else float(default),
             range=(float(rng[0]), float(rng[1])) if rng else None,
             description=raw["description"],
             sources=self.sources(path, raw),
@@ -429,6 +476,20 @@ class _Builder:
             self.loc.line(path) or 0,
         )
 
+    def check_default_windows(
+        self, parameters: dict[str, Parameter], timers: dict[str, Timer]
+    ) -> None:
+        """Every timer window must be possible under the defaults, or no run could start."""
+        values = {name: p.default for name, p in parameters.items()}
+        for timer in timers.values():
+            low, high = evaluate(timer.duration.min, values), evaluate(timer.duration.max, values)
+            if low < 0 or high < low:
+                self.bad(
+                    ("timers", timer.id, "duration"),
+                    f"under the default parameters this timer runs [{low:g}, {high:g}] s, which is impossible",
+                    "change the defaults so that 0 <= min <= max",
+                )
+
     def check_timers(self, timers: dict[str, Timer]) -> None:
         per_user = [t for t in timers.values() if t.per == "user"]
         if len(per_user) != 1:
@@ -531,10 +592,11 @@ class _Builder:
             elif (
                 action not in self.data["events"] or self.data["events"][action]["kind"] != "admin"
             ):
+                admin = [e for e, v in self.data["events"].items() if v["kind"] == "admin"]
                 self.bad(
                     (*path, "action"),
                     f"'{action}' is not an admin event",
-                    _did_you_mean(action, self.event_ids),
+                    _did_you_mean(action, admin) or f"use one of: {', '.join(admin)}",
                 )
         return Invariant(
             raw["id"],

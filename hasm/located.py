@@ -50,7 +50,11 @@ def read_yaml(path: str | Path, error: type[Exception]) -> Located:
     return parse_yaml(text, name, error)
 
 
-class _Yaml12Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (ten times faster on the spec), else Python's.
+_BaseLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Yaml12Loader(_BaseLoader):  # type: ignore[valid-type,misc]
     """SafeLoader whose booleans are YAML 1.2's: only true and false (so `on:` stays a key)."""
 
 
@@ -61,6 +65,10 @@ _Yaml12Loader.yaml_implicit_resolvers = {
 _Yaml12Loader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
+# The only kinds of value a hasm file holds; any other tag (!!python/..., !include, dates) is refused.
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{kind}" for kind in ("str", "int", "float", "bool", "null", "seq", "map")
+}
 
 
 def parse_yaml(text: str, name: str, error: type[Exception]) -> Located:
@@ -75,7 +83,7 @@ def parse_yaml(text: str, name: str, error: type[Exception]) -> Located:
     if node is None:
         return Located(name, None, lines)
     try:
-        data = _convert(node, (), lines, name)
+        data = _Converter(lines).convert(node, ())
     except _Bad as bad:
         raise error(Problem(name, bad.line, dotted(bad.path), bad.message)) from None
     return Located(name, data, lines)
@@ -86,24 +94,41 @@ class _Bad(Exception):
         self.line, self.path, self.message = line, path, message
 
 
-def _convert(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int], name: str) -> Any:
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
+class _Converter:
+    """Node tree to plain data; one per parse, so nothing is cached between files."""
+
+    def __init__(self, lines: dict[KeyPath, int]) -> None:
+        self.lines = lines
+        self.scalars = _Yaml12Loader("")
+        self.seen: set[int] = set()
+
+    def convert(self, node: yaml.Node, path: KeyPath) -> Any:
+        line = node.start_mark.line + 1
+        self.lines[path] = line
+        if node.tag not in _PLAIN_TAGS:
+            raise _Bad(line, path, f"unsupported YAML tag {node.tag!r}: only plain values are read")
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalars.construct_object(node)
+        # An alias is the same node object again: refused, so no file can recurse or explode.
+        if id(node) in self.seen:
+            raise _Bad(line, path, "YAML aliases (*name) are not used in hasm files")
+        self.seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            return [self.convert(item, (*path, i)) for i, item in enumerate(node.value)]
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
+            key_line = key_node.start_mark.line + 1
             if key_node.tag == "tag:yaml.org,2002:merge":
-                raise _Bad(key_node.start_mark.line + 1, path, "YAML merge keys (<<) are not used")
-            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
-            if not isinstance(key, str):
-                raise _Bad(key_node.start_mark.line + 1, path, "every key must be a string")
+                raise _Bad(key_line, path, "YAML merge keys (<<) are not used")
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
+                raise _Bad(key_line, path, "every key must be a plain scalar")
+            key = key_node.value  # the key as written: `007` and `on` stay text
             if key in out:
-                raise _Bad(key_node.start_mark.line + 1, (*path, key), "this key appears twice")
-            out[key] = _convert(value_node, (*path, key), lines, name)
-            lines[(*path, key)] = key_node.start_mark.line + 1
+                raise _Bad(key_line, (*path, key), "this key appears twice")
+            if id(value_node) in self.seen:
+                raise _Bad(
+                    key_line, (*path, key), "YAML aliases (*name) are not used in hasm files"
+                )
+            out[key] = self.convert(value_node, (*path, key))
+            self.lines[(*path, key)] = key_line
         return out
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, i), lines, name) for i, item in enumerate(node.value)]
-    return _SCALARS.construct_object(node)
-
-
-_SCALARS = _Yaml12Loader("")

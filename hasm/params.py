@@ -43,11 +43,7 @@ def resolve_params(
                 continue
             values[name] = value
             continue
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-        ):
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
             bad(name, f"expected a finite number of seconds, got {value!r}")
             continue
         assert param.range is not None  # the loader requires a range for seconds
@@ -65,6 +61,13 @@ def resolve_params(
     if problems:
         raise ParameterError(problems)
     return values
+
+
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:  # an integer too large for a float
+        return False
 
 
 def evaluate(expr: Expr, values: Mapping[str, ParamValue]) -> float:
