@@ -16,6 +16,7 @@ from hasm.errors import (
     SpecError,
 )
 from hasm.loader import canonical_spec_path, load_spec
+from hasm.machine import LiveGroup, compile_machine, machine_config
 from hasm.model import Spec
 from hasm.params import resolve_params
 from hasm.runner import Run, run_scenario
@@ -40,6 +41,7 @@ __all__ = [
     "Fire",
     "HasmError",
     "InputError",
+    "LiveGroup",
     "Model",
     "NotOffered",
     "ParameterError",
@@ -56,12 +58,14 @@ __all__ = [
     "advance",
     "apply",
     "canonical_spec_path",
+    "compile_machine",
     "deadline",
     "enabled",
     "forced",
     "initial_config",
     "load_scenario",
     "load_spec",
+    "machine_config",
     "node_views",
     "offered",
     "packaged_scenarios",

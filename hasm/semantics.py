@@ -249,14 +249,12 @@ def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
     for event in model.spec.events.values():
         if event.kind != "admin":
             continue
-        if "node" in event.fields:
-            out += [
-                EventInput(event.id, node=n)
-                for n in (0, 1)
-                if _matching(model, event.id, config, (n,), EventInput(event.id, node=n))
-            ]
-        elif _matching(model, event.id, config, (0, 1), EventInput(event.id)):
-            out.append(EventInput(event.id))
+        choices = (
+            [EventInput(event.id, node=n) for n in (0, 1)]
+            if "node" in event.fields
+            else [EventInput(event.id)]
+        )
+        out += [c for c in choices if matching(model, prepare(model, config, c))]
     return tuple(out)
 
 
@@ -270,68 +268,81 @@ def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
     a timer outside its window or an unknown cohort raises NotEnabled."""
     if isinstance(inp, Relogin):
         return (_relogin(model, config, inp),)
+    prepared = prepare(model, config, inp)
+    if not prepared.changed:
+        return (outcome(model, prepared, None, None),)
+    matches: list[tuple[Transition | None, int | None]] = [*matching(model, prepared)]
+    if prepared.admin and not matches:
+        return ()
+    steps: dict[Config, Step] = {}
+    for rule, n in matches or [(None, None)]:
+        step = outcome(model, prepared, rule, n)
+        steps.setdefault(step.config, step)
+    return tuple(steps.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An event or timer about to be matched against the transitions: the world after its own
+    effect, which the guards see, and the nodes that may play `node`."""
+
+    inp: EventInput | Fire
+    trigger: str
+    world: Config
+    event: EventInput | None  # what guards see as the event (None for a timer)
+    bindings: tuple[int, ...]
+    moves: tuple[Move, ...] = ()
+    fired: RunningTimer | None = None
+    admin: bool = False  # offered only where a transition takes it
+    changed: bool = True  # False: an environment event that found nothing to change
+
+
+def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
+    """The first half of a step: check the input, take a fired timer off, apply the effect."""
     if isinstance(inp, Fire):
         running = config.timer(inp.timer, inp.node)
         if running is None or running.earliest > config.now:
             raise NotEnabled(
                 f"timer {inp.timer} on node {inp.node} cannot fire at t={config.now:g}"
             )
-        world = dataclasses.replace(
-            config, timers=tuple(t for t in config.timers if t is not running)
-        )
-        return _transitions(model, world, inp.timer, (inp.node,), None, inp, fired=running)
+        timers = tuple(t for t in config.timers if t is not running)
+        world = dataclasses.replace(config, timers=timers)
+        return Prepared(inp, inp.timer, world, None, (inp.node,), fired=running)
     event = model.spec.events.get(inp.name)
     if event is None:
         raise NotEnabled(f"unknown event '{inp.name}'")
     bindings = (inp.node,) if inp.node is not None and "node" in event.fields else (0, 1)
     if event.kind == "admin":
-        if not _matching(model, inp.name, config, bindings, inp):
-            return ()
-        return _transitions(model, config, inp.name, bindings, inp, inp)
+        return Prepared(inp, inp.name, config, inp, bindings, admin=True)
     world, moves = _effect(model, config, event.effect, inp)
-    if world == config:
-        return (Step(inp, config, None, None, changed=False),)
-    return _transitions(model, world, inp.name, bindings, inp, inp, moves=moves)
+    return Prepared(inp, inp.name, world, inp, bindings, moves, changed=world != config)
 
 
-def _matching(
-    model: Model, trigger: str, config: Config, bindings: tuple[int, ...], event: EventInput | None
-) -> list[tuple[_Rule, int]]:
+def matching(model: Model, prepared: Prepared) -> list[tuple[Transition, int]]:
+    """The transitions whose trigger and guard match, each with the node playing `node`, in
+    spec order (node 0 before node 1)."""
+    if not prepared.changed:
+        return []
     return [
-        (rule, n)
-        for rule in model.rules.get(trigger, ())
-        for n in bindings
-        if rule.check(config, n, event)
+        (rule.transition, n)
+        for rule in model.rules.get(prepared.trigger, ())
+        for n in prepared.bindings
+        if rule.check(prepared.world, n, prepared.event)
     ]
 
 
-def _transitions(
-    model: Model,
-    world: Config,
-    trigger: str,
-    bindings: tuple[int, ...],
-    event: EventInput | None,
-    inp: Input,
-    moves: tuple[Move, ...] = (),
-    fired: RunningTimer | None = None,
-) -> tuple[Step, ...]:
-    steps: dict[Config, Step] = {}
-    matches: list[tuple[_Rule | None, int | None]] = [
-        *_matching(model, trigger, world, bindings, event)
-    ]
-    for rule, n in matches or [(None, None)]:
-        after = (
-            world
-            if rule is None or n is None
-            else _fire_rule(model, world, rule.transition, n, event)
-        )
-        settled, started, cancelled, dropped = _settle(model, after)
-        if settled not in steps:
-            rule_id = rule.transition.id if rule is not None else None
-            steps[settled] = Step(
-                inp, settled, rule_id, n, started, cancelled, moves + dropped, fired
-            )
-    return tuple(steps.values())
+def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | None) -> Step:
+    """The second half of a step: fire `rule` with node `n` (or none), end unserved sessions,
+    start and cancel timers."""
+    if not prepared.changed:
+        return Step(prepared.inp, prepared.world, None, None, changed=False)
+    world = prepared.world
+    if rule is not None and n is not None:
+        world = _fire_rule(model, world, rule, n, prepared.event)
+    settled, started, cancelled, dropped = _settle(model, world)
+    rule_id = rule.id if rule is not None else None
+    moves = prepared.moves + dropped
+    return Step(prepared.inp, settled, rule_id, n, started, cancelled, moves, prepared.fired)
 
 
 def _reason(
