@@ -1,14 +1,203 @@
-"""Shared fixtures: the canonical spec, loaded once per session (loading parses ~800 lines)."""
+"""Shared fixtures: the canonical spec, loaded once per session (loading parses ~800 lines), its
+default model, and helpers that build and drive configurations of the semantic core by hand.
+
+In the helpers node 0 and node 1 are the two nodes of the redundancy group; states, reasons,
+services and timers are named by their ids in `specs/imp-ha.yaml`.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable, Mapping
+
 import pytest
 
+from hasm.config import (
+    NO_NODE,
+    NOT_WAITING,
+    Cohort,
+    Config,
+    EventInput,
+    Fire,
+    Input,
+    Node,
+    Relogin,
+    RunningTimer,
+    Step,
+    UserKey,
+)
 from hasm.loader import load_spec
-from hasm.model import Spec
+from hasm.model import ParamValue, Spec
+from hasm.params import resolve_params
+from hasm.semantics import Model, advance, apply
 
 
 @pytest.fixture(scope="session")
 def canonical_spec() -> Spec:
     """The packaged canonical spec, specs/imp-ha.yaml, loaded and validated."""
     return load_spec()
+
+
+@pytest.fixture(scope="session")
+def spec(canonical_spec: Spec) -> Spec:
+    """The canonical spec (the same object as `canonical_spec`)."""
+    return canonical_spec
+
+
+@pytest.fixture
+def model(spec: Spec) -> Model:
+    """The canonical spec with its default parameters and monitored services."""
+    return Model(spec)
+
+
+def model_with(spec: Spec, **overrides: ParamValue) -> Model:
+    """The spec with parameter overrides, checked as a trace's overrides would be."""
+    return Model(spec, resolve_params(spec, overrides))
+
+
+# -- building configurations --------------------------------------------------------------------
+def node(
+    state: str,
+    reason: str,
+    *,
+    up: bool = True,
+    srm: bool = True,
+    stopped: Iterable[str] = (),
+) -> Node:
+    """One node; `stopped` are the services stopped or failed on it."""
+    return Node(state, reason, up, srm, frozenset(stopped))
+
+
+def at_home(*counts: int) -> tuple[Cohort, ...]:
+    """Users signed in on their home node: `at_home(2, 1)` is 2 homed on node 0, 1 on node 1."""
+    return tuple(
+        Cohort(home, home, NOT_WAITING, count) for home, count in enumerate(counts) if count > 0
+    )
+
+
+def cohorts(*entries: tuple[int, int, float, int]) -> tuple[Cohort, ...]:
+    """Cohorts from (home, session, waiting_since, count) tuples, sorted as the core keeps them."""
+    return tuple(sorted(Cohort(*e) for e in entries))
+
+
+def make_config(
+    n0: Node,
+    n1: Node,
+    *,
+    users: Iterable[Cohort] = (),
+    now: float = 0.0,
+    ha: bool = True,
+    link: bool = True,
+    timers: Iterable[RunningTimer] = (),
+) -> Config:
+    """A configuration built by hand. Its timers are only those given: the core starts the
+    others at the next step that settles, so a Fire needs its timer put in with `due`."""
+    return Config(now, ha, link, (n0, n1), tuple(sorted(timers)), tuple(sorted(users)))
+
+
+def window(model: Model, timer: str) -> tuple[float, float]:
+    """A node timer's duration bounds under the model's parameters."""
+    for t in model.node_timers:
+        if t.name == timer:
+            return t.low, t.high
+    raise KeyError(timer)
+
+
+def due(model: Model, config: Config, timer: str, index: int) -> Config:
+    """`config` with node timer `timer` running on node `index` and just due (its window opens
+    now), replacing any running instance of it."""
+    low, high = window(model, timer)
+    since = config.now - low
+    running = RunningTimer(timer, index, since, config.now, since + high)
+    kept = [t for t in config.timers if (t.name, t.node) != (timer, index)]
+    return dataclasses.replace(config, timers=tuple(sorted([*kept, running])))
+
+
+def states(config: Config) -> tuple[tuple[str, str], tuple[str, str]]:
+    """Both nodes' (state, reason)."""
+    a, b = config.nodes
+    return (a.state, a.reason), (b.state, b.reason)
+
+
+def timer_names(config: Config) -> set[tuple[str, int]]:
+    """The running node timers as (name, node)."""
+    return {(t.name, t.node) for t in config.timers}
+
+
+def waiting(config: Config, home: int) -> int:
+    """How many users of `home` wait to re-login."""
+    return sum(c.count for c in config.users if c.home == home and c.waiting_since >= 0)
+
+
+def sessions_on(config: Config, index: int, home: int | None = None) -> int:
+    """How many sessions node `index` holds (of users of `home`, if given)."""
+    return sum(
+        c.count for c in config.users if c.session == index and (home is None or c.home == home)
+    )
+
+
+def signed_out(config: Config, home: int) -> int:
+    """How many users of `home` have no session and do not wait to re-login."""
+    return sum(
+        c.count
+        for c in config.users
+        if c.home == home and c.session == NO_NODE and c.waiting_since < 0
+    )
+
+
+# -- driving the core ---------------------------------------------------------------------------
+def only(steps: tuple[Step, ...]) -> Step:
+    """The one successor of a deterministic input."""
+    assert len(steps) == 1, f"expected one successor, got {len(steps)}: {steps}"
+    return steps[0]
+
+
+def step(model: Model, config: Config, inp: Input, at: float | None = None) -> Step:
+    """Advance to `at` (if given) and apply `inp`, which must have exactly one successor."""
+    if at is not None:
+        config = advance(model, config, at)
+    return only(apply(model, config, inp))
+
+
+def ev(
+    name: str,
+    node: int | None = None,
+    service: str | None = None,
+    user: UserKey | None = None,
+) -> EventInput:
+    """An event input, nodes as indices."""
+    return EventInput(name, node, service, user)
+
+
+def drive(model: Model, config: Config, *script: tuple[float, Input | str] | Input) -> Config:
+    """Apply a script of inputs, each deterministic. An entry is an input (applied now), or
+    (time, input) to advance first. The string "fire" as input fires the one timer that is
+    forced at that time (its window closes then)."""
+    for entry in script:
+        at, inp = entry if isinstance(entry, tuple) else (None, entry)
+        if at is not None:
+            config = advance(model, config, at)
+        if isinstance(inp, str):
+            forced = [t for t in config.timers if t.latest <= config.now]
+            assert len(forced) == 1, f"expected one timer to fire at t={config.now:g}: {forced}"
+            inp = Fire(forced[0].name, forced[0].node)
+        config = only(apply(model, config, inp)).config
+    return config
+
+
+def fire(name: str, index: int) -> Fire:
+    """A node timer firing."""
+    return Fire(name, index)
+
+
+def relogin(key: UserKey) -> Relogin:
+    """One waiting client of the cohort `key` logging in again."""
+    return Relogin(key)
+
+
+def users_by_home(config: Config) -> Mapping[int, int]:
+    """User counts per home node."""
+    out: dict[int, int] = {}
+    for c in config.users:
+        out[c.home] = out.get(c.home, 0) + c.count
+    return out
