@@ -13,7 +13,6 @@ import jsonschema
 import pytest
 import yaml
 
-import hasm.located
 from hasm.errors import HasmError, InputError, Problem, SpecError
 from hasm.loader import (
     canonical_spec_path,

@@ -302,6 +302,38 @@ def _initialized_after_takeover_unhealthy(spec: Spec) -> Case:
     return Case(m, before, fire("initialization", 0), 0, after, check)
 
 
+@case("initialized_during_take_over")
+def _initialized_during_take_over(spec: Spec) -> Case:
+    m = Model(spec)
+    config = make_config(
+        node("initializing", "initialization"),
+        node("failing_over", "on_admin_request"),
+        users=cohorts((0, 0, NOT_WAITING, 2), (1, NO_NODE, 400.0, 1)),
+        now=500.0,
+    )
+    before = due(m, config, "initialization", 0)
+    check = all_of(users_wait(0, 2, 500.0), pair_shown("P19"))
+    return Case(
+        m, before, fire("initialization", 0), 0, both("failed", "take_over_users_failed"), check
+    )
+
+
+@case("initialized_during_take_back")
+def _initialized_during_take_back(spec: Spec) -> Case:
+    m = Model(spec)
+    config = make_config(
+        node("initializing", "initialization"),
+        node("taking_back", "on_admin_request"),
+        users=cohorts((0, 0, NOT_WAITING, 1), (1, 1, NOT_WAITING, 2)),
+        now=500.0,
+    )
+    before = due(m, config, "initialization", 0)
+    check = all_of(users_wait(0, 1, 500.0), users_wait(1, 2, 500.0), pair_shown("P20"))
+    return Case(
+        m, before, fire("initialization", 0), 0, both("failed", "take_back_users_failed"), check
+    )
+
+
 @case("initialized_peer_failed")
 def _initialized_peer_failed(spec: Spec) -> Case:
     m = Model(spec)
@@ -1031,17 +1063,7 @@ def test_login_after_logout_lands_on_the_serving_node(model: Model) -> None:
     assert s.config.count((0, 1, NOT_WAITING)) == 2
 
 
-# -- a spec gap the transitions leave open -------------------------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "spec gap: an Initializing node whose peer is Normal with a monitored service down "
-        "matches no initialization rule (initialized_peer_unhealthy requires peer.state: "
-        "initializing), and the Normal node's critical_service_down matches no rule while its "
-        "peer initializes (automatic_failover requires peer.state: normal); both timers refire "
-        "forever and nobody takes over"
-    ),
-)
+# -- once a spec gap: every timer that fires here has a transition to take -------------------------------------------------------------
 def test_srm_restart_on_the_healthy_node_during_an_outage_still_fails_over(model: Model) -> None:
     config = drive(
         model,

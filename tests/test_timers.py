@@ -390,15 +390,7 @@ def test_relogin_with_no_serving_node_stops_the_client(model: Model) -> None:
     assert deadline(model, s.config) is None
 
 
-# -- a spec gap: a timer that fires with no transition to take -------------------------------------------
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "spec gap: after a failed take-over and an SRM restart of the failed node, the pair "
-        "Failing Over / Initializing matches no initialization rule; the initialization timer "
-        "refires every [1, 60] s forever and only ha_disable is offered"
-    ),
-)
+# -- once a spec gap: every timer that fires here has a transition to take -------------------------------------------
 def test_initialization_next_to_a_stalled_failover_settles(model: Model) -> None:
     config = drive(
         model,
