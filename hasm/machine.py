@@ -50,6 +50,7 @@ from hasm.semantics import (
     apply,
     initial_config,
     node_views,
+    offer_summary,
     outcome,
     prepare,
 )
@@ -415,16 +416,7 @@ class LiveGroup:
         return step
 
     def _not_offered(self, action: str, node: str | None) -> NotOffered:
-        states = self.model.spec.states
-        shown = ", ".join(
-            f"{name} is {states[view.state].label}"
-            for name, view in zip(self.nodes, self.views(), strict=True)
-        )
-        actions = [
-            o.name + (f" {self.nodes[o.node]}" if o.node is not None else "")
-            for o in self.offered()
-        ]
-        return NotOffered(action, node, f"{shown}; offered now: {', '.join(actions) or 'nothing'}")
+        return NotOffered(action, node, offer_summary(self.model, self.config, self.nodes))
 
     def _index(self, node: str | None) -> int | None:
         if node is None:

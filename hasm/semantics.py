@@ -14,7 +14,7 @@ every one whose condition became false is cancelled.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from hasm.config import (
@@ -256,6 +256,20 @@ def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
         )
         out += [c for c in choices if matching(model, prepare(model, config, c))]
     return tuple(out)
+
+
+def offer_summary(model: Model, config: Config, nodes: Sequence[str]) -> str:
+    """Why an admin action is refused, in the page's words: each node's state and what the
+    page offers now, e.g. "pub is Idle, sub is Running in Backup Mode; offered now: fallback pub"."""
+    states = model.spec.states
+    shown = ", ".join(
+        f"{name} is {states[view.state].label}"
+        for name, view in zip(nodes, node_views(model, config), strict=True)
+    )
+    actions = [
+        o.name + (f" {nodes[o.node]}" if o.node is not None else "") for o in offered(model, config)
+    ]
+    return f"{shown}; offered now: {', '.join(actions) or 'nothing'}"
 
 
 # -- applying an input -----------------------------------------------------------------------------

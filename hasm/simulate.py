@@ -27,7 +27,7 @@ from hasm.config import (
 )
 from hasm.errors import NotOffered
 from hasm.scenario import Scenario
-from hasm.semantics import Model, advance, apply, initial_config, node_views, offered
+from hasm.semantics import Model, advance, apply, initial_config, offer_summary
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +134,9 @@ class Simulator:
         if not steps:
             assert isinstance(inp, EventInput)
             raise NotOffered(
-                inp.name, self.nodes[inp.node] if inp.node is not None else None, self._offer_hint()
+                inp.name,
+                self.nodes[inp.node] if inp.node is not None else None,
+                offer_summary(self.model, self.config, self.nodes),
             )
         step = steps[0] if len(steps) == 1 else steps[self.rng.randrange(len(steps))]
         if isinstance(inp, Relogin):
@@ -144,18 +146,6 @@ class Simulator:
         self._schedule_timers(step.started, gone)
         changed = self._follow_users(step, user)
         return Record(step, user=user, line=line, sessions=changed)
-
-    def _offer_hint(self) -> str:
-        views = node_views(self.model, self.config)
-        shown = ", ".join(
-            f"{name} is {self.model.spec.states[v.state].label}"
-            for name, v in zip(self.nodes, views, strict=True)
-        )
-        actions = [
-            f"{o.name}{' ' + self.nodes[o.node] if o.node is not None else ''}"
-            for o in offered(self.model, self.config)
-        ]
-        return f"{shown}; offered now: {', '.join(actions) or 'nothing'}"
 
     def _schedule_timers(
         self, started: Sequence[RunningTimer], cancelled: Sequence[RunningTimer]

@@ -1063,7 +1063,7 @@ def test_login_after_logout_lands_on_the_serving_node(model: Model) -> None:
     assert s.config.count((0, 1, NOT_WAITING)) == 2
 
 
-# -- once a spec gap: every timer that fires here has a transition to take -------------------------------------------------------------
+# -- once a spec gap: every timer that fires here has a transition to take ------------
 def test_srm_restart_on_the_healthy_node_during_an_outage_still_fails_over(model: Model) -> None:
     config = drive(
         model,

@@ -390,7 +390,7 @@ def test_relogin_with_no_serving_node_stops_the_client(model: Model) -> None:
     assert deadline(model, s.config) is None
 
 
-# -- once a spec gap: every timer that fires here has a transition to take -------------------------------------------
+# -- once a spec gap: every timer that fires here has a transition to take ------------
 def test_initialization_next_to_a_stalled_failover_settles(model: Model) -> None:
     config = drive(
         model,
