@@ -1,0 +1,37 @@
+"""The README stays true: its Python example runs, and its commands exist."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hasm.cli import build_parser
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_pytest_example_runs() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", README, re.S)
+    tests = [b for b in blocks if "def test_" in b]
+    assert tests, "the README shows how another project uses hasm from pytest"
+    for block in tests:
+        namespace: dict[str, object] = {}
+        exec(compile(block, "README.md", "exec"), namespace)  # the README's own example code
+        for name, value in namespace.items():
+            if name.startswith("test_") and callable(value):
+                value()
+
+
+def test_the_quick_start_is_two_commands() -> None:
+    quick = README.split("## Quick start", 1)[1].split("##", 1)[0]
+    commands = re.findall(r"^make \w+", quick, re.M)
+    assert commands == ["make demo", "make test"]
+
+
+def test_every_hasm_command_in_the_readme_exists() -> None:
+    parser = build_parser()
+    subcommands = set(parser._subparsers._group_actions[0].choices)  # type: ignore[union-attr]
+    named = set(re.findall(r"`hasm (\w+)", README))
+    assert named <= subcommands | {"check"}, (
+        named - subcommands
+    )  # `hasm check` is announced as not built
