@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from hasm.config import Config
 from hasm.errors import HasmError, InputError, Problem
 from hasm.loader import load_spec
 from hasm.model import ParamValue, Spec
@@ -110,20 +111,26 @@ def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextI
         recorder = TraceWriter(
             trace, model, scenario.nodes, scenario.users, scenario.initial, model.params
         )
-    pending: list[Record] = []
+
+    def on_start(config: Config) -> None:
+        if recorder is not None:
+            recorder.start(config)
+        if not args.quiet:
+            for line in writer.header(scenario.title, node_views(model, config), detail):
+                print(line)
 
     def on_record(record: Record) -> None:
         if recorder is not None:
             recorder.record(record)
-        pending.append(record)
+        if not args.quiet:
+            for line in writer.feed(record):
+                print(line)
 
     run = run_scenario(
-        spec, scenario, args.seed, _overrides(args), on_record, recorder.start if recorder else None
+        spec, scenario, args.seed, _overrides(args), on_record, on_start, keep_records=False
     )
     if not args.quiet:
-        for line in writer.header(scenario.title, node_views(model, run.start), detail):
-            print(line)
-        for line in writer.lines(pending):
+        for line in writer.close():
             print(line)
         print()
     print(f"{scenario.name}: state pairs passed: {', '.join(run.pairs) or 'none'}")

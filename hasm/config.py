@@ -10,6 +10,7 @@ trace or scenario that drives the core.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 NO_NODE = -1  # a cohort's session: none
 NOT_WAITING = -1.0  # a cohort's re-login start: the client is not waiting to re-login
@@ -39,14 +40,16 @@ class RunningTimer:
     latest: float
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Cohort:
-    """`count` users who share a home node, a session node and a re-login start."""
+class Cohort(NamedTuple):
+    """`count` users who share a home node, a session node and a re-login start.
+
+    A NamedTuple rather than a frozen dataclass: every re-login builds one, and tuples are
+    built several times faster; it is just as immutable, hashable and ordered."""
 
     home: int
     session: int
     waiting_since: float
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, which cohorts never use
 
     @property
     def key(self) -> UserKey:

@@ -43,7 +43,11 @@ def run_scenario(
     overrides: Mapping[str, ParamValue] | None = None,
     on_record: Callable[[Record], None] | None = None,
     on_start: Callable[[Config], None] | None = None,
+    *,
+    keep_records: bool = True,
 ) -> Run:
+    """Play `scenario`: each record goes to `on_record` as it happens; `Run.records` keeps them
+    all unless `keep_records` is False (a streaming consumer keeps memory flat)."""
     model = scenario_model(spec, scenario, overrides)
     sim = Simulator(model, scenario.nodes, scenario.users, scenario.initial, seed)
     start = sim.config
@@ -52,7 +56,8 @@ def run_scenario(
     pairs: dict[str, None] = dict.fromkeys(documented_pairs(model, start))
     records = []
     for record in sim.play(scenario):
-        records.append(record)
+        if keep_records:
+            records.append(record)
         if on_record is not None:
             on_record(record)
         for pid in documented_pairs(model, record.step.config):

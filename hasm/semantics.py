@@ -459,15 +459,15 @@ def _move(config: Config, source: UserKey, target: UserKey, count: int) -> Confi
     users: list[Cohort] = []
     placed = False
     for c in config.users:
-        key = (c.home, c.session, c.waiting_since)
+        key = c[:3]
         if not placed and target < key:
             users.append(Cohort(*target, count))
             placed = True
         if key == source:
             if c.count > count:
-                users.append(Cohort(*key, c.count - count))
+                users.append(Cohort(*source, c.count - count))
         elif key == target:
-            users.append(Cohort(*key, c.count + count))
+            users.append(Cohort(*target, c.count + count))
             placed = True
         else:
             users.append(c)

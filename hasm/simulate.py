@@ -83,13 +83,16 @@ class Simulator:
     # -- driving the run -------------------------------------------------------------------------
     def run_until(self, time: float) -> list[Record]:
         """Take every internal choice due at or before `time`, then move the clock to `time`."""
-        records = []
+        return list(self.steps_until(time))
+
+    def steps_until(self, time: float) -> Iterator[Record]:
+        """`run_until`, one record at a time: a consumer that keeps none of them keeps memory
+        flat however many users re-login."""
         while (choice := self._next_choice()) is not None and choice[0] <= time:
             at, inp, user = choice
             self.config = advance(self.model, self.config, at)
-            records.append(self._apply(inp, user=user))
+            yield self._apply(inp, user=user)
         self.config = advance(self.model, self.config, max(time, self.config.now))
-        return records
 
     def event(
         self,
@@ -109,9 +112,9 @@ class Simulator:
     def play(self, scenario: Scenario) -> Iterator[Record]:
         """Run a scenario to its end, yielding every record."""
         for ev in scenario.events:
-            yield from self.run_until(ev.t)
+            yield from self.steps_until(ev.t)
             yield self.event(ev.event, ev.node, ev.service, ev.user, line=ev.line)
-        yield from self.run_until(scenario.until)
+        yield from self.steps_until(scenario.until)
 
     # -- internals --------------------------------------------------------------------------------
     def _next_choice(self) -> tuple[float, Input, str | None] | None:

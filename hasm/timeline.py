@@ -27,6 +27,7 @@ class TimelineWriter:
         self.model, self.nodes = model, tuple(nodes)
         self.width = max(len(n) for n in nodes)
         self.last_views: tuple[NodeView, NodeView] | None = None
+        self.relogins: list[Record] = []
 
     def header(
         self, title: str, config_views: tuple[NodeView, NodeView], detail: str
@@ -39,17 +40,24 @@ class TimelineWriter:
         self.last_views = config_views
 
     def lines(self, records: Iterable[Record]) -> Iterator[str]:
-        pending: list[Record] = []
+        """The timeline of `records`, then of anything still folded."""
         for record in records:
-            if isinstance(record.step.input, Relogin):
-                pending.append(record)
-                continue
-            if pending:
-                yield from self._relogins(pending)
-                pending = []
-            yield from self._record(record)
-        if pending:
-            yield from self._relogins(pending)
+            yield from self.feed(record)
+        yield from self.close()
+
+    def feed(self, record: Record) -> Iterator[str]:
+        """The lines one more record adds; re-logins wait to be folded with their neighbours."""
+        if isinstance(record.step.input, Relogin):
+            self.relogins.append(record)
+            return
+        yield from self.close()
+        yield from self._record(record)
+
+    def close(self) -> Iterator[str]:
+        """The folded re-logins not yet shown."""
+        if self.relogins:
+            yield from self._relogins(self.relogins)
+            self.relogins = []
 
     # -- one record
     def _record(self, record: Record) -> Iterator[str]:
