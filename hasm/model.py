@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Literal
 
 ParamValue = bool | float
@@ -248,6 +249,12 @@ class Assumption:
     why: str
 
 
+_MAPPINGS = (
+    "sources", "parameters", "services", "states", "reasons", "initial", "events", "timers",
+    "state_pairs", "assumptions",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Spec:
     """A whole spec, validated and frozen. Collections keep the file's order."""
@@ -272,9 +279,12 @@ class Spec:
     defaults: Mapping[str, ParamValue] = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(
-            self, "defaults", {name: p.default for name, p in self.parameters.items()}
-        )
+        # Frozen all the way down: the mappings are read-only views, so no caller can edit a
+        # loaded spec behind the back of the models compiled from it.
+        for name in _MAPPINGS:
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        defaults = {name: p.default for name, p in self.parameters.items()}
+        object.__setattr__(self, "defaults", MappingProxyType(defaults))
 
     @property
     def user_timer(self) -> Timer:

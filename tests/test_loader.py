@@ -503,3 +503,10 @@ def test_load_spec_raises_spec_error_listing_problems(tmp_path: Path) -> None:
     assert problem.line == line_of("    on: recovre\n", path.read_text(encoding="utf-8"))
     assert problem.message == "unknown event or timer 'recovre'"
     assert problem.fix == "did you mean 'recover'?"
+
+
+@pytest.mark.parametrize("name", ["states", "transitions", "parameters", "defaults", "timers"])
+def test_spec_collections_are_read_only(canonical_spec: Spec, name: str) -> None:
+    collection = getattr(canonical_spec, name)
+    with pytest.raises(TypeError):
+        collection["new"] = None
