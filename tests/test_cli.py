@@ -150,3 +150,22 @@ def test_validate_the_canonical_spec() -> None:
     result = hasm("validate")
     assert result.returncode == 0
     assert "ok - 14 states" in result.stdout
+
+
+def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
+    """Set iteration order changes with PYTHONHASHSEED; nothing hasm prints may depend on it."""
+    import os
+
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        trace = tmp_path / f"{hash_seed}.jsonl"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        result = subprocess.run(
+            [sys.executable, "-m", "hasm", "simulate", str(SCENARIO), "--trace", str(trace)],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
+        outputs.add((result.stdout, trace.read_bytes()))
+    assert len(outputs) == 1
