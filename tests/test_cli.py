@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -154,8 +155,6 @@ def test_validate_the_canonical_spec() -> None:
 
 def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
     """Set iteration order changes with PYTHONHASHSEED; nothing hasm prints may depend on it."""
-    import os
-
     outputs = set()
     for hash_seed in ("1", "2"):
         trace = tmp_path / f"{hash_seed}.jsonl"
