@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import json
+import math
 import os
 import sys
 import tempfile
@@ -11,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from hasm.check import check_files, exit_code, junit_xml
 from hasm.config import Config
 from hasm.errors import HasmError, InputError, Problem
 from hasm.loader import load_spec
@@ -167,6 +170,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_FALSE if any(run.failures for _, run in results) else EXIT_OK
 
 
+def _tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"a tolerance is a finite number of seconds >= 0, not {text}"
+        )
+    return value
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    spec = _spec(args)
+    spec_path = str(args.spec) if args.spec is not None else None
+    verdicts = check_files(spec, args.traces, args.tolerance, args.jobs, spec_path)
+    if args.format == "json":
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
+    else:
+        for v in verdicts:
+            if v.status == "conforms":
+                print(f"{v.file}: conforms ({v.records} records)")
+            elif v.divergence is not None:
+                print(v.divergence)
+            for problem in v.problems:
+                print(f"hasm: {problem}", file=sys.stderr)
+    if args.junit is not None:
+        with _atomic_output(args.junit) as out:
+            assert out is not None
+            out.write(junit_xml(verdicts))
+    return exit_code(verdicts)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hasm",
@@ -201,6 +237,34 @@ def build_parser() -> argparse.ArgumentParser:
         "--trace", type=Path, default=None, help="write the run as a trace in format v1"
     )
     simulate.set_defaults(run=cmd_simulate)
+
+    check = sub.add_parser(
+        "check", help="check traces in format v1 against the spec; report the first divergence"
+    )
+    check.add_argument(
+        "traces", nargs="+", type=Path, metavar="TRACE", help="trace files (JSON Lines)"
+    )
+    _add_spec(check)
+    check.add_argument(
+        "--tolerance",
+        type=_tolerance,
+        default=0.0,
+        metavar="S",
+        help="widen every timing bound by S seconds, for traces from real clocks",
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    check.add_argument(
+        "--junit", type=Path, default=None, metavar="FILE", help="also write a JUnit XML report"
+    )
+    check.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check N files at once (0: one per core)",
+    )
+    check.set_defaults(run=cmd_check)
 
     demo = sub.add_parser(
         "demo", help="play every packaged scenario of the seed and show its timeline"

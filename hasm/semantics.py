@@ -74,8 +74,12 @@ class Model:
         spec: Spec,
         params: Mapping[str, ParamValue] | None = None,
         monitored: Iterable[str] | None = None,
+        tolerance: float = 0.0,
     ) -> None:
+        """`tolerance` widens every timing bound by that many seconds both ways (never below
+        zero), for checking traces taken from real clocks."""
         self.spec = spec
+        self.tolerance = tolerance
         self.params: dict[str, ParamValue] = (
             dict(params) if params is not None else resolve_params(spec)
         )
@@ -91,8 +95,8 @@ class Model:
         self.node_timers = tuple(
             _NodeTimer(
                 t.id,
-                evaluate(t.duration.min, self.params),
-                evaluate(t.duration.max, self.params),
+                max(0.0, evaluate(t.duration.min, self.params) - tolerance),
+                evaluate(t.duration.max, self.params) + tolerance,
                 self.compile(t.while_),
             )
             for t in spec.timers.values()
@@ -105,8 +109,8 @@ class Model:
             if isinstance(target.reason, ReasonChoice)
         }
         relogin = spec.user_timer.duration
-        self.relogin_low = evaluate(relogin.min, self.params)
-        self.relogin_high = evaluate(relogin.max, self.params)
+        self.relogin_low = max(0.0, evaluate(relogin.min, self.params) - tolerance)
+        self.relogin_high = evaluate(relogin.max, self.params) + tolerance
 
     # -- guards ---------------------------------------------------------------------------------
     def compile(self, guard: Guard) -> Check:
@@ -256,6 +260,16 @@ def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
         )
         out += [c for c in choices if matching(model, prepare(model, config, c))]
     return tuple(out)
+
+
+def describe_duration(model: Model, timer_id: str) -> str:
+    """A timer's duration in the spec's words and its value under the model's parameters, e.g.
+    "critical_service_down_delay_s = 90 s" or "between transition_min_s and transition_max_s =
+    1 to 60 s" (before any tolerance)."""
+    duration = model.spec.timers[timer_id].duration
+    low, high = evaluate(duration.min, model.params), evaluate(duration.max, model.params)
+    value = f"{low:g} s" if low == high else f"{low:g} to {high:g} s"
+    return f"{duration} = {value}"
 
 
 def offer_summary(model: Model, config: Config, nodes: Sequence[str]) -> str:

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from hasm.config import NO_NODE, EventInput, Fire, Relogin, RunningTimer
-from hasm.params import evaluate
-from hasm.semantics import Model, NodeView, node_views
+from hasm.semantics import Model, NodeView, describe_duration, node_views
 from hasm.simulate import Record
 
 INDENT = " " * 12
@@ -87,7 +86,7 @@ class TimelineWriter:
             spec_timer = self.model.spec.timers[inp.timer]
             return (
                 f"timer {inp.timer} on {self.nodes[inp.node]} fires "
-                f"(started t={_t(timer.since)}; runs {spec_timer.duration} = {self._bounds(spec_timer.id)})"
+                f"(started t={_t(timer.since)}; runs {describe_duration(self.model, spec_timer.id)})"
             )
         assert isinstance(inp, EventInput)
         parts = [inp.name]
@@ -100,12 +99,6 @@ class TimelineWriter:
         where = f" (scenario line {record.line})" if record.line else ""
         nothing = "; changes nothing" if not step.changed else ""
         return f"event {' '.join(parts)}{where}{nothing}"
-
-    def _bounds(self, timer_id: str) -> str:
-        duration = self.model.spec.timers[timer_id].duration
-        low = evaluate(duration.min, self.model.params)
-        high = evaluate(duration.max, self.model.params)
-        return f"{low:g} s" if low == high else f"{low:g} to {high:g} s"
 
     def _window(self, timer: RunningTimer) -> str:
         if timer.earliest == timer.latest:

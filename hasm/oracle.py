@@ -1,0 +1,666 @@
+"""The conformance oracle: the set of configurations consistent with every record of a trace.
+
+The oracle keeps every configuration of the spec that some behaviour could be in, given what
+the trace said so far. Between two records it explores what the trace cannot see - timers that
+fire anywhere in their window, clients that re-login at any moment of theirs - with the one
+semantic core (`hasm.semantics`); an event keeps the successors of every candidate; an
+observation keeps the candidates that show what was seen. The first record that leaves no
+candidate is the divergence, reported with what the spec allows there and why.
+
+Where exactness would cost too much the oracle over-approximates - it may accept a trace the
+spec forbids, it never rejects one the spec allows - in two places, both pinned by tests:
+- a hidden step that happens anywhere in [a, b] is taken at a, and what it starts (timers,
+  clients' re-login waits) is given the later bound it would have if taken at b: the relation
+  between those times is not kept (intervals, not zones);
+- users are counted per home node and session, not followed one by one: an observation of
+  sessions is checked as how many of each home node's users are on each node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from hasm.config import NO_NODE, NOT_WAITING, Config, EventInput, Fire, Relogin, UserKey
+from hasm.errors import HasmError, InputError, Problem
+from hasm.loader import label_index, normalise_label
+from hasm.model import ParamValue, Spec
+from hasm.semantics import (
+    Model,
+    NodeView,
+    apply,
+    deadline,
+    describe_duration,
+    initial_config,
+    node_views,
+    offered,
+)
+from hasm.trace import (
+    NodeObservation,
+    OfferedObservation,
+    TraceEvent,
+    TraceHeader,
+    TraceRecord,
+)
+
+# A candidate: a configuration, and for waiting cohorts created by a hidden step how much later
+# than their recorded start they may have started (see the module docstring).
+Slack = tuple[tuple[UserKey, float], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Candidate:
+    config: Config
+    slack: Slack = ()
+
+    def slack_of(self, key: UserKey) -> float:
+        for k, extra in self.slack:
+            if k == key:
+                return extra
+        return 0.0
+
+
+# -- the report of a divergence --------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class FieldReport:
+    """One observed field against what the spec allows there."""
+
+    field: str  # e.g. "nodes.IMPPub.state"
+    observed: str
+    allowed: tuple[str, ...]
+
+    @property
+    def conforms(self) -> bool:
+        return self.observed in self.allowed
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first record no behaviour of the spec allows: where, what, and why."""
+
+    file: str
+    line: int | None
+    t: float
+    record: str  # the record in words
+    fields: tuple[FieldReport, ...]  # every field observed, against what is allowed
+    why: tuple[str, ...]  # the earlier lines and timers that lead here, in the spec's words
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        out = [f"{where}: t={_t(self.t)}: does not conform: {self.record}"]
+        for f in self.fields:
+            mark = "ok " if f.conforms else "NOT"
+            allowed = ", ".join(f.allowed) if f.allowed else "nothing"
+            out.append(f"  {mark} {f.field}: observed {f.observed}; the spec allows {allowed}")
+        out += [f"  why: {w}" for w in self.why]
+        return "\n".join(out)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "file": self.file,
+            "line": self.line,
+            "t": self.t,
+            "record": self.record,
+            "fields": [
+                {
+                    "field": f.field,
+                    "observed": f.observed,
+                    "allowed": list(f.allowed),
+                    "conforms": f.conforms,
+                }
+                for f in self.fields
+            ],
+            "why": list(self.why),
+        }
+
+
+class ConformanceError(HasmError):
+    """A record the spec does not allow; `.divergence` holds the structured report."""
+
+    def __init__(self, divergence: Divergence) -> None:
+        self.divergence = divergence
+        super().__init__(str(divergence))
+
+
+# -- the oracle -----------------------------------------------------------------------------------
+def _t(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.3f}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Seen:
+    """An event recently fed, to name the line that started a timer."""
+
+    t: float
+    line: int | None
+    words: str
+
+
+class Oracle:
+    """Checks a trace record by record against a spec.
+
+    Build it from a spec and the trace's header (`Oracle.from_header`) or the header's parts,
+    then feed it records (`record`, or `event`, `observe`, `advance`). A record the spec does
+    not allow raises ConformanceError and leaves the oracle as it was before that record.
+    """
+
+    def __init__(
+        self,
+        spec: Spec,
+        nodes: Sequence[str],
+        users: Mapping[str, str] | None = None,
+        *,
+        params: Mapping[str, ParamValue] | None = None,
+        monitored: Iterable[str] | None = None,
+        initial: str = "ha_disabled",
+        tolerance: float = 0.0,
+        file: str = "<trace>",
+    ) -> None:
+        self.spec, self.file = spec, file
+        self.nodes = (nodes[0], nodes[1])
+        self.users = dict(users or {})
+        self.homes = {user: self.nodes.index(home) for user, home in self.users.items()}
+        self.model = Model(spec, params, monitored, tolerance)
+        counts = (
+            sum(1 for h in self.homes.values() if h == 0),
+            sum(1 for h in self.homes.values() if h == 1),
+        )
+        self.candidates: frozenset[_Candidate] = frozenset(
+            {_Candidate(initial_config(self.model, initial, counts))}
+        )
+        self.now = 0.0
+        self.recent: deque[_Seen] = deque(maxlen=64)
+        self.records = 0
+        self._states = label_index(spec.states.values())
+        self._reasons = label_index(spec.reasons.values())
+
+    @classmethod
+    def from_header(cls, spec: Spec, header: TraceHeader, tolerance: float = 0.0) -> Oracle:
+        return cls(
+            spec,
+            header.nodes,
+            header.users,
+            params=header.params,
+            monitored=header.monitored,
+            initial=header.initial,
+            tolerance=tolerance,
+            file=header.file,
+        )
+
+    # -- feeding records ------------------------------------------------------------------------
+    def record(self, rec: TraceRecord) -> None:
+        """Check one record of a trace read by hasm.trace."""
+        if isinstance(rec, TraceEvent):
+            self.event(rec.t, rec.event, rec.node, rec.service, rec.user, line=rec.line)
+        else:
+            self.observe(
+                rec.t,
+                nodes=rec.nodes,
+                sessions=rec.sessions,
+                ha_enabled=rec.ha_enabled,
+                offered=rec.offered,
+                line=rec.line,
+            )
+
+    def advance(self, t: float) -> None:
+        """Let time pass to `t` with nothing recorded on the way."""
+        self.candidates = self._reach(t)
+        self.now = t
+
+    def event(
+        self,
+        t: float,
+        name: str,
+        node: str | None = None,
+        service: str | None = None,
+        user: str | None = None,
+        *,
+        line: int | None = None,
+    ) -> None:
+        """An event happened at `t`."""
+        before = self._reach(t)
+        index = self.nodes.index(node) if node is not None else None
+        after: set[_Candidate] = set()
+        for cand in before:
+            for inp in self._inputs(cand.config, name, index, service, user):
+                for step in apply(self.model, cand.config, inp):
+                    after.add(_Candidate(step.config, _keep_slack(cand.slack, step.config)))
+        words = self._event_words(name, node, service, user)
+        if not after:
+            raise ConformanceError(self._diverged_event(before, t, line, name, index, words))
+        self.candidates, self.now = frozenset(after), t
+        self.recent.append(_Seen(t, line, words))
+        self.records += 1
+
+    def observe(
+        self,
+        t: float,
+        *,
+        nodes: Mapping[str, NodeObservation | Mapping[str, Any]] | None = None,
+        sessions: Mapping[str, str | None] | None = None,
+        ha_enabled: bool | None = None,
+        offered: OfferedObservation | Mapping[str, Any] | None = None,
+        line: int | None = None,
+    ) -> None:
+        """Something was seen at `t`; absent parts are not checked. A node may be given as a
+        NodeObservation (spec ids) or as a plain mapping in the page's words, e.g.
+        `{"state": "Running in Backup Mode", "active_users": 4}`; `offered` as an
+        OfferedObservation or a mapping like `{"failover": [], "recover": False}`."""
+        obs = _Observation(
+            {name: self._node_observation(name, want) for name, want in (nodes or {}).items()},
+            self._sessions(sessions or {}),
+            ha_enabled,
+            self._offered_observation(offered),
+        )
+        before = self._reach(t)
+        kept = frozenset(c for c in before if self._shows(c.config, obs))
+        if not kept:
+            raise ConformanceError(self._diverged_observation(before, t, line, obs))
+        self.candidates, self.now = kept, t
+        self.records += 1
+
+    def _node_observation(
+        self, name: str, want: NodeObservation | Mapping[str, Any]
+    ) -> NodeObservation:
+        if name not in self.nodes:
+            raise InputError(Problem(self.file, None, f"nodes.{name}", f"unknown node {name!r}"))
+        if isinstance(want, NodeObservation):
+            return want
+        unknown = set(want) - {"state", "reason", "assigned_users", "active_users"}
+        if unknown:
+            raise InputError(
+                Problem(self.file, None, f"nodes.{name}", f"unknown keys {sorted(unknown)}")
+            )
+        return NodeObservation(
+            self._id(self._states, want.get("state"), f"nodes.{name}.state"),
+            self._id(self._reasons, want.get("reason"), f"nodes.{name}.reason"),
+            want.get("assigned_users"),
+            want.get("active_users"),
+        )
+
+    def _id(self, index: Mapping[str, str], label: object, path: str) -> str | None:
+        if label is None:
+            return None
+        found = index.get(normalise_label(label)) if isinstance(label, str) else None
+        if found is None:
+            raise InputError(
+                Problem(self.file, None, path, f"{label!r} is not a label the spec knows")
+            )
+        return found
+
+    def _sessions(self, sessions: Mapping[str, str | None]) -> Mapping[str, str | None]:
+        for user, node in sessions.items():
+            if user not in self.homes or (node is not None and node not in self.nodes):
+                raise InputError(
+                    Problem(
+                        self.file,
+                        None,
+                        f"sessions.{user}",
+                        f"unknown user or node: {user!r} on {node!r}",
+                    )
+                )
+        return sessions
+
+    def _offered_observation(
+        self, offered: OfferedObservation | Mapping[str, Any] | None
+    ) -> OfferedObservation | None:
+        if offered is None or isinstance(offered, OfferedObservation):
+            return offered
+
+        def nodes(key: str) -> frozenset[str] | None:
+            value = offered.get(key)
+            return None if value is None else frozenset(value)
+
+        return OfferedObservation(nodes("failover"), nodes("fallback"), offered.get("recover"))
+
+    # -- what the spec allows now ---------------------------------------------------------------
+    def allowed(self) -> dict[str, tuple[str, ...]]:
+        """Every field the page could show now, with the values some behaviour allows."""
+        return {
+            f.field: f.allowed
+            for f in self._fields(
+                self.candidates, _Observation({}, {}, None, None), all_fields=True
+            )
+        }
+
+    # -- exploring what the trace cannot see ------------------------------------------------------
+    def _reach(self, t: float) -> frozenset[_Candidate]:
+        if t < self.now:
+            raise HasmError(f"t={_t(t)} goes back in time (the last record is at t={_t(self.now)})")
+        out: set[_Candidate] = set()
+        for cand in self.candidates:
+            out.update(self._reach_one(cand, t))
+        return frozenset(out)
+
+    def _reach_one(self, start: _Candidate, t: float) -> Iterator[_Candidate]:
+        """Every candidate at `t`: hidden timer firings and re-logins up to `t`, in any order.
+
+        Re-logins change no node, so between two timer firings the order of the clients that
+        re-login does not matter: each cohort's count is chosen once per stretch (cohorts in
+        their order), which keeps the work linear in the number of clients, not quadratic."""
+        model = self.model
+        no_cohort: frozenset[UserKey] = frozenset()
+        stack: list[tuple[_Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
+        seen = {(start, no_cohort)}
+        yielded: set[_Candidate] = set()
+
+        def push(cand: _Candidate, done: frozenset[UserKey]) -> None:
+            if (cand, done) not in seen:
+                seen.add((cand, done))
+                stack.append((cand, done))
+
+        while stack:
+            cand, done = stack.pop()
+            config = cand.config
+            limit = self._deadline(cand)
+            if (limit is None or limit > t) and cand not in yielded:
+                yielded.add(cand)
+                yield _at(cand, t)
+            horizon = t if limit is None else min(t, limit)
+            for timer in config.timers:
+                low, high = max(config.now, timer.earliest), min(timer.latest, horizon)
+                if low > high:
+                    continue
+                for step in apply(model, _at(cand, low).config, Fire(timer.name, timer.node)):
+                    push(_widen(cand, step.config, high - low, low), no_cohort)
+            for cohort in config.users:
+                if cohort.waiting_since < 0 or cohort.key in done:
+                    continue
+                low = max(config.now, cohort.waiting_since + model.relogin_low)
+                latest = cohort.waiting_since + model.relogin_high + cand.slack_of(cohort.key)
+                if low > min(latest, horizon):
+                    continue
+                # Any number of this cohort's clients may re-login now; each count is a candidate.
+                here = _at(cand, low).config
+                for _ in range(cohort.count):
+                    here = apply(model, here, Relogin(cohort.key))[0].config
+                    push(_Candidate(here, _keep_slack(cand.slack, here)), done | {cohort.key})
+
+    def _deadline(self, cand: _Candidate) -> float | None:
+        """The core's deadline, with the slack of waiting cohorts taken into account."""
+        if not cand.slack:
+            return deadline(self.model, cand.config)
+        times = [timer.latest for timer in cand.config.timers]
+        times += [
+            c.waiting_since + self.model.relogin_high + cand.slack_of(c.key)
+            for c in cand.config.users
+            if c.waiting_since >= 0
+        ]
+        return min(times) if times else None
+
+    # -- events -----------------------------------------------------------------------------------
+    def _inputs(
+        self, config: Config, name: str, node: int | None, service: str | None, user: str | None
+    ) -> Iterator[EventInput]:
+        """The core inputs an event stands for. A user is one of its home node's users in some
+        cohort: the oracle counts users rather than following them, so every cohort of that
+        home is a possibility."""
+        if user is None:
+            yield EventInput(name, node, service)
+            return
+        home = self.homes[user]
+        for cohort in config.users:
+            if cohort.home == home:
+                yield EventInput(name, node, service, cohort.key)
+
+    def _event_words(
+        self, name: str, node: str | None, service: str | None, user: str | None
+    ) -> str:
+        parts = [name, *(p for p in (service,) if p)]
+        if node is not None:
+            parts.append(f"on {node}")
+        if user is not None:
+            parts.append(f"by {user}")
+        return " ".join(parts)
+
+    # -- observations -------------------------------------------------------------------------------
+    def _shows(self, config: Config, obs: _Observation) -> bool:
+        views = node_views(self.model, config)
+        for name, want in obs.nodes.items():
+            view = views[self.nodes.index(name)]
+            if not _node_matches(view, want):
+                return False
+        if obs.ha_enabled is not None and obs.ha_enabled != config.ha_enabled:
+            return False
+        if obs.offered is not None and not self._offers_match(config, obs.offered):
+            return False
+        return not obs.sessions or self._sessions_fit(config, obs.sessions)
+
+    def _offers_match(self, config: Config, want: OfferedObservation) -> bool:
+        offers = self._offers(config)
+        if want.failover is not None and want.failover != offers.get("failover", frozenset()):
+            return False
+        if want.fallback is not None and want.fallback != offers.get("fallback", frozenset()):
+            return False
+        return want.recover is None or want.recover == bool(offers.get("recover"))
+
+    def _offers(self, config: Config) -> dict[str, frozenset[str]]:
+        out: dict[str, set[str]] = {}
+        for action in offered(self.model, config):
+            names = out.setdefault(action.name, set())
+            names.add(self.nodes[action.node] if action.node is not None else "")
+        return {k: frozenset(v) for k, v in out.items()}
+
+    def _sessions_fit(self, config: Config, sessions: Mapping[str, str | None]) -> bool:
+        """Observed sessions, counted per home node and session node, fit the configuration's
+        cohorts (users are counted, not followed: see the module docstring)."""
+        need: dict[tuple[int, int], int] = {}
+        for user, node in sessions.items():
+            key = (self.homes[user], NO_NODE if node is None else self.nodes.index(node))
+            need[key] = need.get(key, 0) + 1
+        have: dict[tuple[int, int], int] = {}
+        for c in config.users:
+            have[(c.home, c.session)] = have.get((c.home, c.session), 0) + c.count
+        return all(have.get(key, 0) >= n for key, n in need.items())
+
+    # -- explaining a divergence ----------------------------------------------------------------------
+    def _fields(
+        self, cands: Iterable[_Candidate], obs: _Observation, *, all_fields: bool = False
+    ) -> list[FieldReport]:
+        spec, configs = self.spec, [c.config for c in cands]
+        views = [node_views(self.model, c) for c in configs]
+        out: list[FieldReport] = []
+        for i, name in enumerate(self.nodes):
+            want = obs.nodes.get(name)
+            if want is None and not all_fields:
+                continue
+            for attr in ("state", "reason", "assigned_users", "active_users"):
+                observed = getattr(want, attr) if want is not None else None
+                if observed is None and not all_fields:
+                    continue
+                allowed = sorted({_label(spec, attr, getattr(v[i], attr)) for v in views})
+                shown = _label(spec, attr, observed) if observed is not None else "-"
+                out.append(FieldReport(f"nodes.{name}.{attr}", shown, tuple(allowed)))
+        if obs.ha_enabled is not None or all_fields:
+            allowed = sorted({_json(c.ha_enabled) for c in configs})
+            out.append(FieldReport("ha_enabled", _json(obs.ha_enabled), tuple(allowed)))
+        if obs.offered is not None or all_fields:
+            offers = [self._offers(c) for c in configs]
+            for action in ("failover", "fallback"):
+                want_nodes = getattr(obs.offered, action) if obs.offered is not None else None
+                if want_nodes is None and not all_fields:
+                    continue
+                allowed = sorted({_names(o.get(action, frozenset())) for o in offers})
+                out.append(
+                    FieldReport(
+                        f"offered.{action}", _names(want_nodes or frozenset()), tuple(allowed)
+                    )
+                )
+            if (obs.offered is not None and obs.offered.recover is not None) or all_fields:
+                allowed = sorted({_json(bool(o.get("recover"))) for o in offers})
+                want_recover = obs.offered.recover if obs.offered is not None else None
+                out.append(FieldReport("offered.recover", _json(want_recover), tuple(allowed)))
+        for user, node in obs.sessions.items():
+            home = self.homes[user]
+            allowed = sorted(
+                {
+                    "null" if c.session == NO_NODE else self.nodes[c.session]
+                    for config in configs
+                    for c in config.users
+                    if c.home == home
+                }
+            )
+            out.append(FieldReport(f"sessions.{user}", node or "null", tuple(allowed)))
+        return out
+
+    def _diverged_observation(
+        self, before: frozenset[_Candidate], t: float, line: int | None, obs: _Observation
+    ) -> Divergence:
+        fields = self._fields(before, obs)
+        if all(f.conforms for f in fields):
+            fields.append(
+                FieldReport(
+                    "(together)", "these values at once", ("no single behaviour shows them all",)
+                )
+            )
+        return Divergence(self.file, line, t, "observation", tuple(fields), self._why(before, t))
+
+    def _diverged_event(
+        self,
+        before: frozenset[_Candidate],
+        t: float,
+        line: int | None,
+        name: str,
+        node: int | None,
+        words: str,
+    ) -> Divergence:
+        offers = sorted(
+            {
+                a.name + (f" {self.nodes[a.node]}" if a.node is not None else "")
+                for c in before
+                for a in offered(self.model, c.config)
+            }
+        )
+        asked = name + (f" {self.nodes[node]}" if node is not None else "")
+        field_report = FieldReport("event", asked, tuple(offers))
+        states = sorted(
+            {
+                ", ".join(
+                    f"{n} is {self.spec.states[v.state].label}"
+                    for n, v in zip(self.nodes, node_views(self.model, c.config), strict=True)
+                )
+                for c in before
+            }
+        )
+        why = (
+            f"the administrator action is not offered while {' or '.join(states)}",
+            *self._why(before, t),
+        )
+        return Divergence(self.file, line, t, f"event {words}", (field_report,), why)
+
+    def _why(self, cands: Iterable[_Candidate], t: float) -> tuple[str, ...]:
+        """The running timers and waiting clients of the candidates, with the lines that started
+        them, in the spec's words."""
+        out: dict[str, None] = {}
+        spec = self.spec
+        for cand in cands:
+            for timer in cand.config.timers:
+                spec_timer = spec.timers[timer.name]
+                cause = self._cause(timer.since)
+                window = (
+                    f"at t={_t(timer.latest)}"
+                    if timer.earliest == timer.latest
+                    else f"between t={_t(timer.earliest)} and t={_t(timer.latest)}"
+                )
+                out[
+                    f"timer {timer.name} on {self.nodes[timer.node]} started at t={_t(timer.since)}"
+                    f"{cause}: {spec_timer.description.rstrip('.')}; it fires {window} "
+                    f"({describe_duration(self.model, timer.name)}), so not before t={_t(timer.earliest)}"
+                ] = None
+            for cohort in cand.config.users:
+                if cohort.waiting_since >= 0:
+                    low = cohort.waiting_since + self.model.relogin_low
+                    high = (
+                        cohort.waiting_since + self.model.relogin_high + cand.slack_of(cohort.key)
+                    )
+                    out[
+                        f"{cohort.count} client(s) homed on {self.nodes[cohort.home]} lost their session "
+                        f"at t={_t(cohort.waiting_since)}{self._cause(cohort.waiting_since)} and log in again "
+                        f"between t={_t(low)} and t={_t(high)} "
+                        f"({describe_duration(self.model, spec.user_timer.id)})"
+                    ] = None
+        if not out and self.recent:
+            last = self.recent[-1]
+            where = f" (line {last.line})" if last.line is not None else ""
+            out[
+                f"the last event was {last.words} at t={_t(last.t)}{where}; no timer is running"
+            ] = None
+        return tuple(out)
+
+    def _cause(self, since: float) -> str:
+        for seen in reversed(self.recent):
+            if seen.t == since:
+                where = f"line {seen.line}: " if seen.line is not None else ""
+                return f" ({where}{seen.words})"
+        return ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Observation:
+    nodes: Mapping[str, NodeObservation]
+    sessions: Mapping[str, str | None]
+    ha_enabled: bool | None
+    offered: OfferedObservation | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _node_matches(view: NodeView, want: NodeObservation) -> bool:
+    return (
+        (want.state is None or want.state == view.state)
+        and (want.reason is None or want.reason == view.reason)
+        and (want.assigned_users is None or want.assigned_users == view.assigned_users)
+        and (want.active_users is None or want.active_users == view.active_users)
+    )
+
+
+def _label(spec: Spec, attr: str, value: object) -> str:
+    if attr == "state" and isinstance(value, str):
+        return spec.states[value].label
+    if attr == "reason" and isinstance(value, str):
+        return spec.reasons[value].label
+    return str(value)
+
+
+def _json(value: bool | None) -> str:
+    return "-" if value is None else ("true" if value else "false")
+
+
+def _names(nodes: frozenset[str]) -> str:
+    return "[" + ", ".join(sorted(nodes)) + "]"
+
+
+def _at(cand: _Candidate, time: float) -> _Candidate:
+    """The candidate with its clock at `time` (the caller has checked no deadline is passed)."""
+    if time == cand.config.now:
+        return cand
+    return _Candidate(dataclasses.replace(cand.config, now=float(time)), cand.slack)
+
+
+def _keep_slack(slack: Slack, config: Config) -> Slack:
+    """The slack of the cohorts that still exist."""
+    if not slack:
+        return ()
+    keys = {c.key for c in config.users}
+    return tuple(item for item in slack if item[0] in keys)
+
+
+def _widen(cand: _Candidate, config: Config, width: float, at: float) -> _Candidate:
+    """A hidden step taken at `at` that could have happened up to `width` later: what it started
+    may end that much later (see the module docstring)."""
+    slack = dict(_keep_slack(cand.slack, config))
+    if width > 0:
+        timers = tuple(
+            dataclasses.replace(t, latest=t.latest + width) if t.since == at else t
+            for t in config.timers
+        )
+        config = dataclasses.replace(config, timers=timers)
+        for c in config.users:
+            if c.waiting_since == at:
+                slack[c.key] = max(slack.get(c.key, 0.0), width)
+    return _Candidate(config, tuple(sorted(slack.items())))
+
+
+__all__ = ["NOT_WAITING", "ConformanceError", "Divergence", "FieldReport", "Oracle"]
