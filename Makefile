@@ -35,8 +35,10 @@ pytest: $(STAMP) graphviz
 
 test: lint typecheck pytest
 
+BENCH_RECORDS ?= 100000
 bench: $(STAMP)
 	$(PY) bench/run.py
+	$(PY) bench/check_bench.py $(BENCH_RECORDS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -249,11 +249,13 @@ class Oracle:
         NodeObservation (spec ids) or as a plain mapping in the page's words, e.g.
         `{"state": "Running in Backup Mode", "active_users": 4}`; `offered` as an
         OfferedObservation or a mapping like `{"failover": [], "recover": False}`."""
+        checked_sessions = self._sessions(sessions or {})
         obs = _Observation(
             {name: self._node_observation(name, want) for name, want in (nodes or {}).items()},
-            self._sessions(sessions or {}),
+            checked_sessions,
             ha_enabled,
             self._offered_observation(offered),
+            self._session_counts(checked_sessions),
         )
         before = self._reach(t)
         kept = frozenset(c for c in before if self._shows(c.config, obs))
@@ -427,7 +429,7 @@ class Oracle:
             return False
         if obs.offered is not None and not self._offers_match(config, obs.offered):
             return False
-        return not obs.sessions or self._sessions_fit(config, obs.sessions)
+        return not obs.sessions or self._sessions_fit(config, obs.session_counts)
 
     def _offers_match(self, config: Config, want: OfferedObservation) -> bool:
         offers = self._offers(config)
@@ -444,17 +446,20 @@ class Oracle:
             names.add(self.nodes[action.node] if action.node is not None else "")
         return {k: frozenset(v) for k, v in out.items()}
 
-    def _sessions_fit(self, config: Config, sessions: Mapping[str, str | None]) -> bool:
+    def _sessions_fit(self, config: Config, need: Mapping[tuple[int, int], int]) -> bool:
         """Observed sessions, counted per home node and session node, fit the configuration's
         cohorts (users are counted, not followed: see the module docstring)."""
-        need: dict[tuple[int, int], int] = {}
-        for user, node in sessions.items():
-            key = (self.homes[user], NO_NODE if node is None else self.nodes.index(node))
-            need[key] = need.get(key, 0) + 1
         have: dict[tuple[int, int], int] = {}
         for c in config.users:
             have[(c.home, c.session)] = have.get((c.home, c.session), 0) + c.count
         return all(have.get(key, 0) >= n for key, n in need.items())
+
+    def _session_counts(self, sessions: Mapping[str, str | None]) -> dict[tuple[int, int], int]:
+        need: dict[tuple[int, int], int] = {}
+        for user, node in sessions.items():
+            key = (self.homes[user], NO_NODE if node is None else self.nodes.index(node))
+            need[key] = need.get(key, 0) + 1
+        return need
 
     # -- explaining a divergence ----------------------------------------------------------------------
     def _fields(
@@ -604,7 +609,7 @@ class _Observation:
     sessions: Mapping[str, str | None]
     ha_enabled: bool | None
     offered: OfferedObservation | None
-    extra: dict[str, Any] = field(default_factory=dict)
+    session_counts: Mapping[tuple[int, int], int] = field(default_factory=dict)
 
 
 def _node_matches(view: NodeView, want: NodeObservation) -> bool:
@@ -636,7 +641,10 @@ def _at(cand: _Candidate, time: float) -> _Candidate:
     """The candidate with its clock at `time` (the caller has checked no deadline is passed)."""
     if time == cand.config.now:
         return cand
-    return _Candidate(dataclasses.replace(cand.config, now=float(time)), cand.slack)
+    c = cand.config
+    return _Candidate(
+        Config(float(time), c.ha_enabled, c.link_up, c.nodes, c.timers, c.users), cand.slack
+    )
 
 
 def _keep_slack(slack: Slack, config: Config) -> Slack:
