@@ -4,6 +4,7 @@ One declarative spec (specs/imp-ha.yaml) drives one pure semantic core on a virt
 simulator and the live `transitions` machine run on it.
 """
 
+from hasm.check import Verdict, check_file, check_files
 from hasm.config import Config, EventInput, Fire, Relogin, Step
 from hasm.errors import (
     ClockError,
@@ -18,6 +19,7 @@ from hasm.errors import (
 from hasm.loader import canonical_spec_path, load_spec
 from hasm.machine import LiveGroup, compile_machine, machine_config
 from hasm.model import Spec
+from hasm.oracle import ConformanceError, Divergence, Oracle
 from hasm.params import resolve_params
 from hasm.runner import Run, run_scenario
 from hasm.scenario import Scenario, load_scenario, packaged_scenarios
@@ -37,6 +39,8 @@ from hasm.simulate import Record, Simulator
 __all__ = [
     "ClockError",
     "Config",
+    "ConformanceError",
+    "Divergence",
     "EventInput",
     "Fire",
     "HasmError",
@@ -44,6 +48,7 @@ __all__ = [
     "LiveGroup",
     "Model",
     "NotOffered",
+    "Oracle",
     "ParameterError",
     "Problem",
     "Record",
@@ -55,9 +60,12 @@ __all__ = [
     "Spec",
     "SpecError",
     "Step",
+    "Verdict",
     "advance",
     "apply",
     "canonical_spec_path",
+    "check_file",
+    "check_files",
     "compile_machine",
     "deadline",
     "enabled",
