@@ -5,16 +5,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from hasm.cli import build_parser
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
-def test_the_pytest_example_runs() -> None:
+def test_every_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:
     blocks = re.findall(r"```python\n(.*?)```", README, re.S)
-    tests = [b for b in blocks if "def test_" in b]
-    assert tests, "the README shows how another project uses hasm from pytest"
-    for block in tests:
+    assert any("def test_" in b for b in blocks), "the README shows hasm used from pytest"
+    assert any("Oracle(" in b for b in blocks), "the README shows the oracle's Python API"
+    for block in blocks:
         namespace: dict[str, object] = {}
         exec(compile(block, "README.md", "exec"), namespace)  # the README's own example code
         for name, value in namespace.items():
@@ -35,3 +37,8 @@ def test_every_hasm_command_in_the_readme_exists() -> None:
     assert named <= subcommands | {"check"}, (
         named - subcommands
     )  # `hasm check` is announced as not built
+
+
+def test_the_oracle_example_prints_what_it_says() -> None:
+    block = next(b for b in re.findall(r"```python\n(.*?)```", README, re.S) if "Oracle(" in b)
+    assert "# ('Idle',)" in block
