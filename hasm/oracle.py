@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hasm.config import NO_NODE, NOT_WAITING, Config, EventInput, Fire, Relogin, UserKey
+from hasm.config import NO_NODE, NOT_WAITING, Config, EventInput, Fire, Relogin, Step, UserKey
 from hasm.errors import HasmError, InputError, Problem
 from hasm.loader import label_index, normalise_label
 from hasm.model import ParamValue, Spec
@@ -221,6 +221,7 @@ class Oracle:
         line: int | None = None,
     ) -> None:
         """An event happened at `t`."""
+        self._check_event(name, node, service, user)
         before = self._reach(t)
         index = self.nodes.index(node) if node is not None else None
         after: set[_Candidate] = set()
@@ -358,7 +359,8 @@ class Oracle:
             cand, done = stack.pop()
             config = cand.config
             limit = self._deadline(cand)
-            if (limit is None or limit > t) and cand not in yielded:
+            # A window is closed at both ends: at its deadline a timer may still be unfired.
+            if (limit is None or limit >= t) and cand not in yielded:
                 yielded.add(cand)
                 yield _at(cand, t)
             horizon = t if limit is None else min(t, limit)
@@ -367,7 +369,7 @@ class Oracle:
                 if low > high:
                     continue
                 for step in apply(model, _at(cand, low).config, Fire(timer.name, timer.node)):
-                    push(_widen(cand, step.config, high - low, low), no_cohort)
+                    push(_widen(cand, step, high - low), no_cohort)
             for cohort in config.users:
                 if cohort.waiting_since < 0 or cohort.key in done:
                     continue
@@ -407,6 +409,29 @@ class Oracle:
         for cohort in config.users:
             if cohort.home == home:
                 yield EventInput(name, node, service, cohort.key)
+
+    def _check_event(
+        self, name: str, node: str | None, service: str | None, user: str | None
+    ) -> None:
+        """An event the trace format cannot express is bad input, as the reader would say."""
+        event = self.spec.events.get(name)
+        problems = []
+        if event is None:
+            problems.append(Problem(self.file, None, "event", f"unknown event {name!r}"))
+        else:
+            given = {"node": node, "service": service, "user": user}
+            for key, value in given.items():
+                if (value is not None) != (key in event.fields):
+                    wanted = "needs" if value is None else "takes no"
+                    problems.append(Problem(self.file, None, key, f"event {name} {wanted} '{key}'"))
+        if node is not None and node not in self.nodes:
+            problems.append(Problem(self.file, None, "node", f"unknown node {node!r}"))
+        if user is not None and user not in self.homes:
+            problems.append(Problem(self.file, None, "user", f"unknown user {user!r}"))
+        if service is not None and service not in self.spec.services:
+            problems.append(Problem(self.file, None, "service", f"unknown service {service!r}"))
+        if problems:
+            raise InputError(problems)
 
     def _event_words(
         self, name: str, node: str | None, service: str | None, user: str | None
@@ -561,7 +586,7 @@ class Oracle:
         them, in the spec's words."""
         out: dict[str, None] = {}
         spec = self.spec
-        for cand in cands:
+        for cand in sorted(cands, key=repr):  # a set's order depends on the hash seed
             for timer in cand.config.timers:
                 spec_timer = spec.timers[timer.name]
                 cause = self._cause(timer.since)
@@ -655,19 +680,23 @@ def _keep_slack(slack: Slack, config: Config) -> Slack:
     return tuple(item for item in slack if item[0] in keys)
 
 
-def _widen(cand: _Candidate, config: Config, width: float, at: float) -> _Candidate:
-    """A hidden step taken at `at` that could have happened up to `width` later: what it started
-    may end that much later (see the module docstring)."""
+def _widen(cand: _Candidate, step: Step, width: float) -> _Candidate:
+    """A hidden step taken at the start of its window that could have happened up to `width`
+    later: the timers it started may fire that much later, and the clients it made wait may
+    re-login that much later (see the module docstring). If those clients join a cohort that
+    was already waiting since the same instant, that cohort shares the slack."""
+    config = step.config
     slack = dict(_keep_slack(cand.slack, config))
     if width > 0:
+        started = set(step.started)
         timers = tuple(
-            dataclasses.replace(t, latest=t.latest + width) if t.since == at else t
+            dataclasses.replace(t, latest=t.latest + width) if t in started else t
             for t in config.timers
         )
         config = dataclasses.replace(config, timers=timers)
-        for c in config.users:
-            if c.waiting_since == at:
-                slack[c.key] = max(slack.get(c.key, 0.0), width)
+        for move in step.moves:
+            if move.target[2] >= 0:
+                slack[move.target] = max(slack.get(move.target, 0.0), width)
     return _Candidate(config, tuple(sorted(slack.items())))
 
 
