@@ -18,6 +18,7 @@ from pathlib import Path
 
 from transitions import Machine
 
+from hasm.check import check_file
 from hasm.loader import load_spec
 from hasm.semantics import Model
 from hasm.simulate import Simulator
@@ -108,14 +109,14 @@ def timed(work: str, path: Path) -> tuple[float, float]:
         f"r = b.{work}(p); "
         "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    )
     seconds, mib = out.stdout.split()
     return float(seconds), float(mib)
 
 
 def hasm_check(path: Path) -> None:
-    from hasm.check import check_file
-
     verdict = check_file(load_spec(), path)
     assert verdict.status == "conforms", verdict
 

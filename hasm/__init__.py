@@ -35,6 +35,7 @@ from hasm.semantics import (
     offered,
 )
 from hasm.simulate import Record, Simulator
+from hasm.trace import TraceError, TraceReader, TraceWriter, read_trace
 
 __all__ = [
     "ClockError",
@@ -60,6 +61,9 @@ __all__ = [
     "Spec",
     "SpecError",
     "Step",
+    "TraceError",
+    "TraceReader",
+    "TraceWriter",
     "Verdict",
     "advance",
     "apply",
@@ -77,6 +81,7 @@ __all__ = [
     "node_views",
     "offered",
     "packaged_scenarios",
+    "read_trace",
     "resolve_params",
     "run_scenario",
 ]

@@ -134,10 +134,10 @@ def test_bad_input_fails_cleanly_and_replays_as_bad_input(
 
         def test_unknown_node(hasm_oracle):
             run = hasm_oracle.start(NODES, USERS, initial="normal")
-            run.event(10, "failover", node="nowhere")
+            run.event(10, "failover", node='nowhere')
 
         def test_unknown_home(hasm_oracle):
-            hasm_oracle.start(NODES, {"alice": "nowhere"})
+            hasm_oracle.start(NODES, {"alice": 'nowhere'})
 
         def test_no_more_records_after_a_divergence(hasm_oracle):
             run = hasm_oracle.start(NODES, USERS, initial="normal")
@@ -152,8 +152,8 @@ def test_bad_input_fails_cleanly_and_replays_as_bad_input(
     result.assert_outcomes(failed=3, passed=1)
     out = output(result)
     assert "observe.nodes.pub.state: unknown state 'Nromal' (fix: did you mean 'Normal'?)" in out
-    assert 'node: unknown node "nowhere"' in out
-    assert 'users.alice: home node "nowhere" is not one of the nodes' in out
+    assert "node: unknown node 'nowhere'" in out
+    assert "users.alice: home node 'nowhere' is not one of the nodes" in out
     assert not INTERNAL_FRAME.search(out), out
     found = re.search(r"(\S+\.jsonl):2: observe\.nodes\.pub\.state", out)
     assert found is not None
@@ -244,7 +244,7 @@ def test_check_trace_on_conforming_divergent_and_invalid_files(pytester: pytest.
     assert "bad.jsonl:3: t=150: does not conform: observation" in out
     assert "NOT sessions.alice: observed pub; the spec allows null" in out
     assert "replay: hasm check bad.jsonl  (exits 1 at line 3)" in out
-    assert 'broken.jsonl:2: event: unknown event "x"' in out
+    assert "broken.jsonl:2: event: unknown event 'x'" in out
     assert "replay: hasm check broken.jsonl  (exits 2 at line 2)" in out
     assert not INTERNAL_FRAME.search(out), out
 
