@@ -31,7 +31,7 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy hasm
 
 pytest: $(STAMP) graphviz
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test: lint typecheck pytest
 

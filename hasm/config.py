@@ -9,7 +9,7 @@ trace or scenario that drives the core.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 NO_NODE = -1  # a cohort's session: none
@@ -67,6 +67,15 @@ class Config:
     nodes: tuple[Node, Node]
     timers: tuple[RunningTimer, ...] = ()
     users: tuple[Cohort, ...] = ()
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        # The oracle and the explorer keep sets of configurations: hash each value once.
+        h = self._hash
+        if h is None:
+            h = hash((self.now, self.ha_enabled, self.link_up, self.nodes, self.timers, self.users))
+            object.__setattr__(self, "_hash", h)
+        return h
 
     def connected(self) -> bool:
         """The two SRMs hear each other's heartbeat."""

@@ -24,7 +24,17 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from hasm.config import NO_NODE, NOT_WAITING, Config, EventInput, Fire, Relogin, Step, UserKey
+from hasm.config import (
+    NO_NODE,
+    NOT_WAITING,
+    Cohort,
+    Config,
+    EventInput,
+    Fire,
+    Relogin,
+    Step,
+    UserKey,
+)
 from hasm.errors import HasmError, InputError, Problem
 from hasm.loader import label_index, normalise_label
 from hasm.model import ParamValue, Spec
@@ -61,6 +71,9 @@ class _Candidate:
             if k == key:
                 return extra
         return 0.0
+
+
+_Counts = dict[tuple[int, int], int]  # users observed per (home node, session node)
 
 
 # -- the report of a divergence --------------------------------------------------------------
@@ -174,6 +187,9 @@ class Oracle:
         self.now = 0.0
         self.recent: deque[_Seen] = deque(maxlen=64)
         self.records = 0
+        self.assigned = counts
+        self._offers_seen: dict[object, dict[str, frozenset[str]]] = {}
+        self._sessions_seen: dict[int, tuple[Mapping[str, str | None], _Counts]] = {}
         self._states = label_index(spec.states.values())
         self._reasons = label_index(spec.reasons.values())
 
@@ -258,7 +274,7 @@ class Oracle:
             self._offered_observation(offered),
             self._session_counts(checked_sessions),
         )
-        before = self._reach(t)
+        before = self._reach(t, self._full_homes(obs.session_counts))
         kept = frozenset(c for c in before if self._shows(c.config, obs))
         if not kept:
             raise ConformanceError(self._diverged_observation(before, t, line, obs))
@@ -295,6 +311,9 @@ class Oracle:
         return found
 
     def _sessions(self, sessions: Mapping[str, str | None]) -> Mapping[str, str | None]:
+        known = self._sessions_seen.get(id(sessions))
+        if known is not None and known[0] is sessions:
+            return sessions  # checked when it was first counted
         for user, node in sessions.items():
             if user not in self.homes or (node is not None and node not in self.nodes):
                 raise InputError(
@@ -330,20 +349,26 @@ class Oracle:
         }
 
     # -- exploring what the trace cannot see ------------------------------------------------------
-    def _reach(self, t: float) -> frozenset[_Candidate]:
+    def _reach(self, t: float, pinned: _Counts | None = None) -> frozenset[_Candidate]:
         if t < self.now:
             raise HasmError(f"t={_t(t)} goes back in time (the last record is at t={_t(self.now)})")
         out: set[_Candidate] = set()
         for cand in self.candidates:
-            out.update(self._reach_one(cand, t))
+            out.update(self._reach_one(cand, t, pinned))
         return frozenset(out)
 
-    def _reach_one(self, start: _Candidate, t: float) -> Iterator[_Candidate]:
+    def _reach_one(
+        self, start: _Candidate, t: float, pinned: _Counts | None = None
+    ) -> Iterator[_Candidate]:
         """Every candidate at `t`: hidden timer firings and re-logins up to `t`, in any order.
 
         Re-logins change no node, so between two timer firings the order of the clients that
         re-login does not matter: each cohort's count is chosen once per stretch (cohorts in
-        their order), which keeps the work linear in the number of clients, not quadratic."""
+        their order), which keeps the work linear in the number of clients, not quadratic.
+
+        `pinned` are the exact users per (home, session node) of the observation about to be
+        checked, for the homes it lists in full. When no timer can fire before `t`, the count
+        of a home's only waiting cohort is then read off the observation instead of listed."""
         model = self.model
         no_cohort: frozenset[UserKey] = frozenset()
         stack: list[tuple[_Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
@@ -379,9 +404,41 @@ class Oracle:
                     continue
                 # Any number of this cohort's clients may re-login now; each count is a candidate.
                 here = _at(cand, low).config
-                for _ in range(cohort.count):
+                # read off the observation when it pins the count, else every count
+                read_off = (
+                    self._pinned_count(here, cohort, pinned, horizon, done) if pinned else None
+                )
+                for count in range(1, (cohort.count if read_off is None else read_off) + 1):
                     here = apply(model, here, Relogin(cohort.key))[0].config
-                    push(_Candidate(here, _keep_slack(cand.slack, here)), done | {cohort.key})
+                    if read_off is None or count == read_off:
+                        push(_Candidate(here, _keep_slack(cand.slack, here)), done | {cohort.key})
+
+    def _pinned_count(
+        self,
+        config: Config,
+        cohort: Cohort,
+        pinned: _Counts,
+        horizon: float,
+        done: frozenset[UserKey],
+    ) -> int | None:
+        """How many of `cohort` an observation that lists its home in full says are back, when
+        nothing else can change before it (0: none, or an impossible number; None: not known)."""
+        home = cohort.home
+        target = self.model.serving(config, home)
+        if target == NO_NODE or all(key[0] != home for key in pinned):
+            return None
+        if any(max(config.now, tm.earliest) <= min(tm.latest, horizon) for tm in config.timers):
+            return None  # a timer may still fire first and change where clients land
+        others = [
+            c
+            for c in config.users
+            if c.home == home and c.waiting_since >= 0 and c.key != cohort.key and c.key not in done
+        ]
+        if others:
+            return None  # several waiting cohorts could share the count
+        there = sum(c.count for c in config.users if c.home == home and c.session == target)
+        wanted = pinned.get((home, target), 0) - there
+        return wanted if 1 <= wanted <= cohort.count else 0
 
     def _deadline(self, cand: _Candidate) -> float | None:
         """The core's deadline, with the slack of waiting cohorts taken into account."""
@@ -465,6 +522,18 @@ class Oracle:
         return want.recover is None or want.recover == bool(offers.get("recover"))
 
     def _offers(self, config: Config) -> dict[str, frozenset[str]]:
+        # What is offered depends on the nodes, the HA setting and the link only, and a trace
+        # visits few of those: remember them.
+        key = (config.nodes, config.ha_enabled, config.link_up)
+        known = self._offers_seen.get(key)
+        if known is None:
+            known = self._offers_of(config)
+            if len(self._offers_seen) > 4096:
+                self._offers_seen.clear()
+            self._offers_seen[key] = known
+        return known
+
+    def _offers_of(self, config: Config) -> dict[str, frozenset[str]]:
         out: dict[str, set[str]] = {}
         for action in offered(self.model, config):
             names = out.setdefault(action.name, set())
@@ -479,11 +548,28 @@ class Oracle:
             have[(c.home, c.session)] = have.get((c.home, c.session), 0) + c.count
         return all(have.get(key, 0) >= n for key, n in need.items())
 
+    def _full_homes(self, counts: Mapping[tuple[int, int], int]) -> _Counts | None:
+        """The observed counts of the homes whose every user the observation lists."""
+        listed: dict[int, int] = {}
+        for (home, _), n in counts.items():
+            listed[home] = listed.get(home, 0) + n
+        full = {h for h, n in listed.items() if n == self.assigned[h]}
+        if not full:
+            return None
+        return {key: n for key, n in counts.items() if key[0] in full}
+
     def _session_counts(self, sessions: Mapping[str, str | None]) -> dict[tuple[int, int], int]:
+        # The reader shares one mapping between lines that repeat: count each mapping once.
+        known = self._sessions_seen.get(id(sessions))
+        if known is not None and known[0] is sessions:
+            return known[1]
         need: dict[tuple[int, int], int] = {}
         for user, node in sessions.items():
             key = (self.homes[user], NO_NODE if node is None else self.nodes.index(node))
             need[key] = need.get(key, 0) + 1
+        if len(self._sessions_seen) > 1024:
+            self._sessions_seen.clear()
+        self._sessions_seen[id(sessions)] = (sessions, need)  # holding it keeps its id unique
         return need
 
     # -- explaining a divergence ----------------------------------------------------------------------

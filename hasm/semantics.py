@@ -323,6 +323,7 @@ class Prepared:
     fired: RunningTimer | None = None
     admin: bool = False  # offered only where a transition takes it
     changed: bool = True  # False: an environment event that found nothing to change
+    nodes_changed: bool = True  # False: only users changed (a sign-in or sign-out)
 
 
 def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
@@ -343,7 +344,21 @@ def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
     if event.kind == "admin":
         return Prepared(inp, inp.name, config, inp, bindings, admin=True)
     world, moves = _effect(model, config, event.effect, inp)
-    return Prepared(inp, inp.name, world, inp, bindings, moves, changed=world != config)
+    nodes_changed = (world.nodes, world.ha_enabled, world.link_up) != (
+        config.nodes,
+        config.ha_enabled,
+        config.link_up,
+    )
+    return Prepared(
+        inp,
+        inp.name,
+        world,
+        inp,
+        bindings,
+        moves,
+        changed=world != config,
+        nodes_changed=nodes_changed,
+    )
 
 
 def matching(model: Model, prepared: Prepared) -> list[tuple[Transition, int]]:
@@ -365,6 +380,10 @@ def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | 
     if not prepared.changed:
         return Step(prepared.inp, prepared.world, None, None, changed=False)
     world = prepared.world
+    if rule is None and not prepared.nodes_changed:
+        # Only users moved (a sign-in lands on a serving node, a sign-out ends a session): no
+        # timer condition reads users, and no session is left unserved, so nothing to settle.
+        return Step(prepared.inp, world, None, None, (), (), prepared.moves, prepared.fired)
     if rule is not None and n is not None:
         world = _fire_rule(model, world, rule, n, prepared.event)
     settled, started, cancelled, dropped = _settle(model, world)
