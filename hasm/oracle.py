@@ -26,7 +26,6 @@ from typing import Any
 
 from hasm.config import (
     NO_NODE,
-    NOT_WAITING,
     Cohort,
     Config,
     EventInput,
@@ -609,7 +608,9 @@ class Oracle:
                 allowed = sorted({_json(bool(o.get("recover"))) for o in offers})
                 want_recover = obs.offered.recover if obs.offered is not None else None
                 out.append(FieldReport("offered.recover", _json(want_recover), tuple(allowed)))
-        for user, node in obs.sessions.items():
+        users = list(self.homes) if all_fields else list(obs.sessions)
+        for user in users:
+            node = obs.sessions.get(user)
             home = self.homes[user]
             allowed = sorted(
                 {
@@ -619,7 +620,8 @@ class Oracle:
                     if c.home == home
                 }
             )
-            out.append(FieldReport(f"sessions.{user}", node or "null", tuple(allowed)))
+            shown = "-" if user not in obs.sessions else (node or "null")
+            out.append(FieldReport(f"sessions.{user}", shown, tuple(allowed)))
         return out
 
     def _diverged_observation(
@@ -786,4 +788,4 @@ def _widen(cand: _Candidate, step: Step, width: float) -> _Candidate:
     return _Candidate(config, tuple(sorted(slack.items())))
 
 
-__all__ = ["NOT_WAITING", "ConformanceError", "Divergence", "FieldReport", "Oracle"]
+__all__ = ["ConformanceError", "Divergence", "FieldReport", "Oracle"]
