@@ -19,6 +19,7 @@ spec forbids, it never rejects one the spec allows - in two places, both pinned 
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,7 @@ from hasm.config import (
 from hasm.errors import HasmError, InputError, Problem
 from hasm.loader import label_index, normalise_label
 from hasm.model import ParamValue, Spec
+from hasm.params import resolve_params
 from hasm.semantics import (
     Model,
     NodeView,
@@ -172,10 +174,43 @@ class Oracle:
         file: str = "<trace>",
     ) -> None:
         self.spec, self.file = spec, file
+        problems = []
+        if len(nodes) != 2 or nodes[0] == nodes[1]:
+            problems.append(
+                Problem(file, None, "nodes", f"a group has two distinct nodes, not {list(nodes)!r}")
+            )
+        if initial not in spec.initial:
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    "initial",
+                    f"unknown starting point {initial!r}",
+                    f"use one of: {', '.join(spec.initial)}",
+                )
+            )
+        if not (tolerance >= 0 and math.isfinite(tolerance)):
+            problems.append(
+                Problem(
+                    file,
+                    None,
+                    "tolerance",
+                    f"a tolerance is a finite number of seconds >= 0, not {tolerance!r}",
+                )
+            )
+        strangers = [u for u, home in (users or {}).items() if home not in nodes]
+        problems += [
+            Problem(file, None, f"users.{u}", "home node is not one of the nodes")
+            for u in strangers
+        ]
+        if problems:
+            raise InputError(problems)
         self.nodes = (nodes[0], nodes[1])
         self.users = dict(users or {})
         self.homes = {user: self.nodes.index(home) for user, home in self.users.items()}
-        self.model = Model(spec, params, monitored, tolerance)
+        # Partial overrides are welcome from the API; a header's are already complete.
+        resolved = resolve_params(spec, params or {}, file=file)
+        self.model = Model(spec, resolved, monitored, tolerance)
         counts = (
             sum(1 for h in self.homes.values() if h == 0),
             sum(1 for h in self.homes.values() if h == 1),

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from hasm.check import check_file
 from hasm.config import Config, Relogin
 from hasm.errors import HasmError, InputError
+from hasm.loader import load_spec
 from hasm.model import Spec
 from hasm.oracle import ConformanceError, Divergence, Oracle
 from hasm.params import resolve_params
@@ -844,3 +845,22 @@ def test_api_a_conformance_error_leaves_the_oracle_as_it_was(spec: Spec) -> None
     oracle.observe(120, nodes={"pub": {"state": "Normal"}})  # earlier than the rejected 150
     oracle.observe(190, nodes={"pub": {"state": "Failing Over"}})
     assert oracle.records == 3
+
+
+def test_api_takes_partial_parameter_overrides_and_checks_its_arguments() -> None:
+    spec = load_spec()
+    oracle = Oracle(
+        spec,
+        ("pub", "sub"),
+        {"alice": "pub"},
+        initial="normal",
+        params={"keep_alive_timeout_s": 90},
+    )
+    oracle.event(100, "node_down", node="pub")
+    oracle.observe(174.9, nodes={"sub": {"state": "Normal"}})  # 90 - 15 s after the last heartbeat
+    oracle.observe(190, nodes={"sub": {"state": "Running in Backup Mode"}})
+    with pytest.raises(InputError) as bad:
+        Oracle(spec, ("pub", "pub"), initial="nope", tolerance=-1)
+    assert [p.path for p in bad.value.problems] == ["nodes", "initial", "tolerance"]
+    with pytest.raises(InputError, match="keep_alive_timeout_z"):
+        Oracle(spec, ("pub", "sub"), params={"keep_alive_timeout_z": 5})
