@@ -388,8 +388,19 @@ class Oracle:
             raise HasmError(f"t={_t(t)} goes back in time (the last record is at t={_t(self.now)})")
         out: set[_Candidate] = set()
         for cand in self.candidates:
-            out.update(self._reach_one(cand, t, pinned))
+            if self._quiet(cand, t):
+                out.add(_at(cand, t))  # the common case: nothing can happen before t
+            else:
+                out.update(self._reach_one(cand, t, pinned))
         return frozenset(out)
+
+    def _quiet(self, cand: _Candidate, t: float) -> bool:
+        """No timer may fire and no client may re-login up to `t`."""
+        config = cand.config
+        if any(timer.earliest <= t for timer in config.timers):
+            return False
+        low = self.model.relogin_low
+        return not any(c.waiting_since >= 0 and c.waiting_since + low <= t for c in config.users)
 
     def _reach_one(
         self, start: _Candidate, t: float, pinned: _Counts | None = None
