@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -11,6 +12,7 @@ from hasm.params import resolve_params
 from hasm.scenario import Scenario
 from hasm.semantics import Model, documented_pairs, node_views
 from hasm.simulate import Record, Simulator
+from hasm.trace import TraceWriter
 
 
 @dataclass(frozen=True)
@@ -67,6 +69,20 @@ def run_scenario(
     return Run(
         scenario, model, seed, start, tuple(records), sim.config, sessions, tuple(pairs), failures
     )
+
+
+def scenario_trace(
+    spec: Spec,
+    scenario: Scenario,
+    seed: int = 0,
+    overrides: Mapping[str, ParamValue] | None = None,
+) -> str:
+    """The trace in format v1 that `hasm simulate --trace` writes for the scenario and seed."""
+    model = scenario_model(spec, scenario, overrides)
+    out = io.StringIO()
+    writer = TraceWriter(out, model, scenario.nodes, scenario.users, scenario.initial, model.params)
+    run_scenario(spec, scenario, seed, overrides, writer.record, writer.start, keep_records=False)
+    return out.getvalue()
 
 
 def check_expectations(

@@ -109,9 +109,10 @@ class TraceWriter:
         self.last = obs
         self._line({"t": number(config.now), "observe": obs})
 
-    def observation(self, config: Config) -> dict[str, Any]:
+    def node_entries(self, config: Config) -> dict[str, dict[str, Any]]:
+        """Each node as an observation shows it, in the page's words."""
         spec = self.model.spec
-        nodes = {
+        return {
             name: {
                 "state": spec.states[view.state].label,
                 "reason": spec.reasons[view.reason].label,
@@ -120,6 +121,10 @@ class TraceWriter:
             }
             for name, view in zip(self.nodes, node_views(self.model, config), strict=True)
         }
+
+    def observation(self, config: Config) -> dict[str, Any]:
+        spec = self.model.spec
+        nodes = self.node_entries(config)
         actions = offered(self.model, config)
         offers: dict[str, Any] = {}
         for action in OFFERED_ACTIONS:

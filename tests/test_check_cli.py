@@ -4,7 +4,6 @@ without a traceback."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import subprocess
@@ -17,10 +16,8 @@ import pytest
 
 from hasm.cli import main
 from hasm.model import Spec
-from hasm.runner import run_scenario, scenario_model
+from hasm.runner import scenario_trace
 from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.simulate import Record
-from hasm.trace import TraceWriter
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 
@@ -41,16 +38,8 @@ def hasm(
 def simulated(spec: Spec, name: str, seed: int = 0) -> list[dict[str, Any]]:
     """The trace `hasm simulate --trace` writes for a packaged scenario, as JSON objects."""
     path = next(p for p in packaged_scenarios() if p.stem == name)
-    scenario = load_scenario(path, spec)
-    model = scenario_model(spec, scenario)
-    out = io.StringIO()
-    writer = TraceWriter(out, model, scenario.nodes, scenario.users, scenario.initial, model.params)
-
-    def record(r: Record) -> None:
-        writer.record(r)
-
-    run_scenario(spec, scenario, seed, on_record=record, on_start=writer.start)
-    return [json.loads(line) for line in out.getvalue().splitlines()]
+    text = scenario_trace(spec, load_scenario(path, spec), seed)
+    return [json.loads(line) for line in text.splitlines()]
 
 
 def write(path: Path, lines: list[dict[str, Any]]) -> Path:

@@ -25,10 +25,10 @@ from hasm.loader import load_spec
 from hasm.model import Spec
 from hasm.oracle import ConformanceError, Divergence, Oracle
 from hasm.params import resolve_params
-from hasm.runner import run_scenario, scenario_model
-from hasm.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.runner import scenario_model, scenario_trace
+from hasm.scenario import load_scenario, packaged_scenarios
 from hasm.semantics import Model, node_views, offered
-from hasm.simulate import Record, Simulator
+from hasm.simulate import Simulator
 from hasm.trace import NodeObservation, OfferedObservation, TraceWriter, read_trace
 
 SCENARIOS = packaged_scenarios()
@@ -41,19 +41,6 @@ Line = dict[str, Any]
 # -- helpers ------------------------------------------------------------------------------------------
 def _path(name: str) -> Path:
     return next(p for p in SCENARIOS if p.stem == name)
-
-
-def scenario_trace(spec: Spec, scenario: Scenario, seed: int) -> str:
-    """What `hasm simulate --trace` writes for the scenario and seed."""
-    model = scenario_model(spec, scenario)
-    out = io.StringIO()
-    writer = TraceWriter(out, model, scenario.nodes, scenario.users, scenario.initial, model.params)
-
-    def record(r: Record) -> None:
-        writer.record(r)
-
-    run_scenario(spec, scenario, seed, on_record=record, on_start=writer.start, keep_records=False)
-    return out.getvalue()
 
 
 def story(spec: Spec, name: str, seed: int = 0) -> list[Line]:
@@ -677,18 +664,8 @@ class _SparseWriter(TraceWriter):
         super()._observe(config)
 
     def observation(self, config: Config) -> dict[str, Any]:
-        spec = self.model.spec
-        nodes = {
-            name: {
-                "state": spec.states[view.state].label,
-                "reason": spec.reasons[view.reason].label,
-                "assigned_users": view.assigned_users,
-                "active_users": view.active_users,
-            }
-            for name, view in zip(self.nodes, node_views(self.model, config), strict=True)
-        }
         return {
-            "nodes": nodes,
+            "nodes": self.node_entries(config),
             "sessions": {user: self.sessions[user] for user in self.keep},
             "ha_enabled": config.ha_enabled,
         }

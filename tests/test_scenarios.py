@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -11,10 +10,8 @@ import pytest
 from hasm.config import Relogin
 from hasm.loader import load_spec
 from hasm.model import Spec
-from hasm.runner import Run, run_scenario, scenario_model
+from hasm.runner import Run, run_scenario, scenario_trace
 from hasm.scenario import Scenario, load_scenario, packaged_scenarios
-from hasm.simulate import Record
-from hasm.trace import TraceWriter
 
 SEEDS = (0, 1, 2, 3, 7)
 SCENARIOS = packaged_scenarios()
@@ -110,27 +107,15 @@ def _path(name: str) -> Path:
     return next(p for p in SCENARIOS if p.stem == name)
 
 
-def _trace(spec: Spec, scenario: Scenario, seed: int) -> str:
-    model = scenario_model(spec, scenario)
-    out = io.StringIO()
-    writer = TraceWriter(out, model, scenario.nodes, scenario.users, scenario.initial, model.params)
-
-    def record(r: Record) -> None:
-        writer.record(r)
-
-    run_scenario(spec, scenario, seed, on_record=record, on_start=writer.start)
-    return out.getvalue()
-
-
 def test_same_seed_same_trace_bytes(spec: Spec) -> None:
     scenario = _load(spec, _path("02_critical_service_down"))
-    assert _trace(spec, scenario, 5) == _trace(spec, scenario, 5)
-    assert _trace(spec, scenario, 5) != _trace(spec, scenario, 6)
+    assert scenario_trace(spec, scenario, 5) == scenario_trace(spec, scenario, 5)
+    assert scenario_trace(spec, scenario, 5) != scenario_trace(spec, scenario, 6)
 
 
 def test_trace_is_format_v1(spec: Spec) -> None:
     scenario = _load(spec, _path("02_critical_service_down"))
-    lines = [json.loads(line) for line in _trace(spec, scenario, 0).splitlines()]
+    lines = [json.loads(line) for line in scenario_trace(spec, scenario, 0).splitlines()]
     header = lines[0]
     assert header["hasm_trace"] == 1
     assert header["nodes"] == list(scenario.nodes)

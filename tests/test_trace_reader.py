@@ -17,10 +17,9 @@ import pytest
 
 from hasm.errors import InputError
 from hasm.model import Spec
-from hasm.runner import run_scenario, scenario_model
+from hasm.runner import scenario_model, scenario_trace
 from hasm.scenario import load_scenario, packaged_scenarios
 from hasm.schemas import load_schema
-from hasm.simulate import Record
 from hasm.trace import (
     NodeObservation,
     OfferedObservation,
@@ -30,7 +29,6 @@ from hasm.trace import (
     TraceObservation,
     TraceReader,
     TraceRecord,
-    TraceWriter,
     read_trace,
 )
 
@@ -46,16 +44,7 @@ HEADER: dict[str, Any] = {
 
 def simulator_trace(spec: Spec, path: Path, seed: int = 0) -> str:
     """The trace `hasm simulate --trace` writes for a scenario."""
-    scenario = load_scenario(path, spec)
-    model = scenario_model(spec, scenario)
-    out = io.StringIO()
-    writer = TraceWriter(out, model, scenario.nodes, scenario.users, scenario.initial, model.params)
-
-    def record(r: Record) -> None:
-        writer.record(r)
-
-    run_scenario(spec, scenario, seed, on_record=record, on_start=writer.start, keep_records=False)
-    return out.getvalue()
+    return scenario_trace(spec, load_scenario(path, spec), seed)
 
 
 def read_text(spec: Spec, text: str, *, memo: bool = True) -> tuple[TraceHeader, list[TraceRecord]]:
