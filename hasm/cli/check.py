@@ -1,0 +1,62 @@
+"""`hasm check`: traces in format v1 against the spec, with text, JSON and JUnit reports."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from hasm.check import check_files, exit_code, junit_xml
+from hasm.cli.common import add_spec, atomic_output, spec_of, tolerance
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    spec_path = str(args.spec) if args.spec is not None else None
+    verdicts = check_files(spec, args.traces, args.tolerance, args.jobs, spec_path)
+    if args.format == "json":
+        print(json.dumps([v.to_json() for v in verdicts], indent=2))
+    else:
+        for v in verdicts:
+            if v.status == "conforms":
+                print(f"{v.file}: conforms ({v.records} records)")
+            elif v.divergence is not None:
+                print(v.divergence)
+            for problem in v.problems:
+                print(f"hasm: {problem}", file=sys.stderr)
+    if args.junit is not None:
+        with atomic_output(args.junit) as out:
+            assert out is not None
+            out.write(junit_xml(verdicts))
+    return exit_code(verdicts)
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser(
+        "check", help="check traces in format v1 against the spec; report the first divergence"
+    )
+    check.add_argument(
+        "traces", nargs="+", type=Path, metavar="TRACE", help="trace files (JSON Lines)"
+    )
+    add_spec(check)
+    check.add_argument(
+        "--tolerance",
+        type=tolerance,
+        default=0.0,
+        metavar="S",
+        help="widen every timing bound by S seconds, for traces from real clocks",
+    )
+    check.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    check.add_argument(
+        "--junit", type=Path, default=None, metavar="FILE", help="also write a JUnit XML report"
+    )
+    check.add_argument(
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="check N files at once (0: one per core)",
+    )
+    check.set_defaults(run=cmd_check)

@@ -1,0 +1,104 @@
+"""What every `hasm` subcommand shares: the parser class, exit codes, `--spec`, `--param`,
+and output files that appear only when the work finished."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TextIO
+
+from hasm.errors import InputError, Problem
+from hasm.loader import load_spec
+from hasm.model import ParamValue, Spec
+
+EXIT_OK, EXIT_FALSE, EXIT_INPUT = 0, 1, 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors with exit 2 (input error) and never a traceback."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_INPUT, f"hasm: error: {message}\n")
+
+
+def add_spec(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--spec",
+        type=Path,
+        default=None,
+        help="spec file (default: the packaged canonical spec, specs/imp-ha.yaml)",
+    )
+
+
+def spec_of(args: argparse.Namespace) -> Spec:
+    return load_spec(args.spec)
+
+
+def param(text: str) -> tuple[str, ParamValue]:
+    """`name=value` from the command line; booleans are true/false, the rest seconds."""
+    name, sep, raw = text.partition("=")
+    if not sep or not name:
+        raise argparse.ArgumentTypeError(f"expected name=value, got {text!r}")
+    lowered = raw.strip().lower()
+    if lowered in ("true", "false"):
+        return name.strip(), lowered == "true"
+    try:
+        return name.strip(), float(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{name}: expected a number or true/false, got {raw!r}"
+        ) from None
+
+
+def overrides(args: argparse.Namespace) -> dict[str, ParamValue]:
+    return dict(args.param or [])
+
+
+def add_params(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--param",
+        type=param,
+        action="append",
+        metavar="NAME=VALUE",
+        help="override a spec parameter (repeatable), e.g. keep_alive_timeout_s=90",
+    )
+
+
+@contextmanager
+def atomic_output(path: Path | None) -> Iterator[TextIO | None]:
+    """A file that appears only when the work finished: nothing half-written on an error."""
+    if path is None:
+        yield None
+        return
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise InputError(
+            Problem(str(path), None, "", f"cannot write here: {exc.strerror}")
+        ) from exc
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def tolerance(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f"a tolerance is a finite number of seconds >= 0, not {text}"
+        )
+    return value

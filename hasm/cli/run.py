@@ -1,0 +1,136 @@
+"""`hasm validate`, `hasm simulate` and `hasm demo`: load a spec, play scenarios on the virtual
+clock and print their timelines."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TextIO
+
+from hasm.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    add_params,
+    add_spec,
+    atomic_output,
+    overrides,
+    spec_of,
+)
+from hasm.config import Config
+from hasm.model import Spec
+from hasm.runner import Run, run_scenario, scenario_model
+from hasm.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.semantics import node_views
+from hasm.simulate import Record
+from hasm.timeline import TimelineWriter
+from hasm.trace import TraceWriter
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    print(
+        f"{spec.path}: ok - {len(spec.states)} states, {len(spec.reasons)} reasons, "
+        f"{len(spec.parameters)} parameters, {len(spec.timers)} timers, "
+        f"{len(spec.transitions)} transitions, {len(spec.invariants)} invariants, "
+        f"{len(spec.assumptions)} assumptions"
+    )
+    return EXIT_OK
+
+
+def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextIO | None) -> Run:
+    """Run one scenario, printing its timeline as it goes and writing the trace if asked."""
+    model = scenario_model(spec, scenario, overrides(args))
+    writer = TimelineWriter(model, scenario.nodes)
+    homes = ", ".join(
+        f"{sum(1 for h in scenario.users.values() if h == n)} homed on {n}" for n in scenario.nodes
+    )
+    detail = f"{scenario.path} - seed {args.seed}; users: {homes}; start: {scenario.initial}"
+    recorder = None
+    if trace is not None:
+        recorder = TraceWriter(
+            trace, model, scenario.nodes, scenario.users, scenario.initial, model.params
+        )
+
+    def on_start(config: Config) -> None:
+        if recorder is not None:
+            recorder.start(config)
+        if not args.quiet:
+            for line in writer.header(scenario.title, node_views(model, config), detail):
+                print(line)
+
+    def on_record(record: Record) -> None:
+        if recorder is not None:
+            recorder.record(record)
+        if not args.quiet:
+            for line in writer.feed(record):
+                print(line)
+
+    run = run_scenario(
+        spec, scenario, args.seed, overrides(args), on_record, on_start, keep_records=False
+    )
+    if not args.quiet:
+        for line in writer.close():
+            print(line)
+        print()
+    print(f"{scenario.name}: state pairs passed: {', '.join(run.pairs) or 'none'}")
+    if run.failures:
+        for failure in run.failures:
+            print(f"{scenario.name}: expectation NOT met: {failure}")
+    else:
+        print(f"{scenario.name}: expectations met")
+    return run
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    scenario = load_scenario(args.scenario, spec)
+    with atomic_output(args.trace) as trace:
+        run = _play(spec, scenario, args, trace)
+    return EXIT_FALSE if run.failures else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    results = []
+    for path in packaged_scenarios():
+        scenario = load_scenario(path, spec)
+        print("=" * 100)
+        run = _play(spec, scenario, args, None)
+        results.append((scenario, run))
+        print()
+    print("=" * 100)
+    print(f"{'scenario':<44} {'pairs passed':<40} result")
+    for scenario, run in results:
+        verdict = "ok" if not run.failures else f"{len(run.failures)} expectation(s) not met"
+        print(f"{scenario.name:<44} {', '.join(run.pairs):<40} {verdict}")
+    return EXIT_FALSE if any(run.failures for _, run in results) else EXIT_OK
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    validate = sub.add_parser("validate", help="load a spec and report every problem in it")
+    add_spec(validate)
+    validate.set_defaults(run=cmd_validate)
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        add_spec(p)
+        p.add_argument("--seed", type=int, default=0, help="seed of the run's choices (default 0)")
+        add_params(p)
+        p.add_argument(
+            "--quiet", action="store_true", help="print only the summary, not the timeline"
+        )
+
+    simulate = sub.add_parser(
+        "simulate", help="play a scenario on the virtual clock; print its timeline"
+    )
+    simulate.add_argument("scenario", type=Path, help="scenario file (see specs/scenarios/)")
+    run_options(simulate)
+    simulate.add_argument(
+        "--trace", type=Path, default=None, help="write the run as a trace in format v1"
+    )
+    simulate.set_defaults(run=cmd_simulate)
+
+    demo = sub.add_parser(
+        "demo", help="play every packaged scenario of the seed and show its timeline"
+    )
+    run_options(demo)
+    demo.set_defaults(run=cmd_demo)
