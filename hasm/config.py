@@ -116,9 +116,11 @@ class Fire:
 
 @dataclass(frozen=True, slots=True)
 class Relogin:
-    """One waiting client of the cohort `user` logs in again."""
+    """`count` waiting clients of the cohort `user` log in again (one, unless the oracle
+    already knows how many did: clients of one cohort all land on the same node)."""
 
     user: UserKey
+    count: int = 1
 
 
 Input = EventInput | Fire | Relogin

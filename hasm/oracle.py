@@ -23,15 +23,18 @@ import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from decimal import ROUND_HALF_EVEN
+from typing import Any, cast
 
 from hasm.config import (
     NO_NODE,
+    NOT_WAITING,
     Cohort,
     Config,
     EventInput,
     Fire,
     Relogin,
+    RunningTimer,
     Step,
     UserKey,
 )
@@ -48,12 +51,14 @@ from hasm.semantics import (
     initial_config,
     node_views,
     offered,
+    to_ticks,
 )
 from hasm.trace import (
     NodeObservation,
     OfferedObservation,
     TraceEvent,
     TraceHeader,
+    TraceObservation,
     TraceRecord,
 )
 
@@ -75,6 +80,15 @@ class _Candidate:
 
 
 _Counts = dict[tuple[int, int], int]  # users observed per (home node, session node)
+
+
+@dataclass(frozen=True, slots=True)
+class _Pins:
+    """What an observation about to be checked says exactly about where users are: the users
+    per (home, session node) of the homes it lists in full, and each node's active users."""
+
+    homes: _Counts | None
+    active: tuple[int | None, int | None]
 
 
 # -- the report of a divergence --------------------------------------------------------------
@@ -144,13 +158,40 @@ def _t(value: float) -> str:
     return f"{value:g}" if value == int(value) else f"{value:.3f}"
 
 
+# The oracle's clock counts nanoseconds in integers (see Model's `ticks`): trace times are read
+# to the nanosecond, and every bound is exact.
+TICKS = 10**9
+
+
+def _ticks(seconds: float) -> int:
+    """A record's `t` in ticks: the nanosecond nearest to the decimal it was written as. Below
+    10^6 s a float product is within 0.25 ns of it, so rounding finds it; beyond, decimals."""
+    if 0 <= seconds < 1e6:
+        return round(seconds * 1e9)
+    return to_ticks(seconds, TICKS, ROUND_HALF_EVEN)
+
+
+def _tk(ticks: float) -> str:
+    return _t(ticks / TICKS)
+
+
 @dataclass(frozen=True, slots=True)
 class _Seen:
     """An event recently fed, to name the line that started a timer."""
 
-    t: float
+    t: int  # ticks
     line: int | None
-    words: str
+    event: tuple[str, str | None, str | None, str | None]  # name, node, service, user
+
+    @property
+    def words(self) -> str:
+        name, node, service, user = self.event
+        parts = [name, *(p for p in (service,) if p)]
+        if node is not None:
+            parts.append(f"on {node}")
+        if user is not None:
+            parts.append(f"by {user}")
+        return " ".join(parts)
 
 
 class Oracle:
@@ -172,7 +213,9 @@ class Oracle:
         initial: str = "ha_disabled",
         tolerance: float = 0.0,
         file: str = "<trace>",
+        memo: bool = True,
     ) -> None:
+        """`memo=False` turns off the memo of steps (see `record`), to compare against it."""
         self.spec, self.file = spec, file
         problems = []
         if len(nodes) != 2 or nodes[0] == nodes[1]:
@@ -210,16 +253,25 @@ class Oracle:
         self.homes = {user: self.nodes.index(home) for user, home in self.users.items()}
         # Partial overrides are welcome from the API; a header's are already complete.
         resolved = resolve_params(spec, params or {}, file=file)
-        self.model = Model(spec, resolved, monitored, tolerance)
+        self.model = Model(spec, resolved, monitored, tolerance, ticks=TICKS)
         counts = (
             sum(1 for h in self.homes.values() if h == 0),
             sum(1 for h in self.homes.values() if h == 1),
         )
-        self.candidates: frozenset[_Candidate] = frozenset(
-            {_Candidate(initial_config(self.model, initial, counts))}
-        )
-        self.now = 0.0
+        # The candidates are known as absolute configurations, or as a shape relative to `_now`
+        # (after a remembered step), or both; `candidates` gives the first from the second.
+        self._absolute: frozenset[_Candidate] | None = None
+        self._shape: _Shape | None = None
+        self._now = 0  # ticks
+        self.now = 0.0  # seconds, as the last record said
+        self._set(frozenset({_Candidate(initial_config(self.model, initial, counts))}), 0, 0.0)
         self.recent: deque[_Seen] = deque(maxlen=64)
+        # The memo of steps (see `record`): shapes of candidate sets, and what follows each.
+        self._shapes: dict[frozenset[_Relative], _Shape] = {}
+        self._memo: dict[tuple[_Shape, int, tuple[object, ...]], tuple[_Shape, object]] | None = (
+            {} if memo else None
+        )
+        self._misses = self._hits = 0
         self.records = 0
         self.assigned = counts
         self._offers_seen: dict[object, dict[str, frozenset[str]]] = {}
@@ -228,7 +280,9 @@ class Oracle:
         self._reasons = label_index(spec.reasons.values())
 
     @classmethod
-    def from_header(cls, spec: Spec, header: TraceHeader, tolerance: float = 0.0) -> Oracle:
+    def from_header(
+        cls, spec: Spec, header: TraceHeader, tolerance: float = 0.0, *, memo: bool = True
+    ) -> Oracle:
         return cls(
             spec,
             header.nodes,
@@ -238,13 +292,62 @@ class Oracle:
             initial=header.initial,
             tolerance=tolerance,
             file=header.file,
+            memo=memo,
         )
+
+    # -- the candidates, and the memo of steps -------------------------------------------------------
+    @property
+    def candidates(self) -> frozenset[_Candidate]:
+        """Every configuration some behaviour allowing the trace so far can be in."""
+        if self._absolute is None:
+            assert self._shape is not None
+            self._absolute = self._shape.at(self._now)
+        return self._absolute
+
+    def _set(self, candidates: frozenset[_Candidate], tick: int, t: float) -> None:
+        self._absolute, self._shape, self._now, self.now = candidates, None, tick, t
+
+    def _current_shape(self) -> _Shape:
+        """The candidates with their times taken relative to now, as one shared value."""
+        if self._shape is None:
+            relative = frozenset(_relative(c, self._now) for c in self.candidates)
+            shape = self._shapes.get(relative)
+            if shape is None:
+                shape = self._shapes[relative] = _Shape(relative)
+            self._shape = shape
+        return self._shape
 
     # -- feeding records ------------------------------------------------------------------------
     def record(self, rec: TraceRecord) -> None:
-        """Check one record of a trace read by hasm.trace."""
+        """Check one record of a trace read by hasm.trace.
+
+        Traces repeat themselves - a poll that sees the same page, a cycle of failovers - and
+        the semantics does not care what time it is, only how long ago things happened (exactly
+        so: time is in integer ticks). So a step is remembered by the candidates' shape relative
+        to now, the time since the last record, and the record's content; when the same three
+        come again, the remembered next shape is the answer, without exploring anything. The
+        reader shares one content object between lines that repeat, so content is compared by
+        identity, and the memo holds the objects, which keeps their ids unique."""
+        tick = _ticks(rec.t)
+        content: tuple[object, ...]
         if isinstance(rec, TraceEvent):
-            self.event(rec.t, rec.event, rec.node, rec.service, rec.user, line=rec.line)
+            content = (rec.event, rec.node, rec.service, rec.user)
+        else:
+            content = (id(rec.nodes), id(rec.sessions), rec.ha_enabled, id(rec.offered))
+        memo = self._memo
+        if memo is not None:
+            key = (self._current_shape(), tick - self._now, content)
+            known = memo.get(key)
+            if known is not None:
+                self._absolute, self._shape, self._now, self.now = None, known[0], tick, rec.t
+                self.records += 1
+                self._hits += 1
+                if isinstance(rec, TraceEvent):
+                    self.recent.append(_Seen(tick, rec.line, content))  # type: ignore[arg-type]
+                return
+        if isinstance(rec, TraceEvent):
+            self._check_event(rec.event, rec.node, rec.service, rec.user)
+            self._event(rec.t, tick, rec.event, rec.node, rec.service, rec.user, rec.line)
         else:
             self.observe(
                 rec.t,
@@ -254,11 +357,27 @@ class Oracle:
                 offered=rec.offered,
                 line=rec.line,
             )
+        if memo is not None:
+            self._remember(key, rec)
+
+    def _remember(self, key: tuple[_Shape, int, tuple[object, ...]], rec: TraceRecord) -> None:
+        memo = self._memo
+        assert memo is not None
+        self._misses += 1
+        if self._misses > _MEMO_TRIAL and self._misses * 2 > self.records:
+            self._memo = None  # this trace rarely repeats itself: stop paying for the memo
+            self._shapes.clear()
+            return
+        if len(memo) >= _MEMO_SIZE:  # memory stays flat however long the trace
+            memo.clear()
+            self._shapes.clear()
+        held = (rec.nodes, rec.sessions, rec.offered) if isinstance(rec, TraceObservation) else ()
+        memo[key] = (self._current_shape(), held)
 
     def advance(self, t: float) -> None:
         """Let time pass to `t` with nothing recorded on the way."""
-        self.candidates = self._reach(t)
-        self.now = t
+        tick = _ticks(t)
+        self._set(self._reach(tick), tick, t)
 
     def event(
         self,
@@ -272,18 +391,30 @@ class Oracle:
     ) -> None:
         """An event happened at `t`."""
         self._check_event(name, node, service, user)
-        before = self._reach(t)
+        self._event(t, _ticks(t), name, node, service, user, line)
+
+    def _event(
+        self,
+        t: float,
+        tick: int,
+        name: str,
+        node: str | None,
+        service: str | None,
+        user: str | None,
+        line: int | None,
+    ) -> None:
+        before = self._reach(tick)
         index = self.nodes.index(node) if node is not None else None
         after: set[_Candidate] = set()
         for cand in before:
             for inp in self._inputs(cand.config, name, index, service, user):
                 for step in apply(self.model, cand.config, inp):
                     after.add(_Candidate(step.config, _keep_slack(cand.slack, step.config)))
-        words = self._event_words(name, node, service, user)
+        seen = _Seen(tick, line, (name, node, service, user))
         if not after:
-            raise ConformanceError(self._diverged_event(before, t, line, name, index, words))
-        self.candidates, self.now = frozenset(after), t
-        self.recent.append(_Seen(t, line, words))
+            raise ConformanceError(self._diverged_event(before, t, line, name, index, seen.words))
+        self._set(frozenset(after), tick, t)
+        self.recent.append(seen)
         self.records += 1
 
     def observe(
@@ -308,11 +439,17 @@ class Oracle:
             self._offered_observation(offered),
             self._session_counts(checked_sessions),
         )
-        before = self._reach(t, self._full_homes(obs.session_counts))
+        tick = _ticks(t)
+        active = tuple(
+            (want.active_users if (want := obs.nodes.get(name)) is not None else None)
+            for name in self.nodes
+        )
+        pins = _Pins(self._full_homes(obs.session_counts), (active[0], active[1]))
+        before = self._reach(tick, pins)
         kept = frozenset(c for c in before if self._shows(c.config, obs))
         if not kept:
             raise ConformanceError(self._diverged_observation(before, t, line, obs))
-        self.candidates, self.now = kept, t
+        self._set(kept, tick, t)
         self.records += 1
 
     def _node_observation(
@@ -383,9 +520,11 @@ class Oracle:
         }
 
     # -- exploring what the trace cannot see ------------------------------------------------------
-    def _reach(self, t: float, pinned: _Counts | None = None) -> frozenset[_Candidate]:
-        if t < self.now:
-            raise HasmError(f"t={_t(t)} goes back in time (the last record is at t={_t(self.now)})")
+    def _reach(self, t: int, pinned: _Pins | None = None) -> frozenset[_Candidate]:
+        if t < self._now:
+            raise HasmError(
+                f"t={_tk(t)} goes back in time (the last record is at t={_t(self.now)})"
+            )
         out: set[_Candidate] = set()
         for cand in self.candidates:
             if self._quiet(cand, t):
@@ -403,7 +542,7 @@ class Oracle:
         return not any(c.waiting_since >= 0 and c.waiting_since + low <= t for c in config.users)
 
     def _reach_one(
-        self, start: _Candidate, t: float, pinned: _Counts | None = None
+        self, start: _Candidate, t: float, pinned: _Pins | None = None
     ) -> Iterator[_Candidate]:
         """Every candidate at `t`: hidden timer firings and re-logins up to `t`, in any order.
 
@@ -411,9 +550,9 @@ class Oracle:
         re-login does not matter: each cohort's count is chosen once per stretch (cohorts in
         their order), which keeps the work linear in the number of clients, not quadratic.
 
-        `pinned` are the exact users per (home, session node) of the observation about to be
-        checked, for the homes it lists in full. When no timer can fire before `t`, the count
-        of a home's only waiting cohort is then read off the observation instead of listed."""
+        `pinned` is what the observation about to be checked says exactly about where users
+        are. When no timer can fire before `t` and a cohort is the only one whose clients can
+        change a count it gives, the cohort's count is read off it instead of listed."""
         model = self.model
         no_cohort: frozenset[UserKey] = frozenset()
         stack: list[tuple[_Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
@@ -453,36 +592,52 @@ class Oracle:
                 read_off = (
                     self._pinned_count(here, cohort, pinned, horizon, done) if pinned else None
                 )
-                for count in range(1, (cohort.count if read_off is None else read_off) + 1):
-                    here = apply(model, here, Relogin(cohort.key))[0].config
-                    if read_off is None or count == read_off:
-                        push(_Candidate(here, _keep_slack(cand.slack, here)), done | {cohort.key})
+                counts = range(1, cohort.count + 1) if read_off is None else (read_off,)
+                for count in counts:
+                    if count == 0:
+                        continue  # none: the candidate without re-logins is there already
+                    back = apply(model, here, Relogin(cohort.key, count))[0].config
+                    push(_Candidate(back, _keep_slack(cand.slack, back)), done | {cohort.key})
 
     def _pinned_count(
         self,
         config: Config,
         cohort: Cohort,
-        pinned: _Counts,
+        pinned: _Pins,
         horizon: float,
         done: frozenset[UserKey],
     ) -> int | None:
-        """How many of `cohort` an observation that lists its home in full says are back, when
-        nothing else can change before it (0: none, or an impossible number; None: not known)."""
-        home = cohort.home
-        target = self.model.serving(config, home)
-        if target == NO_NODE or all(key[0] != home for key in pinned):
+        """How many of `cohort` are back by the observation, when it says so exactly and nothing
+        else can change that before it (0: none, or an impossible number; None: not known)."""
+        model, home = self.model, cohort.home
+        target = model.serving(config, home)
+        if target == NO_NODE:
             return None
         if any(max(config.now, tm.earliest) <= min(tm.latest, horizon) for tm in config.timers):
             return None  # a timer may still fire first and change where clients land
-        others = [
+        waiting = [
             c
             for c in config.users
-            if c.home == home and c.waiting_since >= 0 and c.key != cohort.key and c.key not in done
+            if c.waiting_since >= 0 and c.key != cohort.key and c.key not in done
         ]
-        if others:
-            return None  # several waiting cohorts could share the count
-        there = sum(c.count for c in config.users if c.home == home and c.session == target)
-        wanted = pinned.get((home, target), 0) - there
+        wanted: int | None = None
+        homes = pinned.homes
+        if homes is not None and any(key[0] == home for key in homes):
+            # every user of the home is listed: its users on the target, less those there now
+            if any(c.home == home for c in waiting):
+                return None  # several waiting cohorts could share the count
+            there = sum(c.count for c in config.users if c.home == home and c.session == target)
+            wanted = homes.get((home, target), 0) - there
+        elif pinned.active[target] is not None:
+            # the target's active users, less those there now, if this cohort alone lands there
+            view = node_views(model, config)[target]
+            if not model.spec.states[view.state].shows_active_users:
+                return None
+            if any(model.serving(config, c.home) == target for c in waiting):
+                return None
+            wanted = cast(int, pinned.active[target]) - view.active_users
+        if wanted is None:
+            return None
         return wanted if 1 <= wanted <= cohort.count else 0
 
     def _deadline(self, cand: _Candidate) -> float | None:
@@ -534,16 +689,6 @@ class Oracle:
             problems.append(Problem(self.file, None, "service", f"unknown service {service!r}"))
         if problems:
             raise InputError(problems)
-
-    def _event_words(
-        self, name: str, node: str | None, service: str | None, user: str | None
-    ) -> str:
-        parts = [name, *(p for p in (service,) if p)]
-        if node is not None:
-            parts.append(f"on {node}")
-        if user is not None:
-            parts.append(f"by {user}")
-        return " ".join(parts)
 
     # -- observations -------------------------------------------------------------------------------
     def _shows(self, config: Config, obs: _Observation) -> bool:
@@ -680,7 +825,7 @@ class Oracle:
                     "(together)", "these values at once", ("no single behaviour shows them all",)
                 )
             )
-        return Divergence(self.file, line, t, "observation", tuple(fields), self._why(before, t))
+        return Divergence(self.file, line, t, "observation", tuple(fields), self._why(before))
 
     def _diverged_event(
         self,
@@ -711,11 +856,11 @@ class Oracle:
         )
         why = (
             f"the administrator action is not offered while {' or '.join(states)}",
-            *self._why(before, t),
+            *self._why(before),
         )
         return Divergence(self.file, line, t, f"event {words}", (field_report,), why)
 
-    def _why(self, cands: Iterable[_Candidate], t: float) -> tuple[str, ...]:
+    def _why(self, cands: Iterable[_Candidate]) -> tuple[str, ...]:
         """The running timers and waiting clients of the candidates, with the lines that started
         them, in the spec's words."""
         out: dict[str, None] = {}
@@ -725,14 +870,14 @@ class Oracle:
                 spec_timer = spec.timers[timer.name]
                 cause = self._cause(timer.since)
                 window = (
-                    f"at t={_t(timer.latest)}"
+                    f"at t={_tk(timer.latest)}"
                     if timer.earliest == timer.latest
-                    else f"between t={_t(timer.earliest)} and t={_t(timer.latest)}"
+                    else f"between t={_tk(timer.earliest)} and t={_tk(timer.latest)}"
                 )
                 out[
-                    f"timer {timer.name} on {self.nodes[timer.node]} started at t={_t(timer.since)}"
+                    f"timer {timer.name} on {self.nodes[timer.node]} started at t={_tk(timer.since)}"
                     f"{cause}: {spec_timer.description.rstrip('.')}; it fires {window} "
-                    f"({describe_duration(self.model, timer.name)}), so not before t={_t(timer.earliest)}"
+                    f"({describe_duration(self.model, timer.name)}), so not before t={_tk(timer.earliest)}"
                 ] = None
             for cohort in cand.config.users:
                 if cohort.waiting_since >= 0:
@@ -742,19 +887,19 @@ class Oracle:
                     )
                     out[
                         f"{cohort.count} client(s) homed on {self.nodes[cohort.home]} lost their session "
-                        f"at t={_t(cohort.waiting_since)}{self._cause(cohort.waiting_since)} and log in again "
-                        f"between t={_t(low)} and t={_t(high)} "
+                        f"at t={_tk(cohort.waiting_since)}{self._cause(cohort.waiting_since)} and log in again "
+                        f"between t={_tk(low)} and t={_tk(high)} "
                         f"({describe_duration(self.model, spec.user_timer.id)})"
                     ] = None
         if not out and self.recent:
             last = self.recent[-1]
             where = f" (line {last.line})" if last.line is not None else ""
             out[
-                f"the last event was {last.words} at t={_t(last.t)}{where}; no timer is running"
+                f"the last event was {last.words} at t={_tk(last.t)}{where}; no timer is running"
             ] = None
         return tuple(out)
 
-    def _cause(self, since: float) -> str:
+    def _cause(self, since: float) -> str:  # since: ticks
         for seen in reversed(self.recent):
             if seen.t == since:
                 where = f"line {seen.line}: " if seen.line is not None else ""
@@ -796,14 +941,70 @@ def _names(nodes: frozenset[str]) -> str:
     return "[" + ", ".join(sorted(nodes)) + "]"
 
 
+# -- candidates relative to now -----------------------------------------------------------------
+_MEMO_TRIAL = 2000  # records before the memo may decide a trace does not repeat itself
+_MEMO_SIZE = 200_000  # steps remembered at most
+
+# A candidate with every time taken relative to now: (ha_enabled, link_up, nodes, timers as
+# (name, node, since, earliest, latest), cohorts as (home, session, waiting since or None,
+# count), slack as ((home, session, waiting since), extra)).
+_Relative = tuple[object, ...]
+
+
+def _relative(cand: _Candidate, now: int) -> _Relative:
+    c = cand.config
+    return (
+        c.ha_enabled,
+        c.link_up,
+        c.nodes,
+        tuple((t.name, t.node, t.since - now, t.earliest - now, t.latest - now) for t in c.timers),
+        tuple(
+            (u.home, u.session, None if u.waiting_since < 0 else u.waiting_since - now, u.count)
+            for u in c.users
+        ),
+        tuple(((h, s, w - now), extra) for (h, s, w), extra in cand.slack),
+    )
+
+
+def _absolute(rel: _Relative, now: int) -> _Candidate:
+    ha, link, nodes, timers, users, slack = rel
+    return _Candidate(
+        Config(
+            now,
+            ha,  # type: ignore[arg-type]
+            link,  # type: ignore[arg-type]
+            nodes,  # type: ignore[arg-type]
+            tuple(
+                RunningTimer(name, node, since + now, low + now, high + now)
+                for name, node, since, low, high in timers  # type: ignore[attr-defined]
+            ),
+            tuple(
+                Cohort(home, session, NOT_WAITING if since is None else since + now, count)
+                for home, session, since, count in users  # type: ignore[attr-defined]
+            ),
+        ),
+        tuple(((h, s, w + now), extra) for (h, s, w), extra in slack),  # type: ignore[attr-defined]
+    )
+
+
+class _Shape:
+    """A set of candidates relative to now; compared by identity, as the memo's key."""
+
+    __slots__ = ("relative",)
+
+    def __init__(self, relative: frozenset[_Relative]) -> None:
+        self.relative = relative
+
+    def at(self, now: int) -> frozenset[_Candidate]:
+        return frozenset(_absolute(rel, now) for rel in self.relative)
+
+
 def _at(cand: _Candidate, time: float) -> _Candidate:
     """The candidate with its clock at `time` (the caller has checked no deadline is passed)."""
     if time == cand.config.now:
         return cand
     c = cand.config
-    return _Candidate(
-        Config(float(time), c.ha_enabled, c.link_up, c.nodes, c.timers, c.users), cand.slack
-    )
+    return _Candidate(Config(time, c.ha_enabled, c.link_up, c.nodes, c.timers, c.users), cand.slack)
 
 
 def _keep_slack(slack: Slack, config: Config) -> Slack:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from hasm.config import (
     NO_NODE,
@@ -75,11 +76,20 @@ class Model:
         params: Mapping[str, ParamValue] | None = None,
         monitored: Iterable[str] | None = None,
         tolerance: float = 0.0,
+        *,
+        ticks: int | None = None,
     ) -> None:
         """`tolerance` widens every timing bound by that many seconds both ways (never below
-        zero), for checking traces taken from real clocks."""
+        zero), for checking traces taken from real clocks.
+
+        With `ticks`, the model's time is an integer count of 1/`ticks` seconds: every bound is
+        converted once from its decimal value, so the times of a trace, read the same way, add
+        up and compare exactly - no float rounding can put a record on the wrong side of a
+        bound, and a stretch of trace shifted in time is exactly the same stretch (the oracle
+        relies on both). Without it, time is float seconds, as the simulator uses it."""
         self.spec = spec
         self.tolerance = tolerance
+        self.ticks = ticks
         self.params: dict[str, ParamValue] = (
             dict(params) if params is not None else resolve_params(spec)
         )
@@ -95,8 +105,8 @@ class Model:
         self.node_timers = tuple(
             _NodeTimer(
                 t.id,
-                max(0.0, evaluate(t.duration.min, self.params) - tolerance),
-                evaluate(t.duration.max, self.params) + tolerance,
+                self._low(evaluate(t.duration.min, self.params)),
+                self._high(evaluate(t.duration.max, self.params)),
                 self.compile(t.while_),
             )
             for t in spec.timers.values()
@@ -109,8 +119,24 @@ class Model:
             if isinstance(target.reason, ReasonChoice)
         }
         relogin = spec.user_timer.duration
-        self.relogin_low = max(0.0, evaluate(relogin.min, self.params) - tolerance)
-        self.relogin_high = evaluate(relogin.max, self.params) + tolerance
+        self.relogin_low = self._low(evaluate(relogin.min, self.params))
+        self.relogin_high = self._high(evaluate(relogin.max, self.params))
+
+    # -- bounds in the model's time ---------------------------------------------------------------
+    def _low(self, seconds: float) -> float:
+        if self.ticks is None:
+            return max(0.0, seconds - self.tolerance)
+        # Rounded outwards: a bound with more decimals than a tick is widened, never narrowed.
+        return max(0, to_ticks(seconds, self.ticks, ROUND_FLOOR) - self._tolerance_ticks())
+
+    def _high(self, seconds: float) -> float:
+        if self.ticks is None:
+            return seconds + self.tolerance
+        return to_ticks(seconds, self.ticks, ROUND_CEILING) + self._tolerance_ticks()
+
+    def _tolerance_ticks(self) -> int:
+        assert self.ticks is not None
+        return to_ticks(self.tolerance, self.ticks, ROUND_CEILING)
 
     # -- guards ---------------------------------------------------------------------------------
     def compile(self, guard: Guard) -> Check:
@@ -175,6 +201,12 @@ class Model:
         if self.hosts_user(config, 1 - home, home):
             return 1 - home
         return NO_NODE
+
+
+def to_ticks(seconds: float, ticks: int, rounding: str = ROUND_CEILING) -> int:
+    """`seconds` as a whole number of 1/`ticks` seconds, from the decimal it is written as
+    (repr gives the shortest decimal that reads back as the same float)."""
+    return int((Decimal(repr(float(seconds))) * ticks).to_integral_value(rounding))
 
 
 def default_monitored(spec: Spec, params: Mapping[str, ParamValue]) -> frozenset[str]:
@@ -243,7 +275,12 @@ def advance(model: Model, config: Config, time: float) -> Config:
     if time == config.now:
         return config
     return Config(
-        float(time), config.ha_enabled, config.link_up, config.nodes, config.timers, config.users
+        time if model.ticks is not None else float(time),
+        config.ha_enabled,
+        config.link_up,
+        config.nodes,
+        config.timers,
+        config.users,
     )
 
 
@@ -475,12 +512,13 @@ def _user_effect(
 
 def _relogin(model: Model, config: Config, inp: Relogin) -> Step:
     home, _, since = inp.user
-    if since < 0 or config.count(inp.user) == 0 or since + model.relogin_low > config.now:
-        raise NotEnabled(f"no client of cohort {inp.user} may re-login at t={config.now:g}")
+    n = inp.count
+    if since < 0 or not 1 <= n <= config.count(inp.user) or since + model.relogin_low > config.now:
+        raise NotEnabled(f"no {n} client(s) of cohort {inp.user} may re-login at t={config.now:g}")
     target = (home, model.serving(config, home), NOT_WAITING)
     # A re-login lands on a serving node and changes no node, so no session or timer moves.
     return Step(
-        inp, _move(config, inp.user, target, 1), None, None, moves=(Move(inp.user, target, 1),)
+        inp, _move(config, inp.user, target, n), None, None, moves=(Move(inp.user, target, n),)
     )
 
 

@@ -23,7 +23,7 @@ from hasm.config import Config, Relogin
 from hasm.errors import HasmError, InputError
 from hasm.loader import load_spec
 from hasm.model import Spec
-from hasm.oracle import ConformanceError, Divergence, Oracle
+from hasm.oracle import TICKS, ConformanceError, Divergence, Oracle
 from hasm.params import resolve_params
 from hasm.runner import scenario_model, scenario_trace
 from hasm.scenario import load_scenario, packaged_scenarios
@@ -616,8 +616,8 @@ def test_overapproximation_hidden_step_times_are_intervals_not_zones(spec: Spec)
         oracle.event(10, "ha_enable")
         oracle.observe(10, nodes={"pub": {"state": "Initializing"}}, sessions={"alice": "pub"})
         oracle.observe(70, nodes={"pub": {"state": FAILED_CSNR}, "sub": {"state": "Backup Mode"}})
-        waiting = [
-            (c.waiting_since, cand.slack_of(c.key))
+        waiting = [  # the oracle counts time in integer ticks (TICKS per second)
+            (c.waiting_since / TICKS, cand.slack_of(c.key) / TICKS)
             for cand in oracle.candidates
             for c in cand.config.users
             if c.waiting_since >= 0
