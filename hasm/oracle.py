@@ -19,6 +19,7 @@ spec forbids, it never rejects one the spec allows - in two places, both pinned 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -26,6 +27,24 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN
 from typing import Any, cast
 
+from hasm.candidates import (
+    Candidate,
+    Relative,
+    Shape,
+    Split,
+    add_split,
+    at,
+    expand,
+    keep_slack,
+    member,
+    members,
+    narrow,
+    narrow_all,
+    relative,
+    settled,
+    successors,
+    widen,
+)
 from hasm.config import (
     NO_NODE,
     NOT_WAITING,
@@ -34,8 +53,6 @@ from hasm.config import (
     EventInput,
     Fire,
     Relogin,
-    RunningTimer,
-    Step,
     UserKey,
 )
 from hasm.errors import HasmError, InputError, Problem
@@ -61,23 +78,6 @@ from hasm.trace import (
     TraceObservation,
     TraceRecord,
 )
-
-# A candidate: a configuration, and for waiting cohorts created by a hidden step how much later
-# than their recorded start they may have started (see the module docstring).
-Slack = tuple[tuple[UserKey, float], ...]
-
-
-@dataclass(frozen=True, slots=True)
-class _Candidate:
-    config: Config
-    slack: Slack = ()
-
-    def slack_of(self, key: UserKey) -> float:
-        for k, extra in self.slack:
-            if k == key:
-                return extra
-        return 0.0
-
 
 _Counts = dict[tuple[int, int], int]  # users observed per (home node, session node)
 
@@ -214,9 +214,12 @@ class Oracle:
         tolerance: float = 0.0,
         file: str = "<trace>",
         memo: bool = True,
+        ranges: bool = True,
     ) -> None:
-        """`memo=False` turns off the memo of steps (see `record`), to compare against it."""
-        self.spec, self.file = spec, file
+        """`memo=False` turns off the memo of steps (see `record`), and `ranges=False` lists
+        every possible re-login count instead of keeping a range (see hasm.candidates): both
+        give the same verdicts, only slower; tests compare against them."""
+        self.spec, self.file, self._ranges = spec, file, ranges
         problems = []
         if len(nodes) != 2 or nodes[0] == nodes[1]:
             problems.append(
@@ -260,15 +263,15 @@ class Oracle:
         )
         # The candidates are known as absolute configurations, or as a shape relative to `_now`
         # (after a remembered step), or both; `candidates` gives the first from the second.
-        self._absolute: frozenset[_Candidate] | None = None
-        self._shape: _Shape | None = None
+        self._absolute: frozenset[Candidate] | None = None
+        self._shape: Shape | None = None
         self._now = 0  # ticks
         self.now = 0.0  # seconds, as the last record said
-        self._set(frozenset({_Candidate(initial_config(self.model, initial, counts))}), 0, 0.0)
+        self._set(frozenset({Candidate(initial_config(self.model, initial, counts))}), 0, 0.0)
         self.recent: deque[_Seen] = deque(maxlen=64)
         # The memo of steps (see `record`): shapes of candidate sets, and what follows each.
-        self._shapes: dict[frozenset[_Relative], _Shape] = {}
-        self._memo: dict[tuple[_Shape, int, tuple[object, ...]], tuple[_Shape, object]] | None = (
+        self._shapes: dict[frozenset[Relative], Shape] = {}
+        self._memo: dict[tuple[Shape, int, tuple[object, ...]], tuple[Shape, object]] | None = (
             {} if memo else None
         )
         self._misses = self._hits = 0
@@ -281,7 +284,13 @@ class Oracle:
 
     @classmethod
     def from_header(
-        cls, spec: Spec, header: TraceHeader, tolerance: float = 0.0, *, memo: bool = True
+        cls,
+        spec: Spec,
+        header: TraceHeader,
+        tolerance: float = 0.0,
+        *,
+        memo: bool = True,
+        ranges: bool = True,
     ) -> Oracle:
         return cls(
             spec,
@@ -293,27 +302,28 @@ class Oracle:
             tolerance=tolerance,
             file=header.file,
             memo=memo,
+            ranges=ranges,
         )
 
     # -- the candidates, and the memo of steps -------------------------------------------------------
     @property
-    def candidates(self) -> frozenset[_Candidate]:
+    def candidates(self) -> frozenset[Candidate]:
         """Every configuration some behaviour allowing the trace so far can be in."""
         if self._absolute is None:
             assert self._shape is not None
             self._absolute = self._shape.at(self._now)
         return self._absolute
 
-    def _set(self, candidates: frozenset[_Candidate], tick: int, t: float) -> None:
+    def _set(self, candidates: frozenset[Candidate], tick: int, t: float) -> None:
         self._absolute, self._shape, self._now, self.now = candidates, None, tick, t
 
-    def _current_shape(self) -> _Shape:
+    def _current_shape(self) -> Shape:
         """The candidates with their times taken relative to now, as one shared value."""
         if self._shape is None:
-            relative = frozenset(_relative(c, self._now) for c in self.candidates)
-            shape = self._shapes.get(relative)
+            rel = frozenset(relative(c, self._now) for c in self.candidates)
+            shape = self._shapes.get(rel)
             if shape is None:
-                shape = self._shapes[relative] = _Shape(relative)
+                shape = self._shapes[rel] = Shape(rel)
             self._shape = shape
         return self._shape
 
@@ -360,7 +370,7 @@ class Oracle:
         if memo is not None:
             self._remember(key, rec)
 
-    def _remember(self, key: tuple[_Shape, int, tuple[object, ...]], rec: TraceRecord) -> None:
+    def _remember(self, key: tuple[Shape, int, tuple[object, ...]], rec: TraceRecord) -> None:
         memo = self._memo
         assert memo is not None
         self._misses += 1
@@ -405,11 +415,13 @@ class Oracle:
     ) -> None:
         before = self._reach(tick)
         index = self.nodes.index(node) if node is not None else None
-        after: set[_Candidate] = set()
+        after: set[Candidate] = set()
+
+        def inputs(config: Config) -> Iterator[EventInput]:
+            return self._inputs(config, name, index, service, user)
+
         for cand in before:
-            for inp in self._inputs(cand.config, name, index, service, user):
-                for step in apply(self.model, cand.config, inp):
-                    after.add(_Candidate(step.config, _keep_slack(cand.slack, step.config)))
+            after.update(successors(self.model, cand, inputs, settled))
         seen = _Seen(tick, line, (name, node, service, user))
         if not after:
             raise ConformanceError(self._diverged_event(before, t, line, name, index, seen.words))
@@ -446,7 +458,7 @@ class Oracle:
         )
         pins = _Pins(self._full_homes(obs.session_counts), (active[0], active[1]))
         before = self._reach(tick, pins)
-        kept = frozenset(c for c in before if self._shows(c.config, obs))
+        kept = frozenset(shown for c in before for shown in self._shows(c, obs))
         if not kept:
             raise ConformanceError(self._diverged_observation(before, t, line, obs))
         self._set(kept, tick, t)
@@ -520,20 +532,24 @@ class Oracle:
         }
 
     # -- exploring what the trace cannot see ------------------------------------------------------
-    def _reach(self, t: int, pinned: _Pins | None = None) -> frozenset[_Candidate]:
+    def _reach(self, t: int, pinned: _Pins | None = None) -> frozenset[Candidate]:
         if t < self._now:
             raise HasmError(
                 f"t={_tk(t)} goes back in time (the last record is at t={_t(self.now)})"
             )
-        out: set[_Candidate] = set()
+        out: set[Candidate] = set()
         for cand in self.candidates:
             if self._quiet(cand, t):
-                out.add(_at(cand, t))  # the common case: nothing can happen before t
+                out.add(at(cand, t))  # the common case: nothing can happen before t
             else:
                 out.update(self._reach_one(cand, t, pinned))
+        # A range stands for its configuration too: drop the configuration listed again.
+        ranged = {(c.config, c.slack) for c in out if c.splits}
+        if ranged:
+            out = {c for c in out if c.splits or (c.config, c.slack) not in ranged}
         return frozenset(out)
 
-    def _quiet(self, cand: _Candidate, t: float) -> bool:
+    def _quiet(self, cand: Candidate, t: float) -> bool:
         """No timer may fire and no client may re-login up to `t`."""
         config = cand.config
         if any(timer.earliest <= t for timer in config.timers):
@@ -542,8 +558,8 @@ class Oracle:
         return not any(c.waiting_since >= 0 and c.waiting_since + low <= t for c in config.users)
 
     def _reach_one(
-        self, start: _Candidate, t: float, pinned: _Pins | None = None
-    ) -> Iterator[_Candidate]:
+        self, start: Candidate, t: float, pinned: _Pins | None = None
+    ) -> Iterator[Candidate]:
         """Every candidate at `t`: hidden timer firings and re-logins up to `t`, in any order.
 
         Re-logins change no node, so between two timer firings the order of the clients that
@@ -555,11 +571,11 @@ class Oracle:
         change a count it gives, the cohort's count is read off it instead of listed."""
         model = self.model
         no_cohort: frozenset[UserKey] = frozenset()
-        stack: list[tuple[_Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
+        stack: list[tuple[Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
         seen = {(start, no_cohort)}
-        yielded: set[_Candidate] = set()
+        yielded: set[Candidate] = set()
 
-        def push(cand: _Candidate, done: frozenset[UserKey]) -> None:
+        def push(cand: Candidate, done: frozenset[UserKey]) -> None:
             if (cand, done) not in seen:
                 seen.add((cand, done))
                 stack.append((cand, done))
@@ -571,48 +587,94 @@ class Oracle:
             # A window is closed at both ends: at its deadline a timer may still be unfired.
             if (limit is None or limit >= t) and cand not in yielded:
                 yielded.add(cand)
-                yield _at(cand, t)
+                yield at(cand, t)
+            # The members of a range in which a cohort's clients are all back outlive the
+            # cohort's deadline: they go on as a candidate of their own.
+            for i, split in enumerate(cand.splits):
+                source = split.source
+                if split.extra == config.count(source) and self._latest(cand, source) < t:
+                    push(narrow(cand, i, split.extra, split.extra), done)
             horizon = t if limit is None else min(t, limit)
             for timer in config.timers:
                 low, high = max(config.now, timer.earliest), min(timer.latest, horizon)
                 if low > high:
                     continue
-                for step in apply(model, _at(cand, low).config, Fire(timer.name, timer.node)):
-                    push(_widen(cand, step, high - low), no_cohort)
+                fire, width = (Fire(timer.name, timer.node),), high - low
+                for after in successors(
+                    model,
+                    at(cand, low),
+                    lambda _config, fire=fire: fire,  # type: ignore[misc]
+                    lambda c, step, width=width: widen(c, step, width),  # type: ignore[misc]
+                ):
+                    push(after, no_cohort)
             for cohort in config.users:
                 if cohort.waiting_since < 0 or cohort.key in done:
                     continue
                 low = max(config.now, cohort.waiting_since + model.relogin_low)
-                latest = cohort.waiting_since + model.relogin_high + cand.slack_of(cohort.key)
-                if low > min(latest, horizon):
+                if low > min(self._latest(cand, cohort.key), horizon):
                     continue
-                # Any number of this cohort's clients may re-login now; each count is a candidate.
-                here = _at(cand, low).config
-                # read off the observation when it pins the count, else every count
-                read_off = (
-                    self._pinned_count(here, cohort, pinned, horizon, done) if pinned else None
-                )
-                counts = range(1, cohort.count + 1) if read_off is None else (read_off,)
-                for count in counts:
-                    if count == 0:
-                        continue  # none: the candidate without re-logins is there already
-                    back = apply(model, here, Relogin(cohort.key, count))[0].config
-                    push(_Candidate(back, _keep_slack(cand.slack, back)), done | {cohort.key})
+                here = at(cand, low)
+                target = (cohort.home, model.serving(here.config, cohort.home), NOT_WAITING)
+                index = next((i for i, s in enumerate(cand.splits) if s.source == cohort.key), None)
+                if index is not None and cand.splits[index].target != target:
+                    for part in expand(here, index):  # they land elsewhere now: list it out
+                        push(part, done)
+                    continue
+                for after in self._relogins(here, cohort, target, index, pinned, horizon, done):
+                    push(after, done | {cohort.key})
+
+    def _latest(self, cand: Candidate, key: UserKey) -> float:
+        """The last moment a waiting cohort's clients may re-login."""
+        return key[2] + self.model.relogin_high + cand.slack_of(key)
+
+    def _relogins(
+        self,
+        here: Candidate,
+        cohort: Cohort,
+        target: UserKey,
+        index: int | None,
+        pinned: _Pins | None,
+        horizon: float,
+        done: frozenset[UserKey],
+    ) -> list[Candidate]:
+        """The candidates after some of `cohort`'s clients re-login now, landing in cohort
+        `target` (as range `index` of `here` already does, if not None): as many as the
+        observation about to be checked says, when it pins the count; else any number of them,
+        as one range (see hasm.candidates)."""
+        config = here.config
+        read_off = self._pinned_count(here, cohort, pinned, horizon, done) if pinned else None
+        if read_off is None:
+            ranged = add_split(here, cohort.key, target, cohort.count)
+            if self._ranges:
+                return [ranged]
+            return expand(ranged, ranged.splits.index(Split(cohort.key, target, cohort.count)))
+        if read_off == 0:
+            return []  # none: the candidate without re-logins is there already
+        if index is not None:  # every member, plus those still to re-login, has that many back
+            return [narrow(here, index, read_off, read_off)]
+        back = apply(self.model, config, Relogin(cohort.key, read_off))[0].config
+        return [Candidate(back, keep_slack(here.slack, back, here.splits), here.splits)]
 
     def _pinned_count(
         self,
-        config: Config,
+        here: Candidate,
         cohort: Cohort,
         pinned: _Pins,
         horizon: float,
         done: frozenset[UserKey],
     ) -> int | None:
         """How many of `cohort` are back by the observation, when it says so exactly and nothing
-        else can change that before it (0: none, or an impossible number; None: not known)."""
-        model, home = self.model, cohort.home
+        else can change that before it (0: none, or an impossible number; None: not known).
+        The count is the configuration's: a range along this cohort is settled by it."""
+        model, home, config = self.model, cohort.home, here.config
         target = model.serving(config, home)
         if target == NO_NODE:
             return None
+        if any(
+            s.source != cohort.key and (s.source[0] == home or target in (s.source[1], s.target[1]))
+            for s in here.splits
+        ):
+            return None  # another range moves the same users or counter
         if any(max(config.now, tm.earliest) <= min(tm.latest, horizon) for tm in config.timers):
             return None  # a timer may still fire first and change where clients land
         waiting = [
@@ -640,7 +702,7 @@ class Oracle:
             return None
         return wanted if 1 <= wanted <= cohort.count else 0
 
-    def _deadline(self, cand: _Candidate) -> float | None:
+    def _deadline(self, cand: Candidate) -> float | None:
         """The core's deadline, with the slack of waiting cohorts taken into account."""
         if not cand.slack:
             return deadline(self.model, cand.config)
@@ -691,7 +753,61 @@ class Oracle:
             raise InputError(problems)
 
     # -- observations -------------------------------------------------------------------------------
-    def _shows(self, config: Config, obs: _Observation) -> bool:
+    def _shows(self, cand: Candidate, obs: _Observation) -> list[Candidate]:
+        """The part of `cand` that shows what was observed (one candidate, or none, or - when
+        one counter constrains two ranges at once - the first range listed out)."""
+        config = cand.config
+        if not cand.splits:
+            return [cand] if self._shows_config(config, obs) else []
+        views = node_views(self.model, config)
+        for name, want in obs.nodes.items():  # all but the counts: the same in every member
+            view = views[self.nodes.index(name)]
+            if not _node_matches(view, dataclasses.replace(want, active_users=None)):
+                return []
+        if obs.ha_enabled is not None and obs.ha_enabled != config.ha_enabled:
+            return []
+        if obs.offered is not None and not self._offers_match(config, obs.offered):
+            return []
+        # The counts: each observed one is the configuration's plus each range's pick times
+        # -1, 0 or 1; a counter must equal it, a count of sessions be at most it.
+        splits = cand.splits
+        rows: list[tuple[tuple[int, ...], int, bool]] = []  # (coefficients, bound, exact)
+        for name, want in obs.nodes.items():
+            if want.active_users is None:
+                continue
+            n = self.nodes.index(name)
+            shown = self.spec.states[views[n].state].shows_active_users
+            coeffs = tuple(
+                ((s.target[1] == n) - (s.source[1] == n)) if shown else 0 for s in splits
+            )
+            rows.append((coeffs, want.active_users - views[n].active_users, True))
+        if obs.sessions:
+            have: dict[tuple[int, int], int] = {}
+            for c in config.users:
+                have[(c.home, c.session)] = have.get((c.home, c.session), 0) + c.count
+            for key, need in obs.session_counts.items():
+                coeffs = tuple((s.target[:2] == key) - (s.source[:2] == key) for s in splits)
+                rows.append((coeffs, need - have.get(key, 0), False))
+        lows, highs = [0] * len(splits), [s.extra for s in splits]
+        for coeffs, bound, exact in rows:
+            involved = [i for i, c in enumerate(coeffs) if c]
+            if len(involved) > 1:
+                return [part for p in expand(cand, involved[0]) for part in self._shows(p, obs)]
+            if not involved:
+                if bound != 0 if exact else bound > 0:
+                    return []
+                continue
+            i = involved[0]
+            sign = coeffs[i]  # pick * sign == bound (exact) or >= bound: pick vs bound * sign
+            if exact or sign > 0:
+                lows[i] = max(lows[i], bound * sign)
+            if exact or sign < 0:
+                highs[i] = min(highs[i], bound * sign)
+        if any(low > high for low, high in zip(lows, highs, strict=True)):
+            return []
+        return [narrow_all(cand, lows, highs)]
+
+    def _shows_config(self, config: Config, obs: _Observation) -> bool:
         views = node_views(self.model, config)
         for name, want in obs.nodes.items():
             view = views[self.nodes.index(name)]
@@ -764,9 +880,9 @@ class Oracle:
 
     # -- explaining a divergence ----------------------------------------------------------------------
     def _fields(
-        self, cands: Iterable[_Candidate], obs: _Observation, *, all_fields: bool = False
+        self, cands: Iterable[Candidate], obs: _Observation, *, all_fields: bool = False
     ) -> list[FieldReport]:
-        spec, configs = self.spec, [c.config for c in cands]
+        spec, configs = self.spec, [m.config for c in cands for m in _listed(c)]
         views = [node_views(self.model, c) for c in configs]
         out: list[FieldReport] = []
         for i, name in enumerate(self.nodes):
@@ -816,7 +932,7 @@ class Oracle:
         return out
 
     def _diverged_observation(
-        self, before: frozenset[_Candidate], t: float, line: int | None, obs: _Observation
+        self, before: frozenset[Candidate], t: float, line: int | None, obs: _Observation
     ) -> Divergence:
         fields = self._fields(before, obs)
         if all(f.conforms for f in fields):
@@ -829,7 +945,7 @@ class Oracle:
 
     def _diverged_event(
         self,
-        before: frozenset[_Candidate],
+        before: frozenset[Candidate],
         t: float,
         line: int | None,
         name: str,
@@ -860,7 +976,7 @@ class Oracle:
         )
         return Divergence(self.file, line, t, f"event {words}", (field_report,), why)
 
-    def _why(self, cands: Iterable[_Candidate]) -> tuple[str, ...]:
+    def _why(self, cands: Iterable[Candidate]) -> tuple[str, ...]:
         """The running timers and waiting clients of the candidates, with the lines that started
         them, in the spec's words."""
         out: dict[str, None] = {}
@@ -941,98 +1057,19 @@ def _names(nodes: frozenset[str]) -> str:
     return "[" + ", ".join(sorted(nodes)) + "]"
 
 
-# -- candidates relative to now -----------------------------------------------------------------
 _MEMO_TRIAL = 2000  # records before the memo may decide a trace does not repeat itself
 _MEMO_SIZE = 200_000  # steps remembered at most
-
-# A candidate with every time taken relative to now: (ha_enabled, link_up, nodes, timers as
-# (name, node, since, earliest, latest), cohorts as (home, session, waiting since or None,
-# count), slack as ((home, session, waiting since), extra)).
-_Relative = tuple[object, ...]
+_REPORTED = 20_000  # members of a candidate listed in a report at most
 
 
-def _relative(cand: _Candidate, now: int) -> _Relative:
-    c = cand.config
-    return (
-        c.ha_enabled,
-        c.link_up,
-        c.nodes,
-        tuple((t.name, t.node, t.since - now, t.earliest - now, t.latest - now) for t in c.timers),
-        tuple(
-            (u.home, u.session, None if u.waiting_since < 0 else u.waiting_since - now, u.count)
-            for u in c.users
-        ),
-        tuple(((h, s, w - now), extra) for (h, s, w), extra in cand.slack),
-    )
-
-
-def _absolute(rel: _Relative, now: int) -> _Candidate:
-    ha, link, nodes, timers, users, slack = rel
-    return _Candidate(
-        Config(
-            now,
-            ha,  # type: ignore[arg-type]
-            link,  # type: ignore[arg-type]
-            nodes,  # type: ignore[arg-type]
-            tuple(
-                RunningTimer(name, node, since + now, low + now, high + now)
-                for name, node, since, low, high in timers  # type: ignore[attr-defined]
-            ),
-            tuple(
-                Cohort(home, session, NOT_WAITING if since is None else since + now, count)
-                for home, session, since, count in users  # type: ignore[attr-defined]
-            ),
-        ),
-        tuple(((h, s, w + now), extra) for (h, s, w), extra in slack),  # type: ignore[attr-defined]
-    )
-
-
-class _Shape:
-    """A set of candidates relative to now; compared by identity, as the memo's key."""
-
-    __slots__ = ("relative",)
-
-    def __init__(self, relative: frozenset[_Relative]) -> None:
-        self.relative = relative
-
-    def at(self, now: int) -> frozenset[_Candidate]:
-        return frozenset(_absolute(rel, now) for rel in self.relative)
-
-
-def _at(cand: _Candidate, time: float) -> _Candidate:
-    """The candidate with its clock at `time` (the caller has checked no deadline is passed)."""
-    if time == cand.config.now:
-        return cand
-    c = cand.config
-    return _Candidate(Config(time, c.ha_enabled, c.link_up, c.nodes, c.timers, c.users), cand.slack)
-
-
-def _keep_slack(slack: Slack, config: Config) -> Slack:
-    """The slack of the cohorts that still exist."""
-    if not slack:
-        return ()
-    keys = {c.key for c in config.users}
-    return tuple(item for item in slack if item[0] in keys)
-
-
-def _widen(cand: _Candidate, step: Step, width: float) -> _Candidate:
-    """A hidden step taken at the start of its window that could have happened up to `width`
-    later: the timers it started may fire that much later, and the clients it made wait may
-    re-login that much later (see the module docstring). If those clients join a cohort that
-    was already waiting since the same instant, that cohort shares the slack."""
-    config = step.config
-    slack = dict(_keep_slack(cand.slack, config))
-    if width > 0:
-        started = set(step.started)
-        timers = tuple(
-            dataclasses.replace(t, latest=t.latest + width) if t in started else t
-            for t in config.timers
-        )
-        config = dataclasses.replace(config, timers=timers)
-        for move in step.moves:
-            if move.target[2] >= 0:
-                slack[move.target] = max(slack.get(move.target, 0.0), width)
-    return _Candidate(config, tuple(sorted(slack.items())))
+def _listed(cand: Candidate) -> Iterator[Candidate]:
+    """The members of a candidate, for a report: all, or if there are too many, the corners
+    of its ranges (what the spec allows then lists the extremes of each count)."""
+    if cand.size() <= _REPORTED:
+        yield from members(cand)
+        return
+    for picks in itertools.product(*((0, s.extra) for s in cand.splits)):
+        yield member(cand, picks)
 
 
 __all__ = ["ConformanceError", "Divergence", "FieldReport", "Oracle"]

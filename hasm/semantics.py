@@ -625,3 +625,9 @@ def documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
             for a in (0, 1)
         )
     )
+
+
+def move_users(config: Config, source: UserKey, target: UserKey, count: int) -> Config:
+    """`count` users moved from cohort `source` to cohort `target`, nothing else changed (the
+    oracle's ranges of re-login counts stand for such moves)."""
+    return _move(config, source, target, count) if count else config

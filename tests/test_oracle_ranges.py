@@ -1,0 +1,191 @@
+"""Ranges of re-login counts: when nothing observed pins how many waiting clients are back, the
+oracle keeps one candidate standing for every count (hasm.candidates) instead of one per count.
+It must give exactly the verdicts listing every count gives, and cost what few users cost."""
+
+from __future__ import annotations
+
+import io
+import random
+import time
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_oracle import (
+    FAILED_CSNR,
+    _manual_failover_and_fallback,
+    _SparseWriter,
+    draw_trace,
+    dump,
+    parse,
+)
+
+from hasm.config import Config
+from hasm.model import Spec
+from hasm.oracle import ConformanceError, Divergence, Oracle
+from hasm.trace import read_trace
+
+
+def check(spec: Spec, text: str, *, ranges: bool) -> tuple[Divergence | None, int]:
+    """The divergence (or None) and the most candidates held after any record."""
+    header, records = read_trace(io.StringIO(text), spec, name="trace.jsonl")
+    oracle = Oracle.from_header(spec, header, ranges=ranges, memo=False)
+    most = 0
+    try:
+        for record in records:
+            oracle.record(record)
+            most = max(most, len(oracle.candidates))
+    except ConformanceError as exc:
+        return exc.divergence, most
+    return None, most
+
+
+def same_verdict(spec: Spec, text: str) -> Divergence | None:
+    ranged, _ = check(spec, text, ranges=True)
+    listed, _ = check(spec, text, ranges=False)
+    assert (ranged is None) == (listed is None), f"ranges: {ranged}\nlisted: {listed}"
+    if ranged is not None and listed is not None:
+        assert (ranged.line, ranged.t, ranged.fields) == (listed.line, listed.t, listed.fields)
+    return ranged
+
+
+# -- what a range does ---------------------------------------------------------------------------
+def test_an_unobserved_count_is_one_candidate_narrowed_by_the_next_counter(spec: Spec) -> None:
+    users = {f"u{i}": "pub" for i in range(50)}
+    oracle = Oracle(spec, ("pub", "sub"), users, initial="normal")
+    oracle.event(0, "failover", "pub")
+    oracle.observe(70, nodes={"pub": {"state": "Idle"}, "sub": {"state": "Running in Backup Mode"}})
+    oracle.observe(300, nodes={"sub": {"state": "Running in Backup Mode"}})  # counts unknown
+    assert len(oracle.candidates) == 1
+    (cand,) = oracle.candidates
+    assert cand.size() == 51  # 0 to 50 clients back
+    oracle.observe(300, nodes={"sub": {"active_users": 17}})
+    (cand,) = oracle.candidates
+    assert cand.size() == 1
+    assert oracle.allowed()["nodes.sub.active_users"] == ("17",)
+    with pytest.raises(ConformanceError):
+        oracle.observe(301, nodes={"sub": {"active_users": 16}})  # nobody leaves a serving node
+
+
+def test_sessions_bound_a_range_from_both_sides(spec: Spec) -> None:
+    users = {f"u{i}": "pub" for i in range(10)}
+    oracle = Oracle(spec, ("pub", "sub"), users, initial="normal")
+    oracle.event(0, "failover", "pub")
+    oracle.observe(400, nodes={"pub": {"state": "Idle"}})
+    # four seen back on sub and three still without a session: 4 to 7 are back
+    seen = {"u0": "sub", "u1": "sub", "u2": "sub", "u3": "sub", "u4": None, "u5": None, "u6": None}
+    oracle.observe(400, sessions=seen)
+    allowed = oracle.allowed()["nodes.sub.active_users"]
+    assert allowed == ("4", "5", "6", "7")
+    with pytest.raises(ConformanceError) as err:  # the same instant, in one record
+        oracle.observe(400, nodes={"sub": {"active_users": 8}}, sessions=seen)
+    # each alone is possible (an eighth client may be back by now), not both at once
+    report = {f.field: f.allowed for f in err.value.divergence.fields}
+    assert "8" in report["nodes.sub.active_users"]
+    assert "(together)" in report
+
+
+def test_all_clients_back_by_the_deadline_outlive_it(spec: Spec) -> None:
+    """At the re-login deadline every client is back: the range's far end goes on alone."""
+    users = {f"u{i}": "pub" for i in range(8)}
+    oracle = Oracle(spec, ("pub", "sub"), users, initial="normal")
+    oracle.event(0, "failover", "pub")
+    oracle.observe(200, nodes={"pub": {"state": "Idle"}})
+    oracle.observe(2000, nodes={"pub": {"state": "Idle"}})  # far past 0 + 60 + 537 s
+    assert oracle.allowed()["nodes.sub.active_users"] == ("8",)
+
+
+def test_a_range_follows_a_fallback_that_ends_its_sessions(spec: Spec) -> None:
+    """Fallback while clients are still coming back: those back lose their session again, the
+    others keep waiting - two waiting cohorts no range can say, so the range is listed out
+    there, and the verdicts stay those of listing every count from the start."""
+    text, _ = _manual_failover_and_fallback(spec, 40, every=4)
+    lines = parse(text)
+    for line in lines[1:]:
+        for node in line.get("observe", {}).get("nodes", {}).values():
+            node.pop("active_users", None)
+    assert same_verdict(spec, dump(lines)) is None
+
+
+# -- cost: many users cost what few do ----------------------------------------------------------------
+@pytest.mark.parametrize("counters", [True, False])
+def test_fifteen_thousand_users_cost_what_four_do(
+    spec: Spec, counters: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A manual failover and fallback, observed every tenth of the re-logins - with the
+    nodes' counters, or with states and three sessions only. Either way the candidates stay a
+    handful and 15,000 users take about the time 4 do (generous bound: shared CI machines)."""
+    if not counters:
+        with_counters = _SparseWriter.observation
+
+        def states_only(self: _SparseWriter, config: Config) -> dict[str, Any]:
+            out = with_counters(self, config)
+            for node in out["nodes"].values():
+                node.pop("active_users")
+            return out
+
+        monkeypatch.setattr(_SparseWriter, "observation", states_only)
+    seconds, most = {}, {}
+    for users in (4, 15_000):
+        text, _ = _manual_failover_and_fallback(spec, users, every=max(1, users // 10))
+        header, records = read_trace(io.StringIO(text), spec)
+        oracle = Oracle.from_header(spec, header)
+        start = time.perf_counter()
+        most[users] = 0
+        for record in records:
+            oracle.record(record)
+            most[users] = max(most[users], len(oracle.candidates))
+        seconds[users] = time.perf_counter() - start
+    print(f"counters={counters}: {seconds}, most candidates {most}")
+    assert most[15_000] <= 4
+    assert seconds[15_000] < 20 * seconds[4] + 0.5
+
+
+# -- ranges change no verdict: random traces, thinned and mutated ---------------------------------------
+def thin(lines: list[dict[str, Any]], seed: int) -> None:
+    """Leave out counters, sessions and offers of observations at random: what a monitoring
+    tool that scrapes less would see."""
+    rng = random.Random(seed)
+    for line in lines[1:]:
+        observe = line.get("observe")
+        if observe is None:
+            continue
+        for node in observe.get("nodes", {}).values():
+            for key in ("active_users", "assigned_users"):
+                if rng.random() < 0.6:
+                    node.pop(key, None)
+        sessions = observe.get("sessions", {})
+        for user in list(sessions):
+            if rng.random() < 0.6:
+                del sessions[user]
+        if rng.random() < 0.5:
+            observe.pop("offered", None)
+
+
+@settings(
+    max_examples=80,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(data=st.data())
+def test_ranges_give_what_listing_every_count_gives(spec: Spec, data: st.DataObject) -> None:
+    lines = parse(draw_trace(data, spec))
+    thin(lines, data.draw(st.integers(0, 2**16), label="thin"))
+    if len(lines) > 1 and data.draw(st.booleans(), label="mutate"):
+        i = data.draw(st.integers(1, len(lines) - 1), label="line")
+        observe = lines[i].get("observe")
+        if observe and observe.get("nodes"):
+            node = data.draw(st.sampled_from(sorted(observe["nodes"])), label="node")
+            field = data.draw(st.sampled_from(["state", "active_users"]), label="field")
+            observe["nodes"][node][field] = (
+                data.draw(st.sampled_from(["Normal", "Idle", FAILED_CSNR]))
+                if field == "state"
+                else data.draw(st.integers(0, 6))
+            )
+        elif observe and observe.get("sessions"):
+            user = data.draw(st.sampled_from(sorted(observe["sessions"])), label="user")
+            observe["sessions"][user] = data.draw(
+                st.sampled_from([None, *lines[0]["nodes"]]), label="session"
+            )
+    same_verdict(spec, dump(lines))
