@@ -39,6 +39,7 @@ BENCH_RECORDS ?= 100000
 bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/check_bench.py $(BENCH_RECORDS)
+	$(PY) bench/oracle_users_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
