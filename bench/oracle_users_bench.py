@@ -12,41 +12,15 @@ from __future__ import annotations
 import io
 import sys
 import time
-from typing import Any
 
-from hasm.config import Config
 from hasm.loader import load_spec
 from hasm.model import Spec
 from hasm.oracle import Oracle
-from hasm.semantics import Model, node_views
+from hasm.semantics import Model
 from hasm.simulate import Simulator
-from hasm.trace import TraceWriter, read_trace
+from hasm.trace import PollingTraceWriter, read_trace
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
-
-
-class _ScrapingWriter(TraceWriter):
-    """Observations at state changes and every `every` records; optionally without counters."""
-
-    def __init__(self, *args: Any, every: int, counters: bool, keep: list[str], **kw: Any) -> None:
-        self.every, self.counters, self.keep, self.seen = every, counters, keep, 0
-        self.shown: object = None
-        super().__init__(*args, **kw)
-
-    def _observe(self, config: Config) -> None:
-        self.seen += 1
-        shown = [(v.state, v.reason) for v in node_views(self.model, config)]
-        if shown == self.shown and self.seen % self.every:
-            return
-        self.shown = shown
-        super()._observe(config)
-
-    def observation(self, config: Config) -> dict[str, Any]:
-        nodes = self.node_entries(config)
-        if not self.counters:
-            for node in nodes.values():
-                node.pop("active_users")
-        return {"nodes": nodes, "sessions": {u: self.sessions[u] for u in self.keep}}
 
 
 def trace(spec: Spec, users: int, counters: bool) -> str:
@@ -55,7 +29,7 @@ def trace(spec: Spec, users: int, counters: bool) -> str:
     sim = Simulator(model, (PUB, SUB), homes, "normal", seed=0)
     out = io.StringIO()
     keep = sorted(homes)[:: max(1, users // 3)]
-    writer = _ScrapingWriter(
+    writer = PollingTraceWriter(
         out,
         model,
         (PUB, SUB),
@@ -63,8 +37,8 @@ def trace(spec: Spec, users: int, counters: bool) -> str:
         "normal",
         model.params,
         every=max(1, users // 10),
+        watched=keep,
         counters=counters,
-        keep=keep,
     )
     writer.start(sim.config)
     for t, event in ((100.0, "failover"), (1000.0, "fallback")):

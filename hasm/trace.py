@@ -144,6 +144,46 @@ class TraceWriter:
         }
 
 
+class PollingTraceWriter(TraceWriter):
+    """A trace as a monitoring tool that polls the page sees it: an observation only when a
+    node's state or reason changes and otherwise every `every` steps, showing the nodes (with
+    their user counters or not) and the sessions of the users in `watched` only. Such traces
+    leave the oracle much unknown - how many clients are back, in between - which is what
+    tests and benchmarks of many users want."""
+
+    def __init__(
+        self,
+        *args: Any,
+        every: int,
+        watched: Sequence[str],
+        counters: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        self.every, self.watched, self.counters = every, tuple(watched), counters
+        self._steps = 0
+        self._shown: object = None
+        super().__init__(*args, **kwargs)
+
+    def _observe(self, config: Config) -> None:
+        self._steps += 1
+        shown = [(v.state, v.reason) for v in node_views(self.model, config)]
+        if shown == self._shown and self._steps % self.every:
+            return
+        self._shown = shown
+        super()._observe(config)
+
+    def observation(self, config: Config) -> dict[str, Any]:
+        nodes = self.node_entries(config)
+        if not self.counters:
+            for node in nodes.values():
+                del node["active_users"]
+        return {
+            "nodes": nodes,
+            "sessions": {user: self.sessions[user] for user in self.watched},
+            "ha_enabled": config.ha_enabled,
+        }
+
+
 # -- reading ---------------------------------------------------------------------------------
 # The reader is one pass over the lines: at most one json decode per line, then plain dict
 # lookups, and a line that repeats an earlier one but for its `t` is not decoded again (see

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from hasm.check import check_file
-from hasm.config import Config, Relogin
+from hasm.config import Relogin
 from hasm.errors import HasmError, InputError
 from hasm.loader import load_spec
 from hasm.model import Spec
@@ -27,9 +27,15 @@ from hasm.oracle import TICKS, ConformanceError, Divergence, Oracle
 from hasm.params import resolve_params
 from hasm.runner import scenario_model, scenario_trace
 from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.semantics import Model, node_views, offered
+from hasm.semantics import Model, offered
 from hasm.simulate import Simulator
-from hasm.trace import NodeObservation, OfferedObservation, TraceWriter, read_trace
+from hasm.trace import (
+    NodeObservation,
+    OfferedObservation,
+    PollingTraceWriter,
+    TraceWriter,
+    read_trace,
+)
 
 SCENARIOS = packaged_scenarios()
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
@@ -645,41 +651,27 @@ def test_a_hidden_step_does_not_widen_what_a_recorded_event_started(spec: Spec) 
 
 
 # -- scale: users are counted, so many cost what few do --------------------------------------------------
-class _SparseWriter(TraceWriter):
-    """A TraceWriter whose observations leave out all sessions but a few users', and that writes
-    an observation only when a node's state or reason changes or every `every` records, so a
-    trace of 15,000 users stays small."""
-
-    def __init__(self, *args: Any, keep: tuple[str, ...], every: int, **kwargs: Any) -> None:
-        self.keep, self.every, self.seen = keep, every, 0
-        self.shown: object = None
-        super().__init__(*args, **kwargs)
-
-    def _observe(self, config: Config) -> None:
-        self.seen += 1
-        shown = [(v.state, v.reason) for v in node_views(self.model, config)]
-        if shown == self.shown and self.seen % self.every:
-            return
-        self.shown = shown
-        super()._observe(config)
-
-    def observation(self, config: Config) -> dict[str, Any]:
-        return {
-            "nodes": self.node_entries(config),
-            "sessions": {user: self.sessions[user] for user in self.keep},
-            "ha_enabled": config.ha_enabled,
-        }
-
-
-def _manual_failover_and_fallback(spec: Spec, users: int, every: int) -> tuple[str, int]:
+def _manual_failover_and_fallback(
+    spec: Spec, users: int, every: int, *, counters: bool = True
+) -> tuple[str, int]:
+    """Scenario 06 with `users` users all homed on pub, written as a poller sees it: at state
+    changes and every `every` steps, three users' sessions, the counters if `counters`."""
     base = load_scenario(_path("06_manual_failover"), spec)
     homes = {f"user{i:05d}": PUB for i in range(users)}
     scenario = dataclasses.replace(base, users=homes)
     model = scenario_model(spec, scenario)
     out = io.StringIO()
     keep = tuple(sorted(homes))[:: max(1, users // 3)]
-    writer = _SparseWriter(
-        out, model, scenario.nodes, homes, scenario.initial, model.params, keep=keep, every=every
+    writer = PollingTraceWriter(
+        out,
+        model,
+        scenario.nodes,
+        homes,
+        scenario.initial,
+        model.params,
+        every=every,
+        watched=keep,
+        counters=counters,
     )
     sim = Simulator(model, scenario.nodes, homes, scenario.initial, 0)
     writer.start(sim.config)
