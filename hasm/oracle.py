@@ -645,7 +645,8 @@ class Oracle:
         read_off = self._pinned_count(here, cohort, pinned, horizon, done) if pinned else None
         if read_off is None:
             ranged = add_split(here, cohort.key, target, cohort.count)
-            if self._ranges:
+            # A few clients are cheaper listed: the candidates merge as they meet again.
+            if self._ranges and cohort.count > _LISTED_UP_TO:
                 return [ranged]
             return expand(ranged, ranged.splits.index(Split(cohort.key, target, cohort.count)))
         if read_off == 0:
@@ -1060,6 +1061,7 @@ def _names(nodes: frozenset[str]) -> str:
 _MEMO_TRIAL = 2000  # records before the memo may decide a trace does not repeat itself
 _MEMO_SIZE = 200_000  # steps remembered at most
 _REPORTED = 20_000  # members of a candidate listed in a report at most
+_LISTED_UP_TO = 16  # a waiting cohort this small has each count listed, not a range
 
 
 def _listed(cand: Candidate) -> Iterator[Candidate]:
