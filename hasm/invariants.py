@@ -12,6 +12,23 @@ of the spec language that this module gives meaning to:
   semantics offers now satisfies the invariant's `requires` guard, with the offered node as
   `node`.
 
+- `pairs_documented`: the two states the page shows form a documented pair of the spec's
+  `state_pairs` (with its reasons, either way round), or a pair listed in the invariant's `also`
+  (states only, any reason), each entry naming the assumption that introduces it;
+- `fires_after`: a step that fires one of the invariant's `rules` is taken by its `timer` (when
+  named), its `requires` guard held just before (with the rule's node as `node`), and its `since`
+  condition had held without a break for at least `at_least` seconds (a parameter expression).
+  "Since when" is history, not part of a configuration: a `Watch` carries it along a run
+  (`watch_start`, `watch_step`), and `check_step` checks it when given one;
+- `bounded_response` (bounded liveness): after a step that triggers it - its input is one of `on`
+  (any, if absent), `from` held before the step and `when` after it, for some node as `node` - every
+  run in which nothing else happens (only timers fire and clients re-login) reaches, within
+  `within` seconds, a configuration where `goal` holds and the affected users' sessions are
+  where `sessions` says: `on_peer`, every user of `node` active on it before the step is active
+  on its peer (a client already waiting to re-login is not promised anything: it may try while
+  no node serves it, and stop); `home`, every signed-in user is active on its home node. `check_response` explores
+  those runs exhaustively and returns the shortest that misses.
+
 No domain fact lives here: state names, what a state hosts and the guards all come from the
 spec, so a changed spec is checked by the same code. The checks consume the core's values
 (`Config`, `Step`) and never change them.
@@ -20,22 +37,43 @@ spec, so a changed spec is checked by the same code. The checks consume the core
 from __future__ import annotations
 
 import weakref
-from collections import Counter
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 
-from hasm.config import NO_NODE, Config, Step
+from hasm.config import NO_NODE, Config, EventInput, Fire, Step
 from hasm.errors import HasmError
-from hasm.model import All, AnyOf, Guard, Invariant, Not, Test
-from hasm.semantics import Check, Model, offered
+from hasm.model import All, AnyOf, Guard, Invariant, Not, Spec, Test
+from hasm.params import evaluate
+from hasm.semantics import (
+    Check,
+    Model,
+    advance,
+    apply,
+    deadline,
+    documented_pairs,
+    enabled,
+    forced,
+    node_views,
+    offered,
+)
 
 __all__ = [
     "KINDS",
+    "ResponseFailure",
     "UnknownInvariantKind",
     "Violation",
+    "Watch",
     "check_config",
+    "check_response",
     "check_step",
+    "check_transition",
     "describe_guard",
+    "named_services",
+    "response_triggers",
+    "watch_deadlines",
+    "watch_start",
+    "watch_step",
 ]
 
 # The `hosts` word of the spec language for a state that serves its peer's users too.
@@ -147,6 +185,8 @@ def _users_conserved_config(model: Model, inv: Invariant, config: Config) -> lis
 
 
 def _users_conserved_step(model: Model, inv: Invariant, before: Config, step: Step) -> list[str]:
+    if step.config.users is before.users:
+        return []  # the same cohorts: nothing gained or lost
     was, now = _users_per_home(before), _users_per_home(step.config)
     return [
         f"home node {home} had {was[home]} user(s) before the step and {now[home]} after it"
@@ -177,10 +217,34 @@ def _session_placement_config(model: Model, inv: Invariant, config: Config) -> l
     return out
 
 
+# The last configuration's offered actions and documented rows: several invariants (and the
+# explorer) ask about the same configuration in a row, and each answer costs a matching pass.
+_LAST_OFFERED: list[tuple[Model, Config, tuple[EventInput, ...]]] = []
+_LAST_ROWS: list[tuple[Model, Config, tuple[str, ...]]] = []
+
+
+def offered_now(model: Model, config: Config) -> tuple[EventInput, ...]:
+    """`semantics.offered`, remembered for the last configuration asked about."""
+    if _LAST_OFFERED and _LAST_OFFERED[0][0] is model and _LAST_OFFERED[0][1] is config:
+        return _LAST_OFFERED[0][2]
+    found = offered(model, config)
+    _LAST_OFFERED[:] = [(model, config, found)]
+    return found
+
+
+def documented_rows(model: Model, config: Config) -> tuple[str, ...]:
+    """`semantics.documented_pairs`, remembered for the last configuration asked about."""
+    if _LAST_ROWS and _LAST_ROWS[0][0] is model and _LAST_ROWS[0][1] is config:
+        return _LAST_ROWS[0][2]
+    found = documented_pairs(model, config)
+    _LAST_ROWS[:] = [(model, config, found)]
+    return found
+
+
 def _offered_only_config(model: Model, inv: Invariant, config: Config) -> list[str]:
     requires = _compiled(model, inv)
     out = []
-    for action in offered(model, config):
+    for action in offered_now(model, config):
         if action.name != inv.action:
             continue
         # An action without a node may be taken for either node, as `apply` binds it.
@@ -202,29 +266,135 @@ def _offered_only_config(model: Model, inv: Invariant, config: Config) -> list[s
     return out
 
 
+def _pairs_documented_config(model: Model, inv: Invariant, config: Config) -> list[str]:
+    if documented_rows(model, config):
+        return []
+    a, b = node_views(model, config)
+    shown = {(a.state, b.state), (b.state, a.state)}
+    if any(entry.states in shown for entry in inv.also):
+        return []
+    states, reasons = model.spec.states, model.spec.reasons
+    return [
+        f"the page shows {states[a.state].label} / {reasons[a.reason].label} and "
+        f"{states[b.state].label} / {reasons[b.reason].label}: no documented pair, and no "
+        "assumption introduces it (list it under the invariant's 'also' with its assumption)"
+    ]
+
+
+def _fires_after_step(
+    model: Model, inv: Invariant, before: Config, step: Step, since: tuple[float | None, ...] | None
+) -> list[str]:
+    if step.rule is None or step.rule not in inv.rules or step.node is None:
+        return []
+    n = step.node
+    out = []
+    inp = step.input
+    if inv.timer is not None and not (isinstance(inp, Fire) and inp.timer == inv.timer):
+        out.append(
+            f"{step.rule} fired on node {n} by {_input_words(step)}, not by timer {inv.timer}"
+        )
+    if not _compiled(model, inv, "requires")(before, n, None):
+        out.append(
+            f"{step.rule} fired on node {n} although {describe_guard(inv.requires)} did not hold"
+        )
+    if inv.since is not None and since is not None:
+        need = _at_least(model, inv)
+        start = since[n]
+        if start is None:
+            out.append(
+                f"{step.rule} fired on node {n} although {describe_guard(inv.since)} did not hold"
+            )
+        elif step.config.now < start + need:  # as the core adds: start + duration
+            # The step's own time: `before` may be the last configuration recorded, earlier.
+            now = step.config.now
+            out.append(
+                f"{step.rule} fired on node {n} at t={now:g}, only {now - start:g} s "
+                f"after {describe_guard(inv.since)} began to hold (t={start:g}); "
+                f"{inv.at_least} = {need:g} s"
+            )
+    return out
+
+
+def _input_words(step: Step) -> str:
+    inp = step.input
+    if isinstance(inp, Fire):
+        return f"timer {inp.timer}"
+    if hasattr(inp, "name"):
+        return f"event {inp.name}"
+    return "a re-login"
+
+
 _CONFIG_CHECKS: dict[str, ConfigCheck] = {
     "users_conserved": _users_conserved_config,
     "session_placement": _session_placement_config,
     "offered_only": _offered_only_config,
+    "pairs_documented": _pairs_documented_config,
 }
 _STEP_CHECKS: dict[str, StepCheck] = {
     "home_fixed": _home_fixed_step,
     "users_conserved": _users_conserved_step,
 }
+# Kinds checked elsewhere: fires_after needs a Watch; bounded_response explores futures.
+_HISTORY_KINDS = frozenset({"fires_after"})
+_RESPONSE_KINDS = frozenset({"bounded_response"})
 
-KINDS: frozenset[str] = frozenset(_CONFIG_CHECKS) | frozenset(_STEP_CHECKS)
+KINDS: frozenset[str] = (
+    frozenset(_CONFIG_CHECKS) | frozenset(_STEP_CHECKS) | _HISTORY_KINDS | _RESPONSE_KINDS
+)
 """The invariant kinds this module knows: the spec language's vocabulary for invariants."""
 
-# Compiled `requires` guards, per model and invariant id; a model's entries go with the model.
-_COMPILED: weakref.WeakKeyDictionary[Model, dict[str, Check]] = weakref.WeakKeyDictionary()
+
+# -- compiled parts, per model ------------------------------------------------------------------
+@dataclass
+class _Compiled:
+    guards: dict[tuple[str, str], Check] = field(default_factory=dict)
+    values: dict[tuple[str, str], float] = field(default_factory=dict)
+    watched: tuple[Invariant, ...] | None = None
+    needs: tuple[float, ...] | None = None
+    responses: tuple[tuple[Invariant, Check, Check], ...] | None = None
+    plan: tuple[tuple[Invariant, StepCheck | None, int | None], ...] | None = None
 
 
-def _compiled(model: Model, inv: Invariant) -> Check:
-    cache = _COMPILED.setdefault(model, {})
-    check = cache.get(inv.id)
+# A model's compiled guards and evaluated bounds go with the model.
+_COMPILED: weakref.WeakKeyDictionary[Model, _Compiled] = weakref.WeakKeyDictionary()
+
+
+def _cache(model: Model) -> _Compiled:
+    cache = _COMPILED.get(model)
+    if cache is None:
+        cache = _COMPILED[model] = _Compiled()
+    return cache
+
+
+def _compiled(model: Model, inv: Invariant, part: str = "requires") -> Check:
+    cache = _cache(model).guards
+    check = cache.get((inv.id, part))
     if check is None:
-        check = cache[inv.id] = model.compile(inv.requires)
+        guard = {
+            "requires": inv.requires,
+            "since": inv.since,
+            "from": inv.from_,
+            "when": inv.when,
+            "goal": inv.goal,
+        }[part]
+        assert guard is not None
+        check = cache[(inv.id, part)] = model.compile(guard)
     return check
+
+
+def _value(model: Model, inv: Invariant, part: str) -> float:
+    cache = _cache(model).values
+    value = cache.get((inv.id, part))
+    if value is None:
+        expr = inv.at_least if part == "at_least" else inv.within
+        assert expr is not None
+        value = cache[(inv.id, part)] = evaluate(expr, model.params)
+    return value
+
+
+def _at_least(model: Model, inv: Invariant) -> float:
+    # A tolerance widens every timing bound: the watch accepts a step that much earlier.
+    return max(0.0, _value(model, inv, "at_least") - model.tolerance)
 
 
 def _kind_known(inv: Invariant) -> None:
@@ -235,13 +405,243 @@ def _kind_known(inv: Invariant) -> None:
         )
 
 
+def named_services(spec: Spec) -> frozenset[str]:
+    """The services some guard of the spec names (`service_down`, `event.service`): the only
+    services the spec tells apart from the others."""
+
+    def tests(guard: Guard) -> Iterator[Test]:
+        if isinstance(guard, All | AnyOf):
+            for term in guard.terms:
+                yield from tests(term)
+        elif isinstance(guard, Not):
+            yield from tests(guard.term)
+        else:
+            yield guard
+
+    guards: list[Guard] = [t.when for t in spec.transitions]
+    guards += [
+        target.reason.when
+        for t in spec.transitions
+        for target in (t.node, t.peer)
+        if target.reason is not None and not isinstance(target.reason, str)
+    ]
+    guards += [t.while_ for t in spec.timers.values()]
+    for inv in spec.invariants:
+        guards += [inv.requires, inv.from_, inv.when, inv.goal]
+        if inv.since is not None:
+            guards.append(inv.since)
+    return frozenset(
+        name
+        for g in guards
+        for t in tests(g)
+        if t.prop == "service_down" or t.subject == "event"
+        for name in (t.value if isinstance(t.value, tuple) else ())
+    )
+
+
+# -- history: since when each `since` condition has held ----------------------------------------
+Watch = tuple[tuple[float | None, float | None], ...]
+"""For each fires_after invariant with a `since` (in spec order), for node 0 and node 1: the
+time from which its condition has held without a break, or None while it does not hold."""
+
+
+def _watched(model: Model) -> tuple[Invariant, ...]:
+    cache = _cache(model)
+    if cache.watched is None:
+        cache.watched = tuple(
+            i for i in model.spec.invariants if i.kind == "fires_after" and i.since is not None
+        )
+    return cache.watched
+
+
+def watch_start(model: Model, config: Config) -> Watch:
+    """The watch at the start of a run: a condition that holds at the start holds since then."""
+    out = []
+    for inv in _watched(model):
+        check = _compiled(model, inv, "since")
+        a = config.now if check(config, 0, None) else None
+        b = config.now if check(config, 1, None) else None
+        out.append((a, b))
+    return tuple(out)
+
+
+def watch_step(model: Model, watch: Watch, before: Config, step: Step) -> Watch:
+    """The watch after `step`: a condition still holding keeps its start; a new one starts now."""
+    after = step.config
+    if (after.nodes, after.ha_enabled, after.link_up) == (
+        before.nodes,
+        before.ha_enabled,
+        before.link_up,
+    ):
+        return watch  # guards read only the nodes, the group and the parameters
+    out = []
+    now = after.now
+    for inv, (was_a, was_b) in zip(_watched(model), watch, strict=True):
+        check = _compiled(model, inv, "since")
+        a = (now if was_a is None else was_a) if check(step.config, 0, None) else None
+        b = (now if was_b is None else was_b) if check(step.config, 1, None) else None
+        out.append((a, b))
+    return tuple(out)
+
+
+def watch_deadlines(model: Model, watch: Watch) -> tuple[float | None, ...]:
+    """For each watched condition and node (in the order of `Watch`), the time from which its
+    rule may fire (the start plus its bound), or None while the condition does not hold: what
+    an explorer keeps of the watch, since how long beyond that no longer matters."""
+    cache = _cache(model)
+    if cache.needs is None:
+        cache.needs = tuple(_at_least(model, inv) for inv in _watched(model))
+    out: list[float | None] = []
+    for need, (a, b) in zip(cache.needs, watch, strict=True):
+        out.append(None if a is None else a + need)
+        out.append(None if b is None else b + need)
+    return tuple(out)
+
+
+# -- bounded liveness ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ResponseFailure:
+    """A run with nothing else happening that misses a bounded response: the violation, and the
+    steps after the triggering one; `final` is the configuration at the bound."""
+
+    violation: Violation
+    steps: tuple[Step, ...]
+    final: Config
+
+
+def response_triggers(model: Model, before: Config, step: Step) -> list[tuple[Invariant, int]]:
+    """The bounded_response invariants that `step` triggers, each with the node playing `node`."""
+    cache = _cache(model)
+    if cache.responses is None:
+        cache.responses = tuple(
+            (inv, _compiled(model, inv, "from"), _compiled(model, inv, "when"))
+            for inv in model.spec.invariants
+            if inv.kind == "bounded_response"
+        )
+    out = []
+    inp = step.input
+    trigger = inp.timer if isinstance(inp, Fire) else getattr(inp, "name", None)
+    for inv, start, then in cache.responses:
+        if inv.on and trigger not in inv.on:
+            continue
+        out += [(inv, n) for n in (0, 1) if start(before, n, None) and then(step.config, n, None)]
+    return out
+
+
+def _active_on(config: Config, node: int) -> int:
+    """Users homed on `node` whose session is on it."""
+    return sum(c.count for c in config.users if c.home == node and c.session == node)
+
+
+def _signed_in(config: Config, home: int | None) -> int:
+    return sum(
+        c.count
+        for c in config.users
+        if (home is None or c.home == home) and (c.session != NO_NODE or c.waiting_since >= 0)
+    )
+
+
+def check_response(
+    model: Model, inv: Invariant, n: int, before: Config, step: Step
+) -> ResponseFailure | None:
+    """The shortest run after `step` in which only timers fire and clients re-login that does not
+    reach `inv`'s goal within its bound, or None if every such run does."""
+    start = step.config
+    limit = start.now + _value(model, inv, "within")
+    goal = _compiled(model, inv, "goal")
+    if inv.sessions == "on_peer":
+        affected = _active_on(before, n)
+
+        def placed(c: Config) -> bool:
+            return sum(u.count for u in c.users if u.home == n and u.session == 1 - n) >= affected
+
+    else:
+
+        def placed(c: Config) -> bool:
+            home = sum(u.count for u in c.users if u.session == u.home)
+            return home >= _signed_in(c, None)
+
+    parents: dict[Config, tuple[Config | None, Step | None]] = {start: (None, None)}
+    queue = deque([start])
+    while queue:
+        config = queue.popleft()
+        if goal(config, n, None) and placed(config):
+            continue
+        if config.now >= limit and not forced(model, config):
+            return _response_failure(model, inv, n, before, start, limit, config, parents)
+        successors: list[tuple[Config, Step | None]] = [
+            (s.config, s) for i in enabled(model, config) for s in apply(model, config, i)
+        ]
+        if config.now < limit:
+            successors.append((advance(model, config, _next_time(model, config, limit)), None))
+        for nxt, via in successors:
+            if nxt not in parents:
+                parents[nxt] = (config, via)
+                queue.append(nxt)
+    return None
+
+
+def _next_time(model: Model, config: Config, limit: float) -> float:
+    now = config.now
+    times = [limit]
+    times += [x for t in config.timers for x in (t.earliest, t.latest) if x > now]
+    times += [
+        x
+        for c in config.users
+        if c.waiting_since >= 0
+        for x in (c.waiting_since + model.relogin_low, c.waiting_since + model.relogin_high)
+        if x > now
+    ]
+    due = deadline(model, config)
+    return min(times) if due is None else min(*times, due)
+
+
+def _response_failure(
+    model: Model,
+    inv: Invariant,
+    n: int,
+    before: Config,
+    start: Config,
+    limit: float,
+    final: Config,
+    parents: dict[Config, tuple[Config | None, Step | None]],
+) -> ResponseFailure:
+    steps: list[Step] = []
+    at: Config | None = final
+    while at is not None:
+        parent, s = parents[at]
+        if s is not None:
+            steps.append(s)
+        at = parent
+    steps.reverse()
+    states = model.spec.states
+    a, b = (states[view.state].label for view in node_views(model, final))  # as the page shows
+    if inv.sessions == "on_peer":
+        where = (
+            f"{sum(u.count for u in final.users if u.home == n and u.session == 1 - n)} of "
+            f"{_active_on(before, n)} user(s) of node {n} active there before, now on node {1 - n}"
+        )
+    else:
+        where = (
+            f"{sum(u.count for u in final.users if u.session == u.home)} of "
+            f"{_signed_in(final, None)} signed-in user(s) active at home"
+        )
+    detail = (
+        f"triggered at t={start.now:g} for node {n}; with nothing else happening, at "
+        f"t={limit:g} ({inv.within} = {limit - start.now:g} s later) the group is {a} / {b} "
+        f"with {where}"
+    )
+    return ResponseFailure(Violation(inv.id, inv.statement, limit, detail), tuple(steps), final)
+
+
 # -- the public checks -------------------------------------------------------------------------
 def check_config(model: Model, config: Config) -> list[Violation]:
     """Every invariant of the model's spec that one configuration breaks.
 
     Only what a single configuration can show is checked here: cohorts that count no user or
-    count twice, session placement, and the administrator actions offered. A step's moves and
-    the users it gains or loses need `check_step`."""
+    count twice, session placement, the administrator actions offered and the state pair shown.
+    A step's moves, the users it gains or loses and the timing of its transition need
+    `check_step`."""
     out = []
     for inv in model.spec.invariants:
         _kind_known(inv)
@@ -253,16 +653,44 @@ def check_config(model: Model, config: Config) -> list[Violation]:
     return out
 
 
-def check_step(model: Model, before: Config, step: Step) -> list[Violation]:
-    """Every invariant of the model's spec that a step from `before` breaks: what the step did
-    (its cohort moves, users gained or lost per home node) and the configuration it reached."""
+def check_transition(
+    model: Model, before: Config, step: Step, watch: Watch | None = None
+) -> list[Violation]:
+    """Every invariant that what a step did breaks (not the configuration it reached): its cohort
+    moves, users gained or lost, and the transition it fired. `watch` is the watch of `before`;
+    without it, fires_after checks all but how long its condition has held."""
     out = []
-    for inv in model.spec.invariants:
-        _kind_known(inv)
-        check = _STEP_CHECKS.get(inv.kind)
-        if check is not None:
-            out += [
-                Violation(inv.id, inv.statement, step.config.now, d)
-                for d in check(model, inv, before, step)
-            ]
-    return out + check_config(model, step.config)
+    for inv, check, index in _step_plan(model):
+        if check is None:
+            since = watch[index] if watch is not None and index is not None else None
+            found = _fires_after_step(model, inv, before, step, since)
+        else:
+            found = check(model, inv, before, step)
+        out += [Violation(inv.id, inv.statement, step.config.now, d) for d in found]
+    return out
+
+
+def _step_plan(model: Model) -> tuple[tuple[Invariant, StepCheck | None, int | None], ...]:
+    """The invariants a step is checked against, once per model: each with its step check, or
+    None and its place in the watch for fires_after."""
+    cache = _cache(model)
+    if cache.plan is None:
+        watched = {inv.id: i for i, inv in enumerate(_watched(model))}
+        plan: list[tuple[Invariant, StepCheck | None, int | None]] = []
+        for inv in model.spec.invariants:
+            _kind_known(inv)
+            if inv.kind == "fires_after":
+                plan.append((inv, None, watched.get(inv.id)))
+            elif inv.kind in _STEP_CHECKS:
+                plan.append((inv, _STEP_CHECKS[inv.kind], None))
+        cache.plan = tuple(plan)
+    return cache.plan
+
+
+def check_step(
+    model: Model, before: Config, step: Step, watch: Watch | None = None
+) -> list[Violation]:
+    """Every invariant of the model's spec that a step from `before` breaks: what the step did
+    (`check_transition`) and the configuration it reached (`check_config`). Bounded responses
+    are checked by `check_response`."""
+    return check_transition(model, before, step, watch) + check_config(model, step.config)

@@ -15,7 +15,9 @@ import jsonschema
 from hasm.errors import Problem, SpecError
 from hasm.located import KeyPath, Located, read_yaml
 from hasm.model import (
+    Acceptance,
     All,
+    AllowedPair,
     AnyOf,
     Assumption,
     Display,
@@ -247,6 +249,7 @@ class _Builder:
         assumptions = {
             k: Assumption(k, v["statement"], v["why"]) for k, v in d["assumptions"].items()
         }
+        accepted = tuple(self.acceptance(i, v) for i, v in enumerate(d.get("accepted", [])))
         if not self.problems:
             self.check_default_windows(parameters, timers)
         if self.problems:
@@ -269,6 +272,7 @@ class _Builder:
             invariants=invariants,
             state_pairs=pairs,
             assumptions=assumptions,
+            accepted=accepted,
         )
 
     # -- element builders
@@ -598,13 +602,81 @@ class _Builder:
                     f"'{action}' is not an admin event",
                     _did_you_mean(action, admin) or f"use one of: {', '.join(admin)}",
                 )
+        kind = raw["kind"]
+        # Which fields each kind reads (hasm/invariants.py gives them meaning); a field another
+        # kind reads would be silently ignored here, so it is an error instead.
+        uses = {
+            "offered_only": {"action", "requires"},
+            "fires_after": {"rules", "timer", "requires", "since", "at_least"},
+            "bounded_response": {"on", "from", "when", "within", "goal", "sessions"},
+            "pairs_documented": {"also"},
+        }.get(kind, set())
+        optional = {"rules", "timer", "since", "at_least", "on", "from", "when", "within"}
+        optional |= {"goal", "sessions", "also", "action", "requires"}
+        for key in sorted(optional & set(raw) - uses):
+            self.bad((*path, key), f"a {kind} invariant has no '{key}'", f"remove '{key}'")
+        need = {"fires_after": ("rules",), "bounded_response": ("within", "sessions")}
+        for key in need.get(kind, ()):
+            if key not in raw:
+                self.bad(path, f"a {kind} invariant needs '{key}'")
+        if ("since" in raw) != ("at_least" in raw):
+            self.bad(path, "'since' and 'at_least' go together: the condition and how long")
+        rules = _as_tuple(raw.get("rules"))
+        for i, rule in enumerate(rules):
+            known = [t["id"] for t in self.data["transitions"]]
+            self.check_ref((*path, "rules", i), rule, known, "transition")
+        timer = raw.get("timer")
+        if timer is not None:
+            self.check_ref((*path, "timer"), timer, self.timer_ids, "timer")
+        on = _as_tuple(raw.get("on"))
+        for name in on:
+            known = [*self.event_ids, *self.timer_ids]
+            self.check_ref((*path, "on"), name, known, "event or timer")
+        also = []
+        for i, entry in enumerate(raw.get("also", [])):
+            for state in entry["pair"]:
+                self.check_ref((*path, "also", i, "pair"), state, self.states, "state")
+            ref = entry["assumption"]
+            self.check_ref((*path, "also", i, "assumption"), ref, self.assumption_ids, "assumption")
+            also.append(AllowedPair((entry["pair"][0], entry["pair"][1]), ref))
+
+        def expr(key: str) -> Expr | None:
+            return self.expr((*path, key), raw[key]) if key in raw else None
+
+        def guard(key: str) -> Guard:
+            return self.guard((*path, key), raw.get(key, {}), None)
+
         return Invariant(
             raw["id"],
             raw["statement"],
-            raw["kind"],
+            kind,
             action,
-            self.guard((*path, "requires"), raw.get("requires", {}), None),
+            guard("requires"),
             self.sources(path, raw),
+            rules=rules,
+            timer=timer,
+            since=guard("since") if "since" in raw else None,
+            at_least=expr("at_least"),
+            on=on,
+            from_=guard("from"),
+            when=guard("when"),
+            within=expr("within"),
+            goal=guard("goal"),
+            sessions=raw.get("sessions"),
+            also=tuple(also),
+            assumption=self.assumption(path, raw),
+        )
+
+    def acceptance(self, index: int, raw: dict[str, Any]) -> Acceptance:
+        # Whether each offender still names a finding is `hasm lint`'s job (a stale acceptance
+        # is a finding there), so that a spec edit never silently keeps an acceptance alive.
+        path: KeyPath = ("accepted", index)
+        return Acceptance(
+            raw["check"],
+            _as_tuple(raw["offender"]),
+            raw["why"],
+            self.assumption(path, raw),
+            self.loc.line(path) or 0,
         )
 
     def pair(self, pid: str, raw: dict[str, Any]) -> StatePair:

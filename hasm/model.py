@@ -217,13 +217,37 @@ class Transition:
 
 
 @dataclass(frozen=True, slots=True)
+class AllowedPair:
+    """A state pair a `pairs_documented` invariant allows beyond the documented rows: the two
+    states as the page shows them (either way round, any reason), and the assumption behind it."""
+
+    states: tuple[str, str]
+    assumption: str
+
+
+@dataclass(frozen=True, slots=True)
 class Invariant:
+    """A named property of the spec; which fields it uses depends on its `kind` (the meaning is
+    hasm/invariants.py's)."""
+
     id: str
     statement: str
     kind: str
     action: str | None
     requires: Guard
     sources: tuple[str, ...]
+    rules: tuple[str, ...] = ()  # fires_after: the transitions it speaks of
+    timer: str | None = None  # fires_after: the timer that alone may fire them
+    since: Guard | None = None  # fires_after: the condition that must have held ...
+    at_least: Expr | None = None  # ... for at least this long
+    on: tuple[str, ...] = ()  # bounded_response: the events or timers that trigger it
+    from_: Guard = TRUE  # bounded_response: holds before the triggering step ...
+    when: Guard = TRUE  # ... and this after it
+    within: Expr | None = None  # bounded_response: the bound
+    goal: Guard = TRUE  # bounded_response: what must hold by then ...
+    sessions: str | None = None  # ... and where the affected users' sessions must be
+    also: tuple[AllowedPair, ...] = ()  # pairs_documented: pairs the assumptions introduce
+    assumption: str | None = None  # the assumption the invariant's wording rests on, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,6 +271,18 @@ class Assumption:
     id: str
     statement: str
     why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A lint finding the spec accepts on purpose (`accepted:`): the check, its offenders as
+    `hasm lint` names them, and why - so the spec lints clean without hiding anything."""
+
+    check: str
+    offenders: tuple[str, ...]
+    why: str
+    assumption: str | None
+    line: int
 
 
 _MAPPINGS = (
@@ -276,6 +312,7 @@ class Spec:
     invariants: tuple[Invariant, ...]
     state_pairs: Mapping[str, StatePair]
     assumptions: Mapping[str, Assumption]
+    accepted: tuple[Acceptance, ...] = ()  # lint findings accepted on purpose, with why
     defaults: Mapping[str, ParamValue] = field(init=False)
 
     def __post_init__(self) -> None:

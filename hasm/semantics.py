@@ -421,11 +421,14 @@ def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | 
         # Only users moved (a sign-in lands on a serving node, a sign-out ends a session): no
         # timer condition reads users, and no session is left unserved, so nothing to settle.
         return Step(prepared.inp, world, None, None, (), (), prepared.moves, prepared.fired)
+    reassigned: tuple[Move, ...] = ()
     if rule is not None and n is not None:
         world = _fire_rule(model, world, rule, n, prepared.event)
+        if _REASSIGN in rule.effects:
+            world, reassigned = _reassign_users(world, 1 - n, n)
     settled, started, cancelled, dropped = _settle(model, world)
     rule_id = rule.id if rule is not None else None
-    moves = prepared.moves + dropped
+    moves = prepared.moves + reassigned + dropped
     return Step(prepared.inp, settled, rule_id, n, started, cancelled, moves, prepared.fired)
 
 
@@ -460,6 +463,24 @@ def _fire_rule(
         elif effect == "start_srm":
             nodes = [dataclasses.replace(x, srm=True) if x.up else x for x in nodes]
     return dataclasses.replace(world, ha_enabled=ha, nodes=(nodes[0], nodes[1]))
+
+
+# The transition effect of specs for releases before 10 (specs/imp-ha-pre10.yaml), where a
+# failover moved the user assignment itself: every user assigned to the peer gets the node as
+# its home. Its moves change the users' home, which a `home_fixed` invariant reports.
+_REASSIGN = "reassign_peer_users"
+
+
+def _reassign_users(config: Config, source: int, target: int) -> tuple[Config, tuple[Move, ...]]:
+    """Every cohort homed on `source` rehomed on `target`, sessions and waits kept."""
+    moves = tuple(
+        Move(c.key, (target, c.session, c.waiting_since), c.count)
+        for c in config.users
+        if c.home == source
+    )
+    for m in moves:
+        config = _move(config, m.source, m.target, m.count)
+    return config, moves
 
 
 # -- the world's own changes -------------------------------------------------------------------------

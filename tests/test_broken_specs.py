@@ -99,7 +99,7 @@ DEFECTS: list[Defect] = [
         "id: imp-ha\n",
         "id: imp-ha\nversion: 3\n",
         "version",
-        "unknown key 'version' (fix: use one of: assumptions, display, events, hasm_spec, id,",
+        "unknown key 'version' (fix: use one of: accepted, assumptions, display, events, hasm_spec,",
         at="version: 3",
     ),
     Defect(

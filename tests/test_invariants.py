@@ -11,25 +11,33 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from conftest import at_home, cohorts, drive, ev, make_config, node
+from conftest import at_home, cohorts, drive, due, ev, fire, make_config, model_with, node
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from hasm.config import NO_NODE, NOT_WAITING, Cohort, Config, EventInput, Move, Relogin, Step
+from hasm.errors import SpecError
 from hasm.invariants import (
     KINDS,
     UnknownInvariantKind,
     Violation,
     check_config,
+    check_response,
     check_step,
+    check_transition,
     describe_guard,
+    response_triggers,
+    watch_deadlines,
+    watch_start,
+    watch_step,
 )
+from hasm.loader import canonical_spec_path, load_spec
 from hasm.model import All, Invariant, Spec
 from hasm.model import Test as Cond  # not `Test`: pytest would try to collect it
 from hasm.params import resolve_params
 from hasm.runner import run_scenario, scenario_model
 from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.semantics import Model, initial_config, offered
+from hasm.semantics import Model, advance, apply, initial_config, offered
 from hasm.simulate import Record, Simulator
 
 
@@ -59,7 +67,17 @@ P3 = make_config(
 # -- the checker knows the spec's vocabulary ----------------------------------------------------------
 def test_every_invariant_kind_of_the_spec_is_known(spec: Spec) -> None:
     assert {i.kind for i in spec.invariants} <= KINDS
-    assert {"home_fixed", "users_conserved", "session_placement", "offered_only"} == KINDS
+    assert {
+        "home_fixed",
+        "users_conserved",
+        "session_placement",
+        "offered_only",
+        "pairs_documented",
+        "fires_after",
+        "bounded_response",
+    } == KINDS
+    # Every kind the checker knows is used by the canonical spec.
+    assert {i.kind for i in spec.invariants} == KINDS
 
 
 def test_clean_configurations_break_nothing(model: Model) -> None:
@@ -220,13 +238,23 @@ def test_packaged_scenarios_keep_every_invariant(spec: Spec, path: Path) -> None
     model = scenario_model(spec, scenario)
     seen: list[Config] = []
     found: list[Violation] = []
+    watches = []
+
+    def on_start(config: Config) -> None:
+        seen.append(config)
+        watches.append(watch_start(model, config))
 
     def on_record(record: Record) -> None:
-        found.extend(check_step(model, seen[-1], record.step))
+        before = seen[-1]
+        found.extend(check_step(model, before, record.step, watches[-1]))
+        for inv, n in response_triggers(model, before, record.step):
+            failure = check_response(model, inv, n, before, record.step)
+            found.extend([failure.violation] if failure is not None else [])
+        watches.append(watch_step(model, watches[-1], before, record.step))
         seen.append(record.step.config)
 
-    run_scenario(spec, scenario, seed=1, on_record=on_record, on_start=seen.append)
-    assert found == []
+    run_scenario(spec, scenario, seed=1, on_record=on_record, on_start=on_start)
+    assert found == [], "\n".join(str(v) for v in found)
     assert len(seen) > 1
 
 
@@ -294,11 +322,13 @@ def test_random_runs_keep_every_invariant(spec: Spec, data: st.DataObject) -> No
         st.sampled_from(sorted(model.monitored)), st.sampled_from(sorted(spec.services))
     )
     now = 0.0
+    watch = [watch_start(model, sim.config)]  # since when each fires_after condition has held
 
     def check(records: list[Record], before: Config) -> Config:
         for record in records:
-            violations = check_step(model, before, record.step)
+            violations = check_step(model, before, record.step, watch[0])
             assert violations == [], "\n".join(str(v) for v in violations)
+            watch[0] = watch_step(model, watch[0], before, record.step)
             assert valid_config_problems(record.step.config) == []
             assert record.step.config.now >= before.now
             before = record.step.config
@@ -338,3 +368,197 @@ def test_random_run_checker_sees_a_broken_core(spec: Spec) -> None:
     lost = dataclasses.replace(config, users=config.users[1:])
     assert check_step(model, config, a_step(lost)) != []
     assert valid_config_problems(dataclasses.replace(config, users=config.users[::-1])) != []
+
+
+# -- timing: fires_after ------------------------------------------------------------------------------
+def fires_after_id(spec: Spec, rule: str) -> str:
+    (found,) = [i.id for i in spec.invariants if i.kind == "fires_after" and rule in i.rules]
+    return found
+
+
+def watch_index(spec: Spec, rule: str) -> int:
+    """Where the watch keeps the condition of the fires_after invariant of `rule`."""
+    watched = [i.id for i in spec.invariants if i.kind == "fires_after" and i.since is not None]
+    return watched.index(fires_after_id(spec, rule))
+
+
+def _failover_step(model: Model, before: Config) -> Step:
+    """automatic_failover of node 0, fired by its critical_service_down timer now."""
+    (s,) = apply(
+        model, due(model, before, "critical_service_down", 0), fire("critical_service_down", 0)
+    )
+    assert s.rule == "automatic_failover"
+    return s
+
+
+DOWN = make_config(
+    node("normal", "normal", stopped=["presence_engine"]),
+    node("normal", "normal"),
+    users=at_home(1, 1),
+    now=500.0,
+)
+
+
+def test_fires_after_accepts_a_failover_after_the_full_delay(model: Model) -> None:
+    watch = list(watch_start(model, DOWN))
+    watch[watch_index(model.spec, "automatic_failover")] = (410.0, None)  # down 90 s ago
+    step = _failover_step(model, DOWN)
+    assert check_transition(model, DOWN, step, tuple(watch)) == []
+
+
+def test_fires_after_catches_a_failover_before_the_delay(model: Model, spec: Spec) -> None:
+    watch = list(watch_start(model, DOWN))
+    watch[watch_index(spec, "automatic_failover")] = (
+        450.0,
+        None,
+    )  # the service went down only 50 s ago
+    violations = check_transition(model, DOWN, _failover_step(model, DOWN), tuple(watch))
+    (v,) = violations
+    assert v.invariant == fires_after_id(spec, "automatic_failover")
+    assert "only 50 s after node.monitored_down: true began to hold" in v.detail
+    assert "critical_service_down_delay_s = 90 s" in v.detail
+
+
+def test_fires_after_catches_a_failover_with_ha_disabled(model: Model, spec: Spec) -> None:
+    before = dataclasses.replace(DOWN, ha_enabled=False)
+    step = _failover_step(model, DOWN)
+    violations = check_transition(model, before, step)
+    assert {v.invariant for v in violations} == {fires_after_id(spec, "automatic_failover")}
+    assert "ha_enabled: true did not hold" in violations[0].detail
+
+
+def test_fires_after_catches_a_failover_not_taken_by_its_timer(model: Model, spec: Spec) -> None:
+    step = dataclasses.replace(_failover_step(model, DOWN), input=ev("service_stop", 0, "database"))
+    (v,) = check_transition(model, DOWN, step)
+    assert v.invariant == fires_after_id(spec, "automatic_failover")
+    assert "by event service_stop, not by timer critical_service_down" in v.detail
+
+
+def test_the_watch_follows_a_condition_through_a_run(model: Model) -> None:
+    spec = model.spec
+    index = watch_index(spec, "automatic_failover")
+    start = initial_config(model, "normal", (1, 1))
+    watch = watch_start(model, start)
+    assert watch[index] == (None, None)
+    (stop,) = apply(model, advance(model, start, 100.0), ev("service_stop", 0, "presence_engine"))
+    watch = watch_step(model, watch, start, stop)
+    assert watch[index] == (100.0, None)
+    (again,) = apply(model, advance(model, stop.config, 120.0), ev("service_stop", 0, "database"))
+    assert watch_step(model, watch, stop.config, again)[index] == (100.0, None)
+    (up,) = apply(model, stop.config, ev("service_start", 0, "presence_engine"))
+    assert watch_step(model, watch, stop.config, up)[index] == (None, None)
+    deadlines = watch_deadlines(model, watch)
+    assert deadlines[2 * index] == 190.0
+
+
+# -- pairs_documented ---------------------------------------------------------------------------------
+def test_pairs_documented_catches_an_undocumented_pair(model: Model, spec: Spec) -> None:
+    odd = make_config(node("normal", "normal"), node("failing_over", "critical_service_down"))
+    (v,) = check_config(model, odd)
+    assert v.invariant == inv_id(spec, "pairs_documented")
+    assert "Normal / Normal and Failing Over / Critical Service Down" in v.detail
+
+
+def test_pairs_documented_takes_documented_rows_and_listed_pairs(model: Model) -> None:
+    p2 = make_config(
+        node("failing_over", "on_admin_request"), node("taking_over", "on_admin_request")
+    )
+    auto = make_config(
+        node("taking_over", "critical_service_down"), node("failing_over", "critical_service_down")
+    )
+    assert check_config(model, p2) == []
+    assert check_config(model, auto) == []  # listed, either way round, any reason
+
+
+# -- bounded liveness ---------------------------------------------------------------------------------
+def response_id(spec: Spec, event: str) -> str:
+    (found,) = [i.id for i in spec.invariants if i.kind == "bounded_response" and event in i.on]
+    return found
+
+
+def test_a_failover_in_time_triggers_and_holds(model: Model, spec: Spec) -> None:
+    start = initial_config(model, "normal", (2, 1))
+    (stop,) = apply(model, start, ev("service_stop", 0, "presence_engine"))
+    triggers = response_triggers(model, start, stop)
+    assert [(i.id, n) for i, n in triggers] == [(response_id(spec, "service_stop"), 0)]
+    inv, n = triggers[0]
+    assert check_response(model, inv, n, start, stop) is None
+
+
+def test_bounded_response_catches_a_failover_that_never_comes(spec: Spec) -> None:
+    broken = dataclasses.replace(
+        spec, transitions=tuple(t for t in spec.transitions if t.id != "automatic_failover")
+    )
+    model = Model(broken)
+    start = initial_config(model, "normal", (2, 1))
+    (stop,) = apply(model, start, ev("service_stop", 0, "presence_engine"))
+    ((inv, n),) = response_triggers(model, start, stop)
+    failure = check_response(model, inv, n, start, stop)
+    assert failure is not None
+    assert failure.final.now == 90 + 60 + 537
+    assert failure.violation.invariant == response_id(spec, "service_stop")
+    assert "0 of 2 user(s) of node 0" in failure.violation.detail
+    assert "Normal / Normal" in failure.violation.detail
+
+
+def test_a_fallback_response_needs_the_feature_on(spec: Spec) -> None:
+    fallback = next(i for i in spec.invariants if i.kind == "bounded_response" and not i.on)
+    before = make_config(
+        node("failed_over_csnr", "critical_service_down", stopped=["database"]),
+        node("backup", "critical_service_down"),
+        users=cohorts((0, 1, NOT_WAITING, 1)),
+    )
+    for enabled_, expected in ((True, [(fallback.id, 0)]), (False, [])):
+        model = model_with(spec, enable_automatic_fallback=enabled_)
+        (up,) = apply(model, before, ev("service_start", 0, "database"))
+        assert [(i.id, n) for i, n in response_triggers(model, before, up)] == expected
+        if expected:
+            assert check_response(model, fallback, 0, before, up) is None
+
+
+# -- the spec language's checks of the new kinds --------------------------------------------------
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        (
+            "    rules: [automatic_failover, auto_recover]\n",
+            "    rules: [automatic_failovr]\n",
+            "unknown transition 'automatic_failovr'",
+        ),
+        (
+            "    timer: critical_service_down\n    requires: {ha_enabled: true}\n",
+            "    timer: critical_service_dwn\n    requires: {ha_enabled: true}\n",
+            "unknown timer 'critical_service_dwn'",
+        ),
+        (
+            "      - {pair: [backup, backup], assumption: A-split-brain}\n",
+            "      - {pair: [backup, bakup], assumption: A-split-brain}\n",
+            "unknown state 'bakup'",
+        ),
+        (
+            "      - {pair: [backup, backup], assumption: A-split-brain}\n",
+            "      - {pair: [backup, backup], assumption: A-nope}\n",
+            "unknown assumption 'A-nope'",
+        ),
+        ("    at_least: critical_service_down_delay_s\n", "", "'since' and 'at_least' go together"),
+        (
+            "    sessions: on_peer\n    source: [seed, S1, S4]\n",
+            "    source: [seed, S1, S4]\n",
+            "a bounded_response invariant needs 'sessions'",
+        ),
+        (
+            "    kind: pairs_documented\n",
+            "    kind: pairs_documented\n    within: 5\n",
+            "a pairs_documented invariant has no 'within'",
+        ),
+    ],
+)
+def test_the_loader_checks_the_new_kinds(tmp_path: Path, old: str, new: str, message: str) -> None:
+    text = canonical_spec_path().read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "spec.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert message in str(caught.value)
+    assert all(p.line is not None for p in caught.value.problems)
