@@ -1,0 +1,104 @@
+"""`hasm doc`, `hasm lint` and `hasm diff`: the spec for reviewers - a generated document, static
+checks with located findings, and a semantic diff between two versions."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, spec_of
+from hasm.diff import diff_specs
+from hasm.diff import render_json as diff_json
+from hasm.diff import render_text as diff_text
+from hasm.doc import render_doc
+from hasm.errors import InputError, Problem
+from hasm.lint import lint
+from hasm.lint import render_json as lint_json
+from hasm.lint import render_text as lint_text
+from hasm.loader import load_spec
+from hasm.scenario import packaged_scenarios
+
+
+def _scenarios(folder: Path | None) -> list[Path]:
+    if folder is None:
+        return packaged_scenarios()
+    if not folder.is_dir():
+        raise InputError(Problem(str(folder), None, "", "not a folder of scenario files"))
+    return sorted(folder.glob("*.yaml"))
+
+
+def cmd_doc(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    text = render_doc(spec, _scenarios(args.scenarios))  # all the work before any output
+    with atomic_output(args.output) as out:
+        (out or sys.stdout).write(text)
+    return EXIT_OK
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    result = lint(spec_of(args))
+    if args.format == "json":
+        print(lint_json(result))
+    else:
+        for line in lint_text(result):
+            print(line)
+    return EXIT_OK if result.clean else EXIT_FALSE
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    problems: list[Problem] = []
+    specs = []
+    for path in (args.old, args.new):
+        try:
+            specs.append(load_spec(path))
+        except InputError as exc:  # report both files' problems, not only the first file's
+            problems += exc.problems
+    if problems:
+        raise InputError(problems)
+    result = diff_specs(specs[0], specs[1], explore_pairs=args.explore)
+    old, new = str(args.old), str(args.new)
+    if args.format == "json":
+        print(diff_json(result, old, new))
+    else:
+        for line in diff_text(result, old, new):
+            print(line)
+    return EXIT_OK if result.equal else EXIT_FALSE
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    doc = sub.add_parser("doc", help="write the spec's Markdown review document")
+    add_spec(doc)
+    doc.add_argument(
+        "-o", "--output", type=Path, default=None, help="write to FILE (default: standard output)"
+    )
+    doc.add_argument(
+        "--scenarios",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="scenarios whose runs give the coverage of the documented pairs "
+        "(default: the packaged ones, specs/scenarios/)",
+    )
+    doc.set_defaults(run=cmd_doc)
+
+    check = sub.add_parser(
+        "lint", help="static checks of a spec; exit 1 on a finding the spec does not accept"
+    )
+    add_spec(check)
+    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.set_defaults(run=cmd_lint)
+
+    diff = sub.add_parser(
+        "diff", help="semantic diff of two specs; exit 0 equal, 1 different, 2 bad input"
+    )
+    diff.add_argument("old", type=Path, help="the spec before the change")
+    diff.add_argument("new", type=Path, help="the spec after the change")
+    diff.add_argument("--format", choices=("text", "json"), default="text")
+    diff.add_argument(
+        "--explore",
+        action="store_true",
+        help="compare the state pairs the exhaustive explorer reaches (slower) instead of the "
+        "statically reachable ones",
+    )
+    diff.set_defaults(run=cmd_diff)
