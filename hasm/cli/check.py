@@ -9,10 +9,15 @@ from pathlib import Path
 
 from hasm.check import check_files, exit_code, junit_xml
 from hasm.cli.common import add_spec, atomic_output, spec_of, tolerance
+from hasm.errors import InputError, Problem
+from hasm.timeline_svg import to_svg, trace_timeline
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     spec = spec_of(args)
+    if args.timeline is not None and len(args.traces) != 1:
+        why = f"draws one trace, not {len(args.traces)}"
+        raise InputError(Problem(str(args.timeline), None, "--timeline", why))
     spec_path = str(args.spec) if args.spec is not None else None
     verdicts = check_files(spec, args.traces, args.tolerance, args.jobs, spec_path)
     if args.format == "json":
@@ -29,6 +34,11 @@ def cmd_check(args: argparse.Namespace) -> int:
         with atomic_output(args.junit) as out:
             assert out is not None
             out.write(junit_xml(verdicts))
+    if args.timeline is not None and verdicts[0].status != "input_error":
+        timeline = trace_timeline(spec, args.traces[0], verdicts[0].divergence, args.tolerance)
+        with atomic_output(args.timeline) as out:
+            assert out is not None
+            out.write(to_svg(timeline))
     return exit_code(verdicts)
 
 
@@ -50,6 +60,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     check.add_argument(
         "--junit", type=Path, default=None, metavar="FILE", help="also write a JUnit XML report"
+    )
+    check.add_argument(
+        "--timeline",
+        type=Path,
+        default=None,
+        metavar="FILE.svg",
+        help="draw the (one) trace as an SVG timeline, its divergence marked",
     )
     check.add_argument(
         "-j",

@@ -23,6 +23,7 @@ from hasm.scenario import Scenario, load_scenario, packaged_scenarios
 from hasm.semantics import node_views
 from hasm.simulate import Record
 from hasm.timeline import TimelineWriter
+from hasm.timeline_svg import TimelineRecorder, to_svg
 from hasm.trace import TraceWriter
 
 
@@ -37,8 +38,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextIO | None) -> Run:
-    """Run one scenario, printing its timeline as it goes and writing the trace if asked."""
+def _play(
+    spec: Spec,
+    scenario: Scenario,
+    args: argparse.Namespace,
+    trace: TextIO | None,
+    picture: TextIO | None = None,
+) -> Run:
+    """Run one scenario, printing its timeline as it goes and writing the trace (and the SVG
+    timeline, `picture`) if asked."""
     model = scenario_model(spec, scenario, overrides(args))
     writer = TimelineWriter(model, scenario.nodes)
     homes = ", ".join(
@@ -50,10 +58,15 @@ def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextI
         recorder = TraceWriter(
             trace, model, scenario.nodes, scenario.users, scenario.initial, model.params
         )
+    drawing = None
+    if picture is not None:
+        drawing = TimelineRecorder(model, scenario.nodes, scenario.title, detail)
 
     def on_start(config: Config) -> None:
         if recorder is not None:
             recorder.start(config)
+        if drawing is not None:
+            drawing.start(config)
         if not args.quiet:
             for line in writer.header(scenario.title, node_views(model, config), detail):
                 print(line)
@@ -61,6 +74,8 @@ def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextI
     def on_record(record: Record) -> None:
         if recorder is not None:
             recorder.record(record)
+        if drawing is not None:
+            drawing.record(record)
         if not args.quiet:
             for line in writer.feed(record):
                 print(line)
@@ -68,6 +83,8 @@ def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextI
     run = run_scenario(
         spec, scenario, args.seed, overrides(args), on_record, on_start, keep_records=False
     )
+    if drawing is not None and picture is not None:
+        picture.write(to_svg(drawing.finish(scenario.until)))
     if not args.quiet:
         for line in writer.close():
             print(line)
@@ -84,8 +101,8 @@ def _play(spec: Spec, scenario: Scenario, args: argparse.Namespace, trace: TextI
 def cmd_simulate(args: argparse.Namespace) -> int:
     spec = spec_of(args)
     scenario = load_scenario(args.scenario, spec)
-    with atomic_output(args.trace) as trace:
-        run = _play(spec, scenario, args, trace)
+    with atomic_output(args.trace) as trace, atomic_output(args.timeline) as picture:
+        run = _play(spec, scenario, args, trace, picture)
     return EXIT_FALSE if run.failures else EXIT_OK
 
 
@@ -126,6 +143,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run_options(simulate)
     simulate.add_argument(
         "--trace", type=Path, default=None, help="write the run as a trace in format v1"
+    )
+    simulate.add_argument(
+        "--timeline",
+        type=Path,
+        default=None,
+        metavar="FILE.svg",
+        help="draw the run as an SVG timeline: node states, events, timers, active users",
     )
     simulate.set_defaults(run=cmd_simulate)
 
