@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench lint typecheck pytest graphviz clean
+.PHONY: demo test bench lint typecheck pytest graphviz diagrams clean docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,10 +35,19 @@ pytest: $(STAMP) graphviz
 
 test: lint typecheck pytest
 
+# The spec's review document; tests/test_doc.py fails when docs/spec.md is stale.
+docs: $(STAMP)
+	$(VENV)/bin/hasm doc -o docs/spec.md
+
+# The canonical spec's diagrams, committed in diagrams/ (tests/test_diagram.py checks they are current).
+diagrams: $(STAMP) graphviz
+	$(VENV)/bin/hasm diagram --format svg --format dot --format mermaid --out diagrams
+
 BENCH_RECORDS ?= 100000
 bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/check_bench.py $(BENCH_RECORDS)
+	$(PY) bench/verify_bench.py
 	$(PY) bench/oracle_users_bench.py
 
 clean:

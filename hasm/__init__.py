@@ -16,6 +16,7 @@ from hasm.errors import (
     ScenarioError,
     SpecError,
 )
+from hasm.explore import Exploration, explore
 from hasm.loader import canonical_spec_path, load_spec
 from hasm.machine import LiveGroup, compile_machine, machine_config
 from hasm.model import Spec
@@ -37,12 +38,15 @@ from hasm.semantics import (
 from hasm.simulate import Record, Simulator
 from hasm.trace import TraceError, TraceReader, TraceWriter, read_trace
 
+verify = explore  # `hasm verify` from Python: explore and check every invariant
+
 __all__ = [
     "ClockError",
     "Config",
     "ConformanceError",
     "Divergence",
     "EventInput",
+    "Exploration",
     "Fire",
     "HasmError",
     "InputError",
@@ -73,6 +77,7 @@ __all__ = [
     "compile_machine",
     "deadline",
     "enabled",
+    "explore",
     "forced",
     "initial_config",
     "load_scenario",
@@ -84,4 +89,5 @@ __all__ = [
     "read_trace",
     "resolve_params",
     "run_scenario",
+    "verify",
 ]
