@@ -143,9 +143,14 @@ class VariantResult:
     depth: int
     seconds: float
     pairs: frozenset[Pair]
-    violation: Counterexample | None
+    violations: tuple[Counterexample, ...]  # the shortest of each invariant broken, in order
     read: frozenset[str] = frozenset()  # the parameters some guard read on the way
     same_as: int | None = None  # the variant (index) whose exploration stands for this one
+
+    @property
+    def violation(self) -> Counterexample | None:
+        """The shortest counterexample found, if any invariant is broken."""
+        return self.violations[0] if self.violations else None
 
 
 @dataclass(frozen=True)
@@ -416,8 +421,10 @@ class _TrackingModel(Model):
 
 
 class _Search:
-    """One variant's breadth-first search; stops at the first violation, which breadth-first
-    order makes one of the shortest."""
+    """One variant's breadth-first search. The first violation of each invariant is kept -
+    breadth-first order makes it one of the shortest - and the search goes on past it (not
+    through the configuration or step that breaks it), so one run names every invariant the
+    variant breaks; it ends early once every invariant is broken."""
 
     def __init__(self, spec: Spec, variant: Variant, max_events: int) -> None:
         self.spec = spec
@@ -437,8 +444,17 @@ class _Search:
         self.depth = 0
         # Bounded responses already explored, by the abstract state they start from.
         self.responses: dict[tuple[Any, ...], ResponseFailure | None] = {}
+        self.found: dict[str, Counterexample] = {}  # by invariant, the first found
 
-    def run(self, progress: Callable[[int, int, int], None] | None = None) -> Counterexample | None:
+    def _broken(self, found: Counterexample) -> None:
+        self.found.setdefault(found.violation.invariant, found)
+
+    def _all_broken(self) -> bool:
+        return len(self.found) == len(self.spec.invariants)
+
+    def run(
+        self, progress: Callable[[int, int, int], None] | None = None
+    ) -> tuple[Counterexample, ...]:
         model = self.model
         for name in self.spec.initial:
             config = initial_config(model, name, (1, 1))
@@ -447,10 +463,8 @@ class _Search:
             if key in self.seen:
                 continue
             self.seen[key] = _Node(config, watch, self.max_events, None, None, 0, name)
-            found = self._reached(key, config)
-            if found is not None:
-                return found
-        while self.queue:
+            self._reached(key, config)
+        while self.queue and not self._all_broken():
             key = self.queue.popleft()
             node = self.seen[key]
             config = node.config
@@ -459,9 +473,7 @@ class _Search:
             for inp, cost in self.inputs(model, config, node.budget):
                 for step in apply(model, config, inp):
                     if step.changed:
-                        found = self._edge(key, node, step, node.budget - cost)
-                        if found is not None:
-                            return found
+                        self._edge(key, node, step, node.budget - cost)
             later = _next_instant(model, config)
             if later is not None:
                 self.transitions += 1
@@ -473,9 +485,9 @@ class _Search:
                     )
                     self.depth = max(self.depth, node.depth + 1)
                     self.queue.append(child)
-        return None
+        return tuple(self.found.values())
 
-    def _reached(self, key: tuple[Any, ...], config: Config) -> Counterexample | None:
+    def _reached(self, key: tuple[Any, ...], config: Config) -> None:
         self.pairs.add(_pair(config))
         a, b = node_views(self.model, config)
         self.shown.add(((a.state, a.reason), (b.state, b.reason)))
@@ -483,39 +495,41 @@ class _Search:
         self.documented.update(rows)
         if not rows:
             self.undocumented.add((min(a.state, b.state), max(a.state, b.state)))
-        for v in check_config(self.model, config):
-            return self._counterexample(key, v)
-        self.queue.append(key)
-        return None
+        broken = check_config(self.model, config)
+        for v in broken:
+            self._broken(self._counterexample(key, v))
+        if not broken:
+            self.queue.append(key)  # nothing is explored past a broken invariant
 
-    def _edge(
-        self, key: tuple[Any, ...], node: _Node, step: Step, budget: int
-    ) -> Counterexample | None:
+    def _edge(self, key: tuple[Any, ...], node: _Node, step: Step, budget: int) -> None:
         model = self.model
         before = node.config
         self.transitions += 1
         if step.rule is not None:
             self.rules.add(step.rule)
             self.edges.add((_pair(before), step.rule, _pair(step.config)))
-        for v in check_transition(model, before, step, node.watch):
-            return self._counterexample(key, v, step)
+        broken = check_transition(model, before, step, node.watch)
+        for v in broken:
+            self._broken(self._counterexample(key, v, step))
+        if broken:
+            return
         for inv, n in response_triggers(model, before, step):
             memo = (inv.id, n, _active(before, n), _key(model, step.config, node.watch, 0, False))
             if memo not in self.responses:
                 self.responses[memo] = check_response(model, inv, n, before, step)
             failure = self.responses[memo]
-            if failure is not None:
+            if failure is not None and inv.id not in self.found:
                 # Replay the memoised run from this very step, so its times are this path's.
                 fresh = check_response(model, inv, n, before, step)
                 assert fresh is not None
-                return self._counterexample(key, fresh.violation, step, fresh)
+                self._broken(self._counterexample(key, fresh.violation, step, fresh))
         watch = watch_step(model, node.watch, before, step)
         child = _key(model, step.config, watch, budget)
         if child in self.seen:
-            return None
+            return
         self.seen[child] = _Node(step.config, watch, budget, key, step, node.depth + 1, node.start)
         self.depth = max(self.depth, node.depth + 1)
-        return self._reached(child, step.config)
+        self._reached(child, step.config)
 
     def _path(self, key: tuple[Any, ...]) -> tuple[str, Config, list[Step]]:
         steps: list[Step] = []
@@ -605,7 +619,7 @@ def explore(
                 j
                 for j in first
                 if chosen[j].monitored == v.monitored
-                and outcomes[j].result.violation is None
+                and not outcomes[j].result.violations
                 and not any(
                     v.params[s] != chosen[j].params[s] and s in outcomes[j].result.read
                     for s in switches
@@ -721,7 +735,7 @@ def _combine(outcomes: list[_Outcome], seconds: float) -> Exploration:
         transitions=sum(r.transitions for r in results if r.same_as is None),
         depth=max((r.depth for r in results), default=0),
         seconds=seconds,
-        violations=tuple(r.violation for r in results if r.violation is not None),
+        violations=tuple(c for r in results for c in r.violations),
     )
 
 

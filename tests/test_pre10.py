@@ -3,10 +3,13 @@ that users keep their home node; the canonical spec, on the same steps, breaks n
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 from conftest import only
 
-from hasm.cli import EXIT_OK, main
+from hasm.cli import EXIT_FALSE, EXIT_OK, main
 from hasm.config import Config, EventInput, Fire
 from hasm.invariants import check_step
 from hasm.loader import canonical_spec_path, load_spec
@@ -79,3 +82,19 @@ def test_pre10_validates_lints_and_documents(capsys: pytest.CaptureFixture[str])
     out = capsys.readouterr().out
     assert "(releases before 10.0)" in out
     assert "`A-pre10-assignment-moves`" in out
+
+
+def test_verifying_pre10_names_the_invariant_it_breaks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hasm verify` goes on past a first violation, so it names every invariant the old spec
+    breaks, each with its shortest counterexample; home_never_changes is among them, and its
+    counterexample ends where the failover completes and the assignment moves."""
+    monitored = ["presence_engine"]
+    args = ["verify", "--spec", str(PRE10), "--out", str(tmp_path), "--monitored", *monitored]
+    assert main([*args, "--param", "enable_automatic_fallback=false"]) == EXIT_FALSE
+    out = capsys.readouterr().out
+    assert "home_never_changes" in out.splitlines()[0]
+    (trace,) = tmp_path.glob("counterexample-1-home_never_changes.jsonl")
+    lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    assert [line.get("event") for line in lines if "event" in line] == ["failover"]

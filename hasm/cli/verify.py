@@ -53,7 +53,11 @@ def summary(spec: Spec, result: Exploration) -> list[str]:
     """The report's lines, counts first; only the `time:` line depends on the machine."""
     lines = []
     for i, r in enumerate(result.variants, 1):
-        verdict = "ok" if r.violation is None else f"VIOLATED {r.violation.violation.invariant}"
+        verdict = (
+            "ok"
+            if not r.violations
+            else "VIOLATED " + ", ".join(c.violation.invariant for c in r.violations)
+        )
         if r.same_as is not None:
             flipped = [
                 k
@@ -136,19 +140,17 @@ def cmd_verify(args: argparse.Namespace) -> int:
         return EXIT_OK
     out_dir.mkdir(parents=True, exist_ok=True)
     for i, r in enumerate(result.variants, 1):
-        found = r.violation
-        if found is None:
-            continue
-        path = out_dir / f"counterexample-{i}-{found.violation.invariant}.jsonl"
-        with atomic_output(path) as out:
-            assert out is not None
-            out.write(found.trace)
-        print(f"variant {i}: {found.violation}")
-        print(
-            f"  shortest counterexample: {len(found.steps)} step(s), "
-            f"{found.trace.count(chr(10))} lines: {path}"
-        )
-        print(f"  replay: hasm check {path}")
+        for found in r.violations:
+            path = out_dir / f"counterexample-{i}-{found.violation.invariant}.jsonl"
+            with atomic_output(path) as out:
+                assert out is not None
+                out.write(found.trace)
+            print(f"variant {i}: {found.violation}")
+            print(
+                f"  shortest counterexample: {len(found.steps)} step(s), "
+                f"{found.trace.count(chr(10))} lines: {path}"
+            )
+            print(f"  replay: hasm check {path}")
     return EXIT_FALSE
 
 
