@@ -263,7 +263,9 @@ def pair_machine(spec: Spec, explorations: Iterable[Exploration]) -> PairMachine
         for p in marked:
             rows[p].append(pid)
         if not marked:
-            not_drawn.append((pid, "no reachable pair shows its states"))
+            not_drawn.append(
+                (pid, "not reached by the exploration drawn (bounded: hasm verify --events)")
+            )
     labels = {s.id: s.label for s in spec.states.values()}
     boxes = tuple(PairBox(p, (labels[p[0]], labels[p[1]]), tuple(rows[p])) for p in sorted(pairs))
     arcs = tuple(
