@@ -620,7 +620,7 @@ class Oracle:
                     for part in expand(here, index):  # they land elsewhere now: list it out
                         push(part, done)
                     continue
-                for after in self._relogins(here, cohort, target, index, pinned, horizon, done):
+                for after in self._relogins(here, cohort, target, index, pinned, t, done):
                     push(after, done | {cohort.key})
 
     def _latest(self, cand: Candidate, key: UserKey) -> float:
@@ -634,7 +634,7 @@ class Oracle:
         target: UserKey,
         index: int | None,
         pinned: _Pins | None,
-        horizon: float,
+        until: float,
         done: frozenset[UserKey],
     ) -> list[Candidate]:
         """The candidates after some of `cohort`'s clients re-login now, landing in cohort
@@ -642,7 +642,7 @@ class Oracle:
         observation about to be checked says, when it pins the count; else any number of them,
         as one range (see hasm.candidates)."""
         config = here.config
-        read_off = self._pinned_count(here, cohort, pinned, horizon, done) if pinned else None
+        read_off = self._pinned_count(here, cohort, pinned, until, done) if pinned else None
         if read_off is None:
             ranged = add_split(here, cohort.key, target, cohort.count)
             # A few clients are cheaper listed: the candidates merge as they meet again.
@@ -661,7 +661,7 @@ class Oracle:
         here: Candidate,
         cohort: Cohort,
         pinned: _Pins,
-        horizon: float,
+        until: float,
         done: frozenset[UserKey],
     ) -> int | None:
         """How many of `cohort` are back by the observation, when it says so exactly and nothing
@@ -676,7 +676,9 @@ class Oracle:
             for s in here.splits
         ):
             return None  # another range moves the same users or counter
-        if any(max(config.now, tm.earliest) <= min(tm.latest, horizon) for tm in config.timers):
+        # Not before the observation itself (`until`), not just before this stretch's deadline:
+        # a timer firing after the clients' deadline can still move them before it is made.
+        if any(max(config.now, tm.earliest) <= min(tm.latest, until) for tm in config.timers):
             return None  # a timer may still fire first and change where clients land
         waiting = [
             c

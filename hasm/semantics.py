@@ -229,7 +229,8 @@ def initial_config(model: Model, start: str, users_per_home: tuple[int, int] = (
         for home, count in enumerate(users_per_home)
         if count > 0
     )
-    config = Config(0.0, point.ha_enabled, True, (node, node), (), users)
+    start_time = 0 if model.ticks is not None else 0.0  # ticks are integers throughout
+    config = Config(start_time, point.ha_enabled, True, (node, node), (), users)
     return _settle(model, config)[0]
 
 

@@ -833,3 +833,17 @@ def test_api_takes_partial_parameter_overrides_and_checks_its_arguments() -> Non
     assert [p.path for p in bad.value.problems] == ["nodes", "initial", "tolerance"]
     with pytest.raises(InputError, match="keep_alive_timeout_z"):
         Oracle(spec, ("pub", "sub"), params={"keep_alive_timeout_z": 5})
+
+
+def test_a_pinned_count_waits_for_timers_after_the_clients_deadline(spec: Spec) -> None:
+    """Regression (found by hasm generate): an observation listing every user of a home pins
+    how many of its waiting clients are back - but only if no timer can fire before the
+    observation. Here the client must be back on the backup by t=627, and the automatic
+    fallback (t=1891 and later) ends its session again before the observation at t=1950.001."""
+    params = {"enable_automatic_fallback": True}
+    oracle = Oracle(spec, ("n0", "n1"), {"user0": "n0"}, params=params, initial="normal")
+    oracle.event(0, "service_stop", "n0", "database")
+    oracle.event(90.001, "service_start", "n0", "database")
+    oracle.observe(1950.001, sessions={"user0": None})
+    with pytest.raises(ConformanceError):
+        oracle.observe(1950.001, sessions={"user0": "n1"})  # the backup no longer serves it
