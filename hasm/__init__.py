@@ -40,6 +40,17 @@ from hasm.trace import TraceError, TraceReader, TraceWriter, read_trace
 
 verify = explore  # `hasm verify` from Python: explore and check every invariant
 
+
+def __getattr__(name: str) -> object:
+    # hasm.strategies needs Hypothesis, a test dependency: it is imported when first asked for
+    # (`hasm.strategies` or `from hasm import strategies`), never by `import hasm`.
+    if name == "strategies":
+        import importlib  # noqa: PLC0415 - lazily, see above
+
+        return importlib.import_module("hasm.strategies")
+    raise AttributeError(f"module 'hasm' has no attribute {name!r}")
+
+
 __all__ = [
     "ClockError",
     "Config",

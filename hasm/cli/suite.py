@@ -1,0 +1,92 @@
+"""`hasm generate` and `hasm mutants`: write a conformance suite of a spec, and measure how
+many mutants of the spec it tells apart."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_params, add_spec, overrides, spec_of
+from hasm.generate import generate, read_suite, write_suite
+from hasm.mutants import run_mutants
+
+
+def _say(message: str) -> None:
+    print(f"hasm: {message}", file=sys.stderr)
+
+
+def _progress() -> Callable[[str], None] | None:
+    """Progress on stderr, for a person at a terminal only (long work: tens of seconds)."""
+    return _say if sys.stderr.isatty() else None
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    suite = generate(spec, overrides(args), progress=_progress())
+    write_suite(suite, args.out)
+    index = suite.index()
+    negative = sum(1 for c in suite.cases if c.verdict != "conforms")
+    print(
+        f"{args.out}: {len(suite.cases)} cases ({negative} negative), index {args.out}/index.json"
+    )
+    for kind, cover in index["coverage"].items():
+        print(f"  {kind:<10} {cover['covered']:>4} of {cover['targets']:>4} covered")
+    return EXIT_OK
+
+
+def cmd_mutants(args: argparse.Namespace) -> int:
+    spec = spec_of(args)
+    cases = read_suite(args.suite)
+    spec_path = str(args.spec) if args.spec is not None else None
+    report = run_mutants(spec, cases, spec_path=spec_path, jobs=args.jobs, progress=_progress())
+    print(report.text())
+    if args.min_rate is not None and report.rate < args.min_rate / 100:
+        print(f"kill rate {report.rate:.1%} is below --min-rate {args.min_rate:g}%")
+        return EXIT_FALSE
+    return EXIT_OK
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage, got {text!r}") from None
+    if not 0 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"a percentage is between 0 and 100, not {text}")
+    return value
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    gen = sub.add_parser(
+        "generate",
+        help="write a conformance suite: trace files covering every transition, condition, "
+        "state pair, timer boundary and admin action, with an index",
+    )
+    add_spec(gen)
+    add_params(gen)
+    gen.add_argument(
+        "--out", type=Path, required=True, metavar="DIR", help="directory to write the suite to"
+    )
+    gen.set_defaults(run=cmd_generate)
+
+    mut = sub.add_parser(
+        "mutants",
+        help="run a suite against mutants of the spec; report the kill rate and the survivors",
+    )
+    add_spec(mut)
+    mut.add_argument(
+        "--suite", type=Path, required=True, metavar="DIR", help="a suite written by hasm generate"
+    )
+    mut.add_argument(
+        "-j", "--jobs", type=int, default=0, metavar="N", help="worker processes (0: one per core)"
+    )
+    mut.add_argument(
+        "--min-rate",
+        type=_rate,
+        default=None,
+        metavar="PERCENT",
+        help="exit 1 if fewer than PERCENT of the non-equivalent mutants are killed",
+    )
+    mut.set_defaults(run=cmd_mutants)

@@ -1,0 +1,186 @@
+"""hasm generate: the suite of the canonical spec conforms where it says so, fails where it says
+so, covers what it claims, and is written deterministically; the CLI end to end and bad input.
+
+Generating the canonical suite searches two parameter variants (about 15 s): it is done once
+per test process (`canonical_suite`), and the determinism of the search is checked on the small
+test spec.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from hasm.check import check_file
+from hasm.cli import main as hasm_main
+from hasm.errors import InputError
+from hasm.generate import INDEX, Suite, generate, read_suite, write_suite
+from hasm.loader import load_spec
+from hasm.model import Spec
+from hasm.oracle import ConformanceError, Oracle
+from hasm.trace import read_trace
+
+SMALL = Path(__file__).parent / "specs" / "small.yaml"
+
+
+@pytest.fixture(scope="session")
+def canonical_suite(canonical_spec: Spec) -> Suite:
+    return generate(canonical_spec)
+
+
+@pytest.fixture(scope="session")
+def small_spec() -> Spec:
+    return load_spec(SMALL)
+
+
+def first_divergence(spec: Spec, text: str, tolerance: float = 0.0) -> int | None:
+    header, records = read_trace(io.StringIO(text), spec)
+    oracle = Oracle.from_header(spec, header, tolerance)
+    try:
+        for record in records:
+            oracle.record(record)
+    except ConformanceError as exc:
+        return exc.divergence.line
+    return None
+
+
+@pytest.mark.slow
+def test_every_case_gets_its_expected_verdict(canonical_spec: Spec, canonical_suite: Suite) -> None:
+    positives = negatives = 0
+    for case in canonical_suite.cases:
+        if case.verdict == "input_error":  # a parameter beyond its range: the header is refused
+            with pytest.raises(InputError) as refused:
+                read_trace(io.StringIO(case.text), canonical_spec)
+            assert refused.value.problems[0].line == case.line == 1
+            continue
+        line = first_divergence(canonical_spec, case.text, case.tolerance)
+        if case.verdict == "conforms":
+            positives += 1
+            assert line is None, case.name
+        else:
+            negatives += 1
+            assert case.line is not None
+            assert line == case.line, case.name
+            # the divergent line is the case's last: what comes before it conforms
+            assert case.line == len(case.text.splitlines())
+        if case.tolerance:  # a tolerance case is one only if it needs the tolerance
+            assert first_divergence(canonical_spec, case.text) is not None, case.name
+    assert positives > 100
+    assert negatives > 20
+
+
+@pytest.mark.slow
+def test_coverage_of_the_canonical_spec(canonical_spec: Spec, canonical_suite: Suite) -> None:
+    coverage = canonical_suite.index()["coverage"]
+    # every transition, reason branch, timer boundary, reached state pair and admin action
+    for kind in ("transition", "reason", "timer", "pair", "admin"):
+        assert coverage[kind]["uncovered"] == {}, kind
+        assert coverage[kind]["covered"] == coverage[kind]["targets"] > 0
+    assert coverage["transition"]["targets"] == len(canonical_spec.transitions)
+    # conditions: the uncovered ones are those no step of the search can isolate, each with why
+    for kind in ("condition", "while", "param"):
+        assert coverage[kind]["covered"] > 0
+        assert all(coverage[kind]["uncovered"].values())
+    # every documented pair of the table the search shows is among the pairs covered
+    shown = {p.split("|")[0] for p in canonical_suite.targets["pair"]}
+    assert {"normal", "failing_over", "idle", "backup", "failed"} <= shown
+
+
+@pytest.mark.slow
+def test_each_file_says_what_it_covers(canonical_suite: Suite) -> None:
+    for case in canonical_suite.cases:
+        header = json.loads(case.text.splitlines()[0])
+        assert set(header) <= {"hasm_trace", "nodes", "users", "params", "initial", "group"}
+        assert header["group"] == case.title
+        assert case.covers
+
+
+@pytest.mark.slow
+def test_the_written_suite_checks_with_hasm_check(
+    canonical_spec: Spec, canonical_suite: Suite, tmp_path: Path
+) -> None:
+    out = tmp_path / "suite"
+    write_suite(canonical_suite, out)
+    cases = read_suite(out)
+    assert len(cases) == len(canonical_suite.cases)
+    for case in cases:
+        verdict = check_file(canonical_spec, out / case.name, case.tolerance)
+        assert verdict.status == case.verdict, case.name
+        if case.verdict == "input_error":
+            assert verdict.problems[0].line == case.line
+            continue
+        if case.line is not None:
+            assert verdict.divergence is not None
+            assert verdict.divergence.line == case.line
+
+
+def test_generation_is_deterministic(small_spec: Spec, tmp_path: Path) -> None:
+    a, b = tmp_path / "a", tmp_path / "b"
+    write_suite(generate(small_spec), a)
+    write_suite(generate(small_spec), b)
+    names = sorted(p.name for p in a.iterdir())
+    assert names == sorted(p.name for p in b.iterdir())
+    assert INDEX in names and len(names) > 5
+    for name in names:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+
+
+def test_the_cli_writes_a_suite_and_replaces_a_previous_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "suite"
+    assert hasm_main(["generate", "--spec", str(SMALL), "--out", str(out)]) == 0
+    first = sorted(p.name for p in out.iterdir())
+    assert INDEX in first
+    assert "cases" in capsys.readouterr().out
+    assert hasm_main(["generate", "--spec", str(SMALL), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == first
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+    index = json.loads((out / INDEX).read_text())
+    for case in index["cases"]:
+        code = hasm_main(
+            ["check", "--spec", str(SMALL), str(out / case["file"])]
+            + (["--tolerance", str(case["tolerance"])] if "tolerance" in case else [])
+        )
+        expected = {"conforms": 0, "diverges": 1, "input_error": 2}[case["expect"]["verdict"]]
+        assert code == expected, case["file"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--param", "no_such=1"], "unknown parameter"),
+        (["--param", "service_down_delay_s=99999"], "outside the range"),
+    ],
+)
+def test_bad_input_exits_2_with_one_located_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    out = tmp_path / "suite"
+    code = hasm_main(["generate", "--spec", str(SMALL), "--out", str(out), *args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
+
+
+def test_a_directory_that_is_not_a_suite_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "notes.txt").write_text("mine\n")
+    code = hasm_main(["generate", "--spec", str(SMALL), "--out", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "not a hasm suite" in err
+    assert (tmp_path / "notes.txt").read_text() == "mine\n"
+
+
+def test_mutants_refuses_a_directory_without_an_index(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = hasm_main(["mutants", "--spec", str(SMALL), "--suite", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "no suite index" in err and "Traceback" not in err
