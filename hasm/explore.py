@@ -72,7 +72,7 @@ from hasm.invariants import (
     watch_start,
     watch_step,
 )
-from hasm.model import All, AnyOf, Guard, Not, ParamValue, Spec, Test
+from hasm.model import All, Guard, ParamValue, Spec, Test, guard_tests
 from hasm.params import resolve_params
 from hasm.semantics import (
     Check,
@@ -200,19 +200,9 @@ def _guards(spec: Spec) -> Iterator[Guard]:
             yield inv.since
 
 
-def _tests(guard: Guard) -> Iterator[Test]:
-    if isinstance(guard, All | AnyOf):
-        for term in guard.terms:
-            yield from _tests(term)
-    elif isinstance(guard, Not):
-        yield from _tests(guard.term)
-    else:
-        yield guard
-
-
 def _switches(spec: Spec) -> list[str]:
     """The boolean parameters a guard reads: each changes what the spec does."""
-    read = {t.prop for g in _guards(spec) for t in _tests(g) if t.subject == "param"}
+    read = {t.prop for g in _guards(spec) for t in guard_tests(g) if t.subject == "param"}
     return [name for name, p in spec.parameters.items() if p.type == "boolean" and name in read]
 
 

@@ -67,7 +67,18 @@ from hasm.config import (
 )
 from hasm.errors import HasmError, InputError, Problem
 from hasm.invariants import named_services
-from hasm.model import All, AnyOf, Guard, Not, ParamValue, ReasonChoice, Spec, Test, Transition
+from hasm.model import (
+    All,
+    AnyOf,
+    Guard,
+    Not,
+    ParamValue,
+    ReasonChoice,
+    Spec,
+    Test,
+    Transition,
+    guard_tests,
+)
 from hasm.oracle import ConformanceError, Oracle
 from hasm.params import resolve_params
 from hasm.semantics import (
@@ -219,23 +230,13 @@ class _Reached:
     depth: int
 
 
-def _tests(guard: Guard) -> Iterator[Test]:
-    if isinstance(guard, All | AnyOf):
-        for term in guard.terms:
-            yield from _tests(term)
-    elif isinstance(guard, Not):
-        yield from _tests(guard.term)
-    else:
-        yield guard
-
-
 def _variants(spec: Spec, fixed: Mapping[str, ParamValue]) -> list[_Variant]:
     """The parameter variants: each boolean parameter a guard reads (and `fixed` does not fix)
     both ways, the spec's default first."""
     base = resolve_params(spec, fixed, file="--param", path="param")
     guards: list[Guard] = [t.when for t in spec.transitions]
     guards += [t.while_ for t in spec.timers.values()]
-    read = {t.prop for g in guards for t in _tests(g) if t.subject == "param"}
+    read = {t.prop for g in guards for t in guard_tests(g) if t.subject == "param"}
     switches = [
         n
         for n, p in spec.parameters.items()

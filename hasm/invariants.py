@@ -38,12 +38,12 @@ from __future__ import annotations
 
 import weakref
 from collections import Counter, deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hasm.config import NO_NODE, Config, EventInput, Fire, Step
 from hasm.errors import HasmError
-from hasm.model import All, AnyOf, Guard, Invariant, Not, Spec, Test
+from hasm.model import All, AnyOf, Guard, Invariant, Not, Spec, Test, guard_tests
 from hasm.params import evaluate
 from hasm.semantics import (
     Check,
@@ -409,15 +409,6 @@ def named_services(spec: Spec) -> frozenset[str]:
     """The services some guard of the spec names (`service_down`, `event.service`): the only
     services the spec tells apart from the others."""
 
-    def tests(guard: Guard) -> Iterator[Test]:
-        if isinstance(guard, All | AnyOf):
-            for term in guard.terms:
-                yield from tests(term)
-        elif isinstance(guard, Not):
-            yield from tests(guard.term)
-        else:
-            yield guard
-
     guards: list[Guard] = [t.when for t in spec.transitions]
     guards += [
         target.reason.when
@@ -433,7 +424,7 @@ def named_services(spec: Spec) -> frozenset[str]:
     return frozenset(
         name
         for g in guards
-        for t in tests(g)
+        for t in guard_tests(g)
         if t.prop == "service_down" or t.subject == "event"
         for name in (t.value if isinstance(t.value, tuple) else ())
     )

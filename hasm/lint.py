@@ -38,6 +38,7 @@ from hasm.model import (
     Target,
     Test,
     Transition,
+    guard_tests,
 )
 
 __all__ = [
@@ -104,7 +105,7 @@ class _Domains:
         self.spec = spec
         tested: dict[str, set[object]] = {}
         for guard in _all_guards(spec):
-            for test in _tests(guard):
+            for test in guard_tests(guard):
                 if test.subject == "param":
                     tested.setdefault(test.prop, set()).add(test.value)
         self.params = {
@@ -123,16 +124,6 @@ class _Domains:
         if var == "event.service":
             return frozenset({*self.spec.services, _NO_SERVICE})
         return _BOOL
-
-
-def _tests(guard: Guard) -> Iterator[Test]:
-    if isinstance(guard, Test):
-        yield guard
-    elif isinstance(guard, All | AnyOf):
-        for g in guard.terms:
-            yield from _tests(g)
-    else:
-        yield from _tests(guard.term)
 
 
 def _literals(test: Test) -> list[dict[str, frozenset[object]]]:
@@ -433,7 +424,7 @@ def unhandled_event(ctx: _Context) -> Iterator[Finding]:
 
 
 def _guard_params(spec: Spec) -> set[str]:
-    return {t.prop for g in _all_guards(spec) for t in _tests(g) if t.subject == "param"}
+    return {t.prop for g in _all_guards(spec) for t in guard_tests(g) if t.subject == "param"}
 
 
 def unused_parameter(ctx: _Context) -> Iterator[Finding]:
@@ -499,7 +490,7 @@ def unused_service(ctx: _Context) -> Iterator[Finding]:
     named = {
         str(name)
         for g in _all_guards(spec)
-        for t in _tests(g)
+        for t in guard_tests(g)
         if t.prop in ("service_down", "service") and isinstance(t.value, tuple)
         for name in t.value
     }

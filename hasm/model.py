@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -49,6 +49,17 @@ class Not:
 
 Guard = Test | All | AnyOf | Not
 TRUE = All(())
+
+
+def guard_tests(guard: Guard) -> Iterator[Test]:
+    """Every test of a guard, in the order written (through all, any and not)."""
+    if isinstance(guard, All | AnyOf):
+        for term in guard.terms:
+            yield from guard_tests(term)
+    elif isinstance(guard, Not):
+        yield from guard_tests(guard.term)
+    else:
+        yield guard
 
 
 # -- durations: parameter arithmetic, as data ------------------------------------------------
