@@ -24,8 +24,8 @@ demo: $(STAMP) graphviz
 	$(VENV)/bin/hasm demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check hasm tests bench
-	$(VENV)/bin/ruff format --check hasm tests bench
+	$(VENV)/bin/ruff check hasm tests bench examples
+	$(VENV)/bin/ruff format --check hasm tests bench examples
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy hasm

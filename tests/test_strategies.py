@@ -92,6 +92,22 @@ def test_events_near_boundaries_are_drawn(spec: Spec) -> None:
     assert {"just before", "at", "just after"} <= whys
 
 
+def test_schedules_keep_to_the_events_asked_for(spec: Spec) -> None:
+    asked = {"service_stop", "service_start", "failover", "fallback"}
+    drawn: set[str] = set()
+
+    @SETTINGS
+    @given(schedules(spec, groups(spec, initial="normal"), events=asked))
+    def run(schedule: Schedule) -> None:
+        names = {e.event for e in schedule.events}
+        assert names <= asked
+        drawn.update(names)
+        assert check(spec, expected_trace(spec, schedule).text) is None
+
+    run()
+    assert {"service_stop", "failover"} <= drawn  # environment events and admin actions both
+
+
 @SETTINGS
 @given(st.data())
 def test_drawn_parameters_resolve_within_their_ranges(spec: Spec, data: st.DataObject) -> None:
@@ -148,3 +164,5 @@ def test_bad_arguments_are_refused(spec: Spec) -> None:
         parameters(spec, names=["no_such_parameter"])
     with pytest.raises(ValueError, match="unknown starting point"):
         groups(spec, initial="nowhere")
+    with pytest.raises(ValueError, match="unknown events: no_such_event"):
+        schedules(spec, events=["failover", "no_such_event"])
