@@ -62,6 +62,11 @@ def test_demo_plays_every_scenario(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for path in packaged_scenarios():
         assert f"{path.stem}: expectations met" in out
+    # and ends with the oracle: a story's trace conforms; moved half a second early, it does not
+    oracle = out[out.index("The oracle: hasm check") :]
+    assert ": conforms (" in oracle
+    assert ": does not conform: observation" in oracle
+    assert "so not before t=" in oracle
 
 
 def _scenario(tmp_path: Path, body: str) -> Path:

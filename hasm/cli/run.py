@@ -4,6 +4,8 @@ clock and print their timelines."""
 from __future__ import annotations
 
 import argparse
+import io
+import json
 from pathlib import Path
 from typing import TextIO
 
@@ -18,13 +20,14 @@ from hasm.cli.common import (
 )
 from hasm.config import Config
 from hasm.model import Spec
-from hasm.runner import Run, run_scenario, scenario_model
+from hasm.oracle import ConformanceError, Oracle
+from hasm.runner import Run, run_scenario, scenario_model, scenario_trace
 from hasm.scenario import Scenario, load_scenario, packaged_scenarios
 from hasm.semantics import node_views
 from hasm.simulate import Record
 from hasm.timeline import TimelineWriter
 from hasm.timeline_svg import TimelineRecorder, to_svg
-from hasm.trace import TraceWriter
+from hasm.trace import TraceWriter, read_trace
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -120,7 +123,54 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for scenario, run in results:
         verdict = "ok" if not run.failures else f"{len(run.failures)} expectation(s) not met"
         print(f"{scenario.name:<44} {', '.join(run.pairs):<40} {verdict}")
+    print("=" * 100)
+    for line in _oracle_demo(spec):
+        print(line)
     return EXIT_FALSE if any(run.failures for _, run in results) else EXIT_OK
+
+
+def _oracle_demo(spec: Spec) -> list[str]:
+    """The oracle at work: a story's own trace conforms; the same trace with one observation
+    moved half a second before an exactly timed timer could have caused it does not."""
+    for path in packaged_scenarios():
+        scenario = load_scenario(path, spec)
+        exact: set[float] = set()  # when a timer with an exact delay fired
+
+        def note(record: Record, exact: set[float] = exact) -> None:
+            fired = record.step.fired
+            if fired is not None and fired.earliest == fired.latest:
+                exact.add(record.time)
+
+        run_scenario(spec, scenario, 0, None, note, None, keep_records=False)
+        text = scenario_trace(spec, scenario, 0)
+        lines = text.splitlines()
+        for i in range(2, len(lines)):
+            record, before = json.loads(lines[i]), json.loads(lines[i - 1])
+            if "observe" in record and record["t"] in exact and before["t"] < record["t"] - 0.5:
+                early = {**record, "t": record["t"] - 0.5}
+                moved = [*lines[:i], json.dumps(early), *lines[i + 1 :]]
+                name = f"{scenario.name}.jsonl"
+                return [
+                    f"The oracle: hasm check on {name}, the trace of {scenario.name} (seed 0)",
+                    _verdict(spec, text, name),
+                    f"and on the same trace with line {i + 1} (t={record['t']:g}) moved to "
+                    f"t={early['t']:g}, half a second before its timer fires:",
+                    _verdict(spec, "\n".join(moved) + "\n", name),
+                ]
+    return []
+
+
+def _verdict(spec: Spec, text: str, name: str) -> str:
+    header, records = read_trace(io.StringIO(text), spec, name=name)
+    oracle = Oracle.from_header(spec, header)
+    count = 0
+    try:
+        for record in records:
+            oracle.record(record)
+            count += 1
+    except ConformanceError as exc:
+        return str(exc.divergence)
+    return f"{name}: conforms ({count} records)"
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
