@@ -141,6 +141,10 @@ class Case:
     verdict: str  # "conforms", "diverges", or "input_error" (a header the spec refuses)
     line: int | None = None  # the divergent line of a negative case
     tolerance: float = 0.0
+    # False where the file claims one timing among those the spec allows (a timer fired at the
+    # very opening of its window, unfired at its close): `hasm check` must accept it, but an
+    # implementation that chose another allowed timing rightly shows otherwise.
+    replay: bool = True
 
     def expect(self) -> dict[str, Any]:
         out: dict[str, Any] = {"verdict": self.verdict}
@@ -180,9 +184,11 @@ class Suite:
             "params": {k: _json_value(v) for k, v in self.params.items()},
             "epsilon": EPSILON,
             "tolerance": TOLERANCE,
-            "how": "replay each file's events at their times and compare each observation; "
-            "or run `hasm check FILE` (with `--tolerance T` where a case gives one): its "
-            "verdict must be `expect` (a negative case diverges at `expect.line`)",
+            "how": "replay each file's events at their times and compare each observation (a "
+            "case with `replay: false` claims one timing among those the spec allows: an "
+            "implementation may rightly differ from it); or run `hasm check FILE` (with "
+            "`--tolerance T` where a case gives one): its verdict must be `expect` (a negative "
+            "case diverges at `expect.line`)",
             "coverage": coverage,
             "cases": [
                 {
@@ -191,6 +197,7 @@ class Suite:
                     "covers": list(c.covers),
                     "expect": c.expect(),
                     **({"tolerance": c.tolerance} if c.tolerance else {}),
+                    **({} if c.replay else {"replay": False}),
                 }
                 for c in self.cases
             ],
@@ -1352,6 +1359,7 @@ def _write_cases(
                 "diverges" if plan.negative else "conforms",
                 line,
                 plan.tolerance,
+                plan.negative or not any(isinstance(op, _Claim) for op in plan.ops),
             )
         )
     if progress is not None:

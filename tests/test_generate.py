@@ -90,6 +90,27 @@ def test_coverage_of_the_canonical_spec(canonical_spec: Spec, canonical_suite: S
 
 
 @pytest.mark.slow
+def test_cases_that_claim_a_timing_the_spec_only_allows_are_not_for_replay(
+    canonical_suite: Suite,
+) -> None:
+    """A timer fired at the very opening of its window conforms, and so does one unfired at
+    its close; an implementation shows one or the other. Such files say `replay: false`."""
+    not_replayed = {c.name for c in canonical_suite.cases if not c.replay}
+    for case in canonical_suite.cases:
+        choice = any(
+            c.endswith((":opens-fired", ":closes-unfired", ":tolerance")) for c in case.covers
+        )
+        if case.verdict == "conforms":
+            assert (case.name in not_replayed) == choice, case.name
+        else:
+            assert case.name not in not_replayed  # its verdict says it already
+    assert {e["file"] for e in canonical_suite.index()["cases"] if e.get("replay") is False} == {
+        c.name for c in canonical_suite.cases if not c.replay
+    }
+    replayed = [c for c in canonical_suite.cases if c.replay and c.verdict == "conforms"]
+    assert len(replayed) > 100
+
+
 def test_each_file_says_what_it_covers(canonical_suite: Suite) -> None:
     for case in canonical_suite.cases:
         header = json.loads(case.text.splitlines()[0])
