@@ -173,3 +173,16 @@ def test_output_does_not_depend_on_the_hash_seed(tmp_path: Path) -> None:
         )
         outputs.add((result.stdout, trace.read_bytes()))
     assert len(outputs) == 1
+
+
+def test_written_files_get_a_plain_files_mode(tmp_path: Path) -> None:
+    """Outputs appear whole (written aside, then renamed) yet with the mode open() would give,
+    not the private one of a temporary file."""
+    trace, timeline = tmp_path / "run.jsonl", tmp_path / "run.svg"
+    scenario = str(packaged_scenarios()[0])
+    args = ["simulate", scenario, "--quiet", "--trace", str(trace), "--timeline", str(timeline)]
+    assert main(args) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (trace, timeline):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -11,7 +11,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import IO, Any, TextIO, cast
 
 from hasm.errors import InputError, Problem
 from hasm.loader import load_spec
@@ -73,10 +73,23 @@ def add_params(parser: argparse.ArgumentParser) -> None:
 
 @contextmanager
 def atomic_output(path: Path | None) -> Iterator[TextIO | None]:
-    """A file that appears only when the work finished: nothing half-written on an error."""
+    """A text file that appears only when the work finished: nothing half-written on an
+    error. With no path, nothing is written (the caller writes nowhere)."""
     if path is None:
         yield None
         return
+    with _whole(path, "w") as handle:
+        yield cast(TextIO, handle)
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """`data` as the file `path`, which appears only once it is complete."""
+    with _whole(path, "wb") as handle:
+        handle.write(data)
+
+
+@contextmanager
+def _whole(path: Path, mode: str) -> Iterator[IO[Any]]:
     try:
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     except OSError as exc:
@@ -84,8 +97,13 @@ def atomic_output(path: Path | None) -> Iterator[TextIO | None]:
             Problem(str(path), None, "", f"cannot write here: {exc.strerror}")
         ) from exc
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        encoding = None if "b" in mode else "utf-8"
+        with os.fdopen(fd, mode, encoding=encoding) as handle:
             yield handle
+        # mkstemp makes the file private (0600); give it the mode a plain open() would.
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

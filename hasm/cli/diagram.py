@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from pathlib import Path
 
-from hasm.cli.common import EXIT_OK, add_spec, spec_of
+from hasm.cli.common import EXIT_OK, add_spec, spec_of, write_whole
 from hasm.diagram import FORMATS, diagrams, node_machine, pair_machine_of
 from hasm.errors import InputError, Problem
 
@@ -35,21 +34,7 @@ def _write_all(out: Path, files: dict[str, bytes]) -> None:
             Problem(str(out), None, "--out", f"cannot create the directory: {exc.strerror}")
         ) from exc
     for name, data in files.items():
-        path = out / name
-        try:
-            fd, tmp = tempfile.mkstemp(dir=out, prefix=f".{name}.", suffix=".tmp")
-        except OSError as exc:
-            raise InputError(
-                Problem(str(out), None, "--out", f"cannot write here: {exc.strerror}")
-            ) from exc
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.chmod(tmp, 0o644)  # mkstemp makes files private; a diagram is for everyone
-            os.replace(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
+        write_whole(out / name, data)
 
 
 def cmd_diagram(args: argparse.Namespace) -> int:
