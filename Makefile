@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(PY) bench/check_bench.py $(BENCH_RECORDS)
 	$(PY) bench/verify_bench.py
 	$(PY) bench/oracle_users_bench.py
+	$(PY) bench/mutants_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
