@@ -95,7 +95,7 @@ from hasm.semantics import (
     outcome,
     prepare,
 )
-from hasm.trace import OFFERED_ACTIONS, number, read_trace
+from hasm.trace import number, offered_entry, read_trace
 
 __all__ = [
     "EPSILON",
@@ -442,18 +442,8 @@ def _observation(model: Model, config: Config) -> dict[str, Any]:
             None if c.session == NO_NODE else NODE_NAMES[c.session]
         )
     out["ha_enabled"] = config.ha_enabled
-    actions = offered(model, config)
-    for action in OFFERED_ACTIONS:
-        event = spec.events.get(action)
-        if event is None:
-            continue
-        chosen = [a for a in actions if a.name == action]
-        if "node" in event.fields:
-            out[f"offered/{action}"] = sorted(
-                NODE_NAMES[a.node] for a in chosen if a.node is not None
-            )
-        else:
-            out[f"offered/{action}"] = bool(chosen)
+    for action, value in offered_entry(model, config, NODE_NAMES).items():
+        out[f"offered/{action}"] = value
     return out
 
 

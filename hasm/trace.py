@@ -123,25 +123,29 @@ class TraceWriter:
         }
 
     def observation(self, config: Config) -> dict[str, Any]:
-        spec = self.model.spec
-        nodes = self.node_entries(config)
-        actions = offered(self.model, config)
-        offers: dict[str, Any] = {}
-        for action in OFFERED_ACTIONS:
-            event = spec.events.get(action)
-            if event is None:
-                continue
-            chosen = [a for a in actions if a.name == action]
-            if "node" in event.fields:
-                offers[action] = [self.nodes[a.node] for a in chosen if a.node is not None]
-            else:
-                offers[action] = bool(chosen)
         return {
-            "nodes": nodes,
+            "nodes": self.node_entries(config),
             "sessions": dict(self.sessions),
             "ha_enabled": config.ha_enabled,
-            "offered": offers,
+            "offered": offered_entry(self.model, config, self.nodes),
         }
+
+
+def offered_entry(model: Model, config: Config, nodes: Sequence[str]) -> dict[str, Any]:
+    """An observation's `offered`: each administrator action of the contract the spec has,
+    with the nodes it is offered for (in node order), or whether it is offered at all."""
+    actions = offered(model, config)
+    out: dict[str, Any] = {}
+    for action in OFFERED_ACTIONS:
+        event = model.spec.events.get(action)
+        if event is None:
+            continue
+        chosen = [a for a in actions if a.name == action]
+        if "node" in event.fields:
+            out[action] = [nodes[a.node] for a in chosen if a.node is not None]
+        else:
+            out[action] = bool(chosen)
+    return out
 
 
 class PollingTraceWriter(TraceWriter):
