@@ -27,6 +27,15 @@ class Node:
     up: bool = True
     srm: bool = True
     stopped: frozenset[str] = frozenset()  # services stopped or failed (not those SRM idles)
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        # Every memo of the semantics and the explorer is keyed by nodes: hash each value once.
+        h = self._hash
+        if h is None:
+            h = hash((self.state, self.reason, self.up, self.srm, self.stopped))
+            object.__setattr__(self, "_hash", h)
+        return h
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -81,6 +90,14 @@ class Config:
         """The two SRMs hear each other's heartbeat."""
         a, b = self.nodes
         return self.link_up and a.up and a.srm and b.up and b.srm
+
+    def faults(self) -> int:
+        """How many faults the environment has now: each stopped service, node down, SRM
+        stopped on a node that is up, and the link down counts one."""
+        count = 0 if self.link_up else 1
+        for n in self.nodes:
+            count += len(n.stopped) + (not n.up) + (n.up and not n.srm)
+        return count
 
     def timer(self, name: str, node: int) -> RunningTimer | None:
         for t in self.timers:

@@ -264,7 +264,7 @@ def pair_machine(spec: Spec, explorations: Iterable[Exploration]) -> PairMachine
             rows[p].append(pid)
         if not marked:
             not_drawn.append(
-                (pid, "not reached by the exploration drawn (bounded: hasm verify --events)")
+                (pid, "not reached by the exploration drawn (bounded: hasm verify --faults)")
             )
     labels = {s.id: s.label for s in spec.states.values()}
     boxes = tuple(PairBox(p, (labels[p[0]], labels[p[1]]), tuple(rows[p])) for p in sorted(pairs))

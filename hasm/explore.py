@@ -3,8 +3,14 @@ on every reachable configuration and step, the shortest counterexample as a trac
 
 The abstraction (what "every" means here):
 
-- **Users by counts.** One user homed on each node. Users of one home are interchangeable in
-  the semantic core (it keeps cohorts, not names), so more users add counts, not behaviours.
+- **One user.** Users never steer the nodes: no guard, timer condition or node effect of the
+  spec language can read a user, so the nodes' runs are the same whoever is signed in. Nor do
+  users steer each other: a client's session follows the nodes and its own re-login window. So
+  every run of many users is, user by user, a run of one user beside the same nodes, and every
+  user invariant is a statement about each user (home, session, count; a bounded response asks
+  it of every affected user). One user homed on node 0 is explored; with the symmetry below, its
+  mirror image is the user homed on node 1. Users of one home are interchangeable in the core
+  (it keeps cohorts, not names), so more users add counts, not behaviours.
 - **Services by what the spec can tell apart.** A service that no guard names behaves like any
   other such service, so the explorer stops and starts every service a guard names and one
   representative of the other monitored services; services nobody monitors change nothing and
@@ -12,7 +18,8 @@ The abstraction (what "every" means here):
 - **Time as the order of deadlines.** A configuration is identified not by its times but by
   the order of what is pending - each running timer's earliest and latest firing, each waiting
   client's re-login window opening and closing, each watched condition's bound - ranked among
-  themselves and the clock, ties kept. The clock moves only to the next such instant, and at each
+  themselves, ties kept; what is already past is only past (a window that has opened is open,
+  however long ago). The clock moves only to the next such instant, and at each
   one every event, admin action, timer and re-login is tried in every order. Two configurations
   with the same discrete part and the same order are one state, and the first reached stands for
   both: the search continues from its concrete times, so every path is a real run of the spec
@@ -23,8 +30,13 @@ The abstraction (what "every" means here):
   after each deadline.
 - **Symmetry.** A spec is written once for `node` and `peer`, so a configuration and its mirror
   image (the nodes swapped) are one state; what is reported is completed with the mirror images.
-- **A bounded environment.** At most `max_events` environment events (faults, repairs, sign-ins
-  and sign-outs; default 1) per run; administrator actions, timers and re-logins are unbounded.
+- **Any number of events, a bounded number of faults at once.** Runs are unbounded: faults,
+  repairs, sign-ins and sign-outs, administrator actions, timers and re-logins, in any number
+  and order. What is bounded is how many faults the environment has *at once* (`max_faults`,
+  default 1 - a single fault at a time, the failure a redundancy group of two is built to
+  survive): a stopped service, a node down, SRM stopped on a running node and the link down
+  each count one (`Config.faults`). A service does not stop or start on a node that is down:
+  its services start with it (the core's node_up), so those events would tell nothing apart.
 - **History the invariants need.** The `fires_after` invariants watch since when their condition
   has held; that watch is part of the state (clamped once it reaches its bound, so it stays
   finite).
@@ -90,6 +102,7 @@ from hasm.trace import TraceWriter, number
 
 __all__ = [
     "NODE_NAMES",
+    "Bounds",
     "Counterexample",
     "Exploration",
     "Variant",
@@ -98,16 +111,25 @@ __all__ = [
     "variants",
 ]
 
-# Names for the two nodes and the one user homed on each, in counterexample traces.
+# Names for the two nodes and the one user (homed on node 0), in counterexample traces.
 NODE_NAMES = ("node0", "node1")
-USER_NAMES = ("user0", "user1")
-# How many environment events (faults, repairs, sign-ins and -outs) one run may take.
-MAX_EVENTS = 1
+USER_NAMES = ("user0",)
+# How many faults (stopped services, nodes down, SRMs stopped, the link down) may hold at once.
+MAX_FAULTS = 1
 
 Pair = tuple[str, str]
 PairEdge = tuple[Pair, str, Pair]
 ShownPair = tuple[tuple[str, str], tuple[str, str]]
 Progress = Callable[["VariantResult"], None]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """How far one variant's search goes: how many faults may hold at once, and whether it ends
+    at the first invariant broken (the default goes on, to name every invariant broken)."""
+
+    max_faults: int = MAX_FAULTS
+    first: bool = False
 
 
 @dataclass(frozen=True)
@@ -244,7 +266,6 @@ class _Node:
 
     config: Config
     watch: Watch
-    budget: int  # environment events this run may still take
     parent: Any  # the parent's key, or None for a start
     step: Step | None  # the step from the parent (None for a start or a clock move)
     depth: int
@@ -262,52 +283,55 @@ def _node_key(node: Node) -> tuple[Any, ...]:
     return key
 
 
-def _key(
-    model: Model, config: Config, watch: Watch, budget: int = 0, symmetric: bool = True
-) -> tuple[Any, ...]:
+def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> tuple[Any, ...]:
     """The abstract state: the configuration with its pending deadlines replaced by their order
-    (ranks among themselves and `now`, ties kept), the watch and the environment events the run
-    may still take - and of a configuration and its mirror image (the nodes swapped), the
+    (ranks among themselves from 1, ties kept; 0 for one already reached, which is only open or
+    due), and the watch - and of a configuration and its mirror image (the nodes swapped), the
     smaller, since a spec is written once for `node` and `peer` and so cannot tell them apart."""
     now = config.now
     low, high = model.relogin_low, model.relogin_high
-    points = {now}
+    thresholds = watch_deadlines(model, config, watch)
+    points = [x for x in thresholds if x is not None and x > now]
     for t in config.timers:
-        points.add(t.earliest)
-        points.add(t.latest)
+        points.append(t.earliest)
+        points.append(t.latest)
     for c in config.users:
         if c.waiting_since >= 0:
-            points.add(c.waiting_since + low)
-            points.add(c.waiting_since + high)
-    thresholds = watch_deadlines(model, watch)
-    points.update(x for x in thresholds if x is not None and x > now)
-    rank = {x: i for i, x in enumerate(sorted(points))}
-    nodes = (_node_key(config.nodes[0]), _node_key(config.nodes[1]))
-    timers = [(t.node, t.name, rank[t.earliest], rank[t.latest]) for t in config.timers]
+            points.append(c.waiting_since + low)
+            points.append(c.waiting_since + high)
+    rank = {x: i for i, x in enumerate(sorted({x for x in points if x > now}), 1)}
+    a, b = _node_key(config.nodes[0]), _node_key(config.nodes[1])
+    timers = [
+        (t.node, t.name, rank.get(t.earliest, 0), rank.get(t.latest, 0)) for t in config.timers
+    ]
     users = [
         (
             c.home,
             c.session,
-            rank[c.waiting_since + low] if c.waiting_since >= 0 else -1,
-            rank[c.waiting_since + high] if c.waiting_since >= 0 else -1,
+            rank.get(c.waiting_since + low, 0),
+            rank.get(c.waiting_since + high, 0),
             c.count,
         )
+        if c.waiting_since >= 0
+        else (c.home, c.session, -1, -1, c.count)
         for c in config.users
     ]
     # A watched condition: not holding (-1), held long enough (-2), or until which deadline.
     watched = tuple(-1 if x is None else -2 if x <= now else rank[x] for x in thresholds)
-    common = (config.ha_enabled, config.link_up, rank[now], budget)
-    key = (*common, nodes, tuple(timers), tuple(users), watched)
-    if not symmetric:
-        return key
+    common = (config.ha_enabled, config.link_up)
+    # Of the two orientations the smaller: the nodes decide unless they are alike.
+    if not symmetric or a < b:
+        return (*common, (a, b), tuple(timers), tuple(users), watched)
     mirror = (
         *common,
-        (nodes[1], nodes[0]),
+        (b, a),
         tuple(sorted((1 - n, *rest) for n, *rest in timers)),
         tuple(sorted((1 - h, s if s == NO_NODE else 1 - s, *rest) for h, s, *rest in users)),
         tuple(x for i in range(0, len(watched), 2) for x in (watched[i + 1], watched[i])),
     )
-    return min(key, mirror)
+    if a > b:
+        return mirror
+    return min((*common, (a, b), tuple(timers), tuple(users), watched), mirror)
 
 
 def _next_instant(model: Model, config: Config) -> float | None:
@@ -329,12 +353,26 @@ def _next_instant(model: Model, config: Config) -> float | None:
 
 class _Inputs:
     """Every input the explorer tries in a configuration: each event of the spec with every
-    node, representative service and cohort it can take, then the internal choices open now."""
+    node, representative service and cohort it can take (no service event on a node that is
+    down), then the internal choices open now.
+
+    The services: each one a guard names, and one representative of the other monitored
+    services. A named service that this variant does not monitor is left out unless a guard
+    tests an event's service: `service_down` sees only monitored services, so stopping it
+    changes nothing a guard can see - it would only spend the fault bound."""
 
     def __init__(self, model: Model) -> None:
         named = named_services(model.spec)
+        by_event = {
+            name
+            for g in _guards(model.spec)
+            for t in guard_tests(g)
+            if t.subject == "event"
+            for name in (t.value if isinstance(t.value, tuple) else ())
+        }
+        kept = sorted(s for s in named if s in model.monitored or s in by_event)
         others = sorted(model.monitored - named)
-        self.services = tuple(sorted(named)) + tuple(others[:1])
+        self.services = tuple(kept) + tuple(others[:1])
         admin: list[EventInput] = []
         world: list[EventInput] = []
         self.user_events: list[str] = []
@@ -351,18 +389,16 @@ class _Inputs:
         self.admin = tuple(admin)
         self.world = tuple(world)
 
-    def __call__(self, model: Model, config: Config, budget: int) -> Iterator[tuple[Input, int]]:
-        """Each input with what it costs of the run's budget of environment events."""
-        for inp in self.admin:
-            yield inp, 0
-        if budget > 0:
-            for inp in self.world:
-                yield inp, 1
-            for name in self.user_events:
-                for c in config.users:
-                    yield EventInput(name, user=c.key), 1
-        for choice in enabled(model, config):
-            yield choice, 0
+    def __call__(self, model: Model, config: Config) -> Iterator[Input]:
+        yield from self.admin
+        nodes = config.nodes
+        for inp in self.world:
+            if inp.service is None or inp.node is None or nodes[inp.node].up:
+                yield inp
+        for name in self.user_events:
+            for c in config.users:
+                yield EventInput(name, user=c.key)
+        yield from enabled(model, config)
 
 
 def _pair(config: Config) -> Pair:
@@ -416,13 +452,16 @@ class _Search:
     through the configuration or step that breaks it), so one run names every invariant the
     variant breaks; it ends early once every invariant is broken."""
 
-    def __init__(self, spec: Spec, variant: Variant, max_events: int) -> None:
+    def __init__(self, spec: Spec, variant: Variant, bounds: Bounds) -> None:
         self.spec = spec
         self.variant = variant
-        self.max_events = max_events
+        self.max_faults = bounds.max_faults
+        self.first = bounds.first
         self.model = _TrackingModel(spec, variant.params, variant.monitored)
         self.inputs = _Inputs(self.model)
         self.seen: dict[tuple[Any, ...], _Node] = {}
+        # Events and admin actions found to do nothing, by the nodes and the group they met.
+        self.idle: set[tuple[EventInput, tuple[Any, ...]]] = set()
         self.queue: deque[tuple[Any, ...]] = deque()
         self.pairs: set[Pair] = set()
         self.edges: set[PairEdge] = set()
@@ -439,7 +478,10 @@ class _Search:
     def _broken(self, found: Counterexample) -> None:
         self.found.setdefault(found.violation.invariant, found)
 
-    def _all_broken(self) -> bool:
+    def _done(self) -> bool:
+        """Nothing more to find: every invariant is broken, or one is and that is enough."""
+        if self.first:
+            return bool(self.found)
         return len(self.found) == len(self.spec.invariants)
 
     def run(
@@ -447,31 +489,43 @@ class _Search:
     ) -> tuple[Counterexample, ...]:
         model = self.model
         for name in self.spec.initial:
-            config = initial_config(model, name, (1, 1))
+            config = initial_config(model, name, (1, 0))
+            if config.faults() > self.max_faults:
+                continue
             watch = watch_start(model, config)
-            key = _key(model, config, watch, self.max_events)
+            key = _key(model, config, watch)
             if key in self.seen:
                 continue
-            self.seen[key] = _Node(config, watch, self.max_events, None, None, 0, name)
+            self.seen[key] = _Node(config, watch, None, None, 0, name)
             self._reached(key, config)
-        while self.queue and not self._all_broken():
+        while self.queue and not self._done():
             key = self.queue.popleft()
             node = self.seen[key]
             config = node.config
             if progress is not None and not len(self.seen) & 0xFFF:
                 progress(len(self.seen), self.transitions, node.depth)
-            for inp, cost in self.inputs(model, config, node.budget):
+            nodes = (config.nodes, config.ha_enabled, config.link_up)
+            for inp in self.inputs(model, config):
+                # Whether an event or admin action does anything here (changes the world within
+                # the fault bound, or is offered) depends on the nodes and the group alone.
+                idle = (inp, nodes) if isinstance(inp, EventInput) and inp.user is None else None
+                if idle is not None and idle in self.idle:
+                    continue
+                useful = False
                 for step in apply(model, config, inp):
-                    if step.changed:
-                        self._edge(key, node, step, node.budget - cost)
+                    if step.changed and step.config.faults() <= self.max_faults:
+                        useful = True
+                        self._edge(key, node, step)
+                if idle is not None and not useful:
+                    self.idle.add(idle)
             later = _next_instant(model, config)
             if later is not None:
                 self.transitions += 1
                 moved = advance(model, config, later)
-                child = _key(model, moved, node.watch, node.budget)
+                child = _key(model, moved, node.watch)
                 if child not in self.seen:
                     self.seen[child] = _Node(
-                        moved, node.watch, node.budget, key, None, node.depth + 1, node.start
+                        moved, node.watch, key, None, node.depth + 1, node.start
                     )
                     self.depth = max(self.depth, node.depth + 1)
                     self.queue.append(child)
@@ -491,7 +545,7 @@ class _Search:
         if not broken:
             self.queue.append(key)  # nothing is explored past a broken invariant
 
-    def _edge(self, key: tuple[Any, ...], node: _Node, step: Step, budget: int) -> None:
+    def _edge(self, key: tuple[Any, ...], node: _Node, step: Step) -> None:
         model = self.model
         before = node.config
         self.transitions += 1
@@ -504,7 +558,7 @@ class _Search:
         if broken:
             return
         for inv, n in response_triggers(model, before, step):
-            memo = (inv.id, n, _active(before, n), _key(model, step.config, node.watch, 0, False))
+            memo = (inv.id, n, _active(before, n), _key(model, step.config, node.watch, False))
             if memo not in self.responses:
                 self.responses[memo] = check_response(model, inv, n, before, step)
             failure = self.responses[memo]
@@ -514,10 +568,10 @@ class _Search:
                 assert fresh is not None
                 self._broken(self._counterexample(key, fresh.violation, step, fresh))
         watch = watch_step(model, node.watch, before, step)
-        child = _key(model, step.config, watch, budget)
+        child = _key(model, step.config, watch)
         if child in self.seen:
             return
-        self.seen[child] = _Node(step.config, watch, budget, key, step, node.depth + 1, node.start)
+        self.seen[child] = _Node(step.config, watch, key, step, node.depth + 1, node.start)
         self.depth = max(self.depth, node.depth + 1)
         self._reached(child, step.config)
 
@@ -560,14 +614,15 @@ def write_trace(
     """A run of the explorer as a trace in format v1: the header, the first observation, every
     event and every changed observation; the last line observes `final` (at its own time)."""
     out = io.StringIO()
-    users = dict(zip(USER_NAMES, NODE_NAMES, strict=True))
+    users = {USER_NAMES[0]: NODE_NAMES[0]}
     writer = TraceWriter(out, model, NODE_NAMES, users, start_name, model.params)
     writer.start(start)
     for step in steps:
         inp = step.input
+        # One user is explored: every cohort is that user's (a spec may even move its home).
         key = inp.user if isinstance(inp, Relogin | EventInput) else None
-        user = USER_NAMES[key[0]] if key is not None else None
-        sessions = {USER_NAMES[m.source[0]]: m.target[1] for m in step.moves}
+        user = USER_NAMES[0] if key is not None else None
+        sessions = {USER_NAMES[0]: step.moves[-1].target[1]} if step.moves else {}
         writer.record(Record(step, user=user, sessions=sessions))
     if final.now != (steps[-1].config.now if steps else start.now):
         # The run ends with time passing (a bounded response missed its bound): observe then.
@@ -581,33 +636,41 @@ def explore(
     params: Mapping[str, ParamValue] | None = None,
     *,
     monitored: frozenset[str] | None = None,
-    max_events: int = MAX_EVENTS,
+    max_faults: int = MAX_FAULTS,
+    first: bool = False,
     jobs: int = 1,
     progress: Callable[[Variant, int, int, int], None] | None = None,
     done: Callable[[VariantResult], None] | None = None,
 ) -> Exploration:
     """Explore every parameter variant of `spec` (`params` fixes the parameters it names,
-    `monitored` the monitored services) with runs of at most `max_events` environment events,
-    and return what is reachable, with the shortest counterexample of each variant that breaks
-    an invariant. `jobs` > 1 explores variants in that many processes (0: one per core); the
-    result is the same. `progress` hears of a variant's search as it goes (one process only),
-    `done` of each variant as it ends. Bad overrides raise ParameterError."""
+    `monitored` the monitored services) with runs of any length, at most `max_faults` faults at
+    once, and return what is reachable, with the shortest counterexample of each invariant each
+    variant breaks (with `first`, a variant's search ends at its first). `jobs` > 1 explores
+    variants in that many processes (0: one per core); the result is the same. `progress`
+    hears of a variant's search as it goes (one process only), `done` of each variant as it
+    ends. Bad overrides raise ParameterError."""
     began = time.perf_counter()
+    bounds = Bounds(max_faults, first)
     chosen = variants(spec, params, monitored)
     switches = _switches(spec)
-    # First the variants with every switch off; a variant that differs from one of those only in
-    # switches its exploration never read is the same exploration, and is not run again.
-    first = [i for i, v in enumerate(chosen) if not any(v.params[s] for s in switches)]
-    ran = _run(spec, [chosen[i] for i in first], max_events, jobs, progress, done)
-    outcomes: dict[int, _Outcome] = dict(zip(first, ran, strict=True))
-    rest: list[int] = []
-    for i, v in enumerate(chosen):
-        if i in outcomes:
-            continue
+    # A variant that differs from one with every switch off only in switches that exploration
+    # never read is the same exploration: it is reported as that one, not explored again. With
+    # one process the variants with every switch off go first, so the others can be skipped;
+    # with more, all go at once (a skipped one is rarely worth the idle process).
+    off = [i for i, v in enumerate(chosen) if not any(v.params[s] for s in switches)]
+    rest = [i for i in range(len(chosen)) if i not in off]
+    together = _workers(len(chosen), jobs) > 1
+    ran = _run(
+        spec, [chosen[i] for i in (off + rest if together else off)], bounds, jobs, progress, done
+    )
+    outcomes: dict[int, _Outcome] = dict(zip(off + rest if together else off, ran, strict=True))
+    unexplored: list[int] = []
+    for i in rest:
+        v = chosen[i]
         base = next(
             (
                 j
-                for j in first
+                for j in off
                 if chosen[j].monitored == v.monitored
                 and not outcomes[j].result.violations
                 and not any(
@@ -619,33 +682,41 @@ def explore(
             None,
         )
         if base is None:
-            rest.append(i)
+            if i not in outcomes:
+                unexplored.append(i)
             continue
         same = outcomes[base]
         result = dataclasses.replace(same.result, variant=v, seconds=0.0, same_as=base)
         outcomes[i] = dataclasses.replace(same, result=result)
-        if done is not None:
+        if done is not None and not together:
             done(result)
-    ran = _run(spec, [chosen[i] for i in rest], max_events, jobs, progress, done)
-    outcomes.update(zip(rest, ran, strict=True))
+    ran = _run(spec, [chosen[i] for i in unexplored], bounds, jobs, progress, done)
+    outcomes.update(zip(unexplored, ran, strict=True))
     return _combine([outcomes[i] for i in range(len(chosen))], time.perf_counter() - began)
+
+
+def _workers(variants: int, jobs: int) -> int:
+    """How many processes explore `variants` variants, given `jobs` (0: one per core)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(variants, jobs if jobs > 0 else os.cpu_count() or 1))
 
 
 def _run(
     spec: Spec,
     chosen: list[Variant],
-    max_events: int,
+    bounds: Bounds,
     jobs: int,
     progress: Callable[[Variant, int, int, int], None] | None,
     done: Callable[[VariantResult], None] | None,
 ) -> list[_Outcome]:
     """Explore `chosen`, in up to `jobs` processes (0: one per core), in order."""
     outcomes: list[_Outcome] = []
-    workers = min(len(chosen), jobs if jobs > 0 else os.cpu_count() or 1)
-    if workers > 1 and "fork" in multiprocessing.get_all_start_methods():
+    workers = _workers(len(chosen), jobs)
+    if workers > 1:
         # Forked workers inherit the spec (its read-only mappings do not pickle); each explores
         # whole variants, so the results do not depend on how they are shared out.
-        _FORKED["job"] = (spec, max_events)
+        _FORKED["job"] = (spec, bounds)
         with multiprocessing.get_context("fork").Pool(workers) as pool:
             for outcome in pool.imap(_explore_forked, chosen, chunksize=1):
                 outcomes.append(outcome)
@@ -653,7 +724,7 @@ def _run(
                     done(outcome.result)
     else:
         for v in chosen:
-            outcomes.append(_explore_variant(spec, v, max_events, progress))
+            outcomes.append(_explore_variant(spec, v, bounds, progress))
             if done is not None:
                 done(outcomes[-1].result)
     return outcomes
@@ -669,21 +740,21 @@ class _Outcome:
     rules: frozenset[str]
 
 
-_FORKED: dict[str, tuple[Spec, int]] = {}  # what forked workers inherit
+_FORKED: dict[str, tuple[Spec, Bounds]] = {}  # what forked workers inherit
 
 
 def _explore_forked(variant: Variant) -> _Outcome:
-    spec, max_events = _FORKED["job"]
-    return _explore_variant(spec, variant, max_events, None)
+    spec, bounds = _FORKED["job"]
+    return _explore_variant(spec, variant, bounds, None)
 
 
 def _explore_variant(
     spec: Spec,
     variant: Variant,
-    max_events: int,
+    bounds: Bounds,
     progress: Callable[[Variant, int, int, int], None] | None,
 ) -> _Outcome:
-    search = _Search(spec, variant, max_events)
+    search = _Search(spec, variant, bounds)
     t0 = time.perf_counter()
     found = search.run(None if progress is None else _bind(progress, variant))
     # The search keeps one of each pair of mirror images; the other is just as reachable.

@@ -36,10 +36,10 @@ spec, so a changed spec is checked by the same code. The checks consume the core
 
 from __future__ import annotations
 
-import weakref
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hasm.config import NO_NODE, Config, EventInput, Fire, Step
 from hasm.errors import HasmError
@@ -351,18 +351,24 @@ class _Compiled:
     values: dict[tuple[str, str], float] = field(default_factory=dict)
     watched: tuple[Invariant, ...] | None = None
     needs: tuple[float, ...] | None = None
+    horizons: tuple[tuple[str, float] | None, ...] | None = None
+    # Guard outcomes by what guards read (the nodes and the group): searches meet the same few
+    # node configurations at many times, and ask the same of them at every step.
+    holding: dict[tuple[object, ...], tuple[bool, ...]] = field(default_factory=dict)
+    triggered: dict[tuple[object, ...], tuple[tuple[Invariant, int], ...]] = field(
+        default_factory=dict
+    )
     responses: tuple[tuple[Invariant, Check, Check], ...] | None = None
     plan: tuple[tuple[Invariant, StepCheck | None, int | None], ...] | None = None
 
 
-# A model's compiled guards and evaluated bounds go with the model.
-_COMPILED: weakref.WeakKeyDictionary[Model, _Compiled] = weakref.WeakKeyDictionary()
-
-
+# A model's compiled guards and evaluated bounds go with the model: kept on it (an attribute
+# lookup, since every step of a search asks for them), so they live and die with it.
 def _cache(model: Model) -> _Compiled:
-    cache = _COMPILED.get(model)
+    cache: _Compiled | None = getattr(model, "_invariant_cache", None)
     if cache is None:
-        cache = _COMPILED[model] = _Compiled()
+        cache = _Compiled()
+        model._invariant_cache = cache  # type: ignore[attr-defined]
     return cache
 
 
@@ -467,25 +473,73 @@ def watch_step(model: Model, watch: Watch, before: Config, step: Step) -> Watch:
         return watch  # guards read only the nodes, the group and the parameters
     out = []
     now = after.now
-    for inv, (was_a, was_b) in zip(_watched(model), watch, strict=True):
-        check = _compiled(model, inv, "since")
-        a = (now if was_a is None else was_a) if check(step.config, 0, None) else None
-        b = (now if was_b is None else was_b) if check(step.config, 1, None) else None
+    holds = _holding(model, after)
+    for i, (was_a, was_b) in enumerate(watch):
+        a = (now if was_a is None else was_a) if holds[2 * i] else None
+        b = (now if was_b is None else was_b) if holds[2 * i + 1] else None
         out.append((a, b))
     return tuple(out)
 
 
-def watch_deadlines(model: Model, watch: Watch) -> tuple[float | None, ...]:
+def _holding(model: Model, config: Config) -> tuple[bool, ...]:
+    """For each watched condition and node (in the order of `Watch`), whether it holds."""
+    cache = _cache(model)
+    key = (config.nodes, config.ha_enabled, config.link_up)
+    holds = cache.holding.get(key)
+    if holds is None:
+        holds = tuple(
+            _compiled(model, inv, "since")(config, n, None)
+            for inv in _watched(model)
+            for n in (0, 1)
+        )
+        _remember(cache.holding, key, holds)
+    return holds
+
+
+# How many guard outcomes one of the caches above keeps before it starts again.
+_MEMO_LIMIT = 1 << 16
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+def watch_deadlines(model: Model, config: Config, watch: Watch) -> tuple[float | None, ...]:
     """For each watched condition and node (in the order of `Watch`), the time from which its
     rule may fire (the start plus its bound), or None while the condition does not hold: what
-    an explorer keeps of the watch, since how long beyond that no longer matters."""
+    an explorer keeps of the watch, since how long beyond that no longer matters.
+
+    A bound the invariant's timer can no longer beat is given as `config.now` (reached): its
+    rules may fire by that timer only (a firing by anything else breaks the invariant whatever
+    the watch says), and the timer fires on the node at its earliest if it runs (started, at
+    the latest, now) or at now plus its shortest duration if it starts later - so if the bound
+    is no later than that, no firing can come before it while the condition holds, just as if
+    it had been reached. An explorer that keys states by this merges them, which is sound."""
     cache = _cache(model)
     if cache.needs is None:
         cache.needs = tuple(_at_least(model, inv) for inv in _watched(model))
+    if cache.horizons is None:
+        lows = {t.name: t.low for t in model.node_timers}
+        cache.horizons = tuple(
+            (inv.timer, lows[inv.timer]) if inv.timer in lows else None for inv in _watched(model)
+        )
+    now = config.now
     out: list[float | None] = []
-    for need, (a, b) in zip(cache.needs, watch, strict=True):
-        out.append(None if a is None else a + need)
-        out.append(None if b is None else b + need)
+    for need, horizon, starts in zip(cache.needs, cache.horizons, watch, strict=True):
+        for n, start in enumerate(starts):
+            if start is None:
+                out.append(None)
+                continue
+            bound = start + need
+            if bound > now and horizon is not None:
+                name, low = horizon
+                running = config.timer(name, n)
+                earliest = running.earliest if running is not None else now + low
+                if bound <= earliest:
+                    bound = now
+            out.append(bound)
     return tuple(out)
 
 
@@ -509,14 +563,29 @@ def response_triggers(model: Model, before: Config, step: Step) -> list[tuple[In
             for inv in model.spec.invariants
             if inv.kind == "bounded_response"
         )
-    out = []
     inp = step.input
     trigger = inp.timer if isinstance(inp, Fire) else getattr(inp, "name", None)
-    for inv, start, then in cache.responses:
-        if inv.on and trigger not in inv.on:
-            continue
-        out += [(inv, n) for n in (0, 1) if start(before, n, None) and then(step.config, n, None)]
-    return out
+    after = step.config
+    key = (
+        trigger,
+        before.nodes,
+        before.ha_enabled,
+        before.link_up,
+        after.nodes,
+        after.ha_enabled,
+        after.link_up,
+    )
+    found = cache.triggered.get(key)
+    if found is None:
+        found = tuple(
+            (inv, n)
+            for inv, start, then in cache.responses
+            if not inv.on or trigger in inv.on
+            for n in (0, 1)
+            if start(before, n, None) and then(after, n, None)
+        )
+        _remember(cache.triggered, key, found)
+    return list(found)
 
 
 def _active_on(config: Config, node: int) -> int:
@@ -650,6 +719,10 @@ def check_transition(
     """Every invariant that what a step did breaks (not the configuration it reached): its cohort
     moves, users gained or lost, and the transition it fired. `watch` is the watch of `before`;
     without it, fires_after checks all but how long its condition has held."""
+    if step.rule is None and not step.moves and step.config.users is before.users:
+        # Every step check reads only the rule fired (fires_after), the cohorts moved
+        # (home_fixed) and the users gained or lost (users_conserved): none here.
+        return []
     out = []
     for inv, check, index in _step_plan(model):
         if check is None:

@@ -118,6 +118,13 @@ class Model:
             for target in (t.node, t.peer)
             if isinstance(target.reason, ReasonChoice)
         }
+        # What the guards said, by everything they can read: the nodes, the group and the
+        # event's service (parameters are fixed per model). Searches meet the same few node
+        # configurations again and again at other times; bounded, as a trace may not repeat.
+        self.matches: dict[tuple[object, ...], tuple[tuple[Transition, int], ...]] = {}
+        self.timers_due: dict[tuple[object, ...], tuple[bool, ...]] = {}
+        self.offers: dict[tuple[object, ...], tuple[EventInput, ...]] = {}
+        self.rows: dict[tuple[object, ...], tuple[str, ...]] = {}
         relogin = spec.user_timer.duration
         self.relogin_low = self._low(evaluate(relogin.min, self.params))
         self.relogin_high = self._high(evaluate(relogin.max, self.params))
@@ -142,10 +149,7 @@ class Model:
     def compile(self, guard: Guard) -> Check:
         """A guard as a closure over the model: data in, a predicate out - nothing evaluated."""
         if isinstance(guard, All):
-            parts = tuple(self.compile(g) for g in guard.terms)
-            if len(parts) == 1:
-                return parts[0]
-            return lambda c, n, e: all(p(c, n, e) for p in parts)
+            return _conjunction(tuple(self.compile(g) for g in guard.terms))
         if isinstance(guard, AnyOf):
             alts = tuple(self.compile(g) for g in guard.terms)
             return lambda c, n, e: any(p(c, n, e) for p in alts)
@@ -201,6 +205,18 @@ class Model:
         if self.hosts_user(config, 1 - home, home):
             return 1 - home
         return NO_NODE
+
+
+def _conjunction(parts: tuple[Check, ...]) -> Check:
+    """The checks of `parts` in order, stopping at the first that fails: a chain of closures,
+    not all() over a generator, since guards are the innermost loop of every search."""
+    if not parts:
+        return lambda c, n, e: True
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    rest = _conjunction(parts[1:])
+    return lambda c, n, e: first(c, n, e) and rest(c, n, e)
 
 
 def to_ticks(seconds: float, ticks: int, rounding: str = ROUND_CEILING) -> int:
@@ -287,6 +303,17 @@ def advance(model: Model, config: Config, time: float) -> Config:
 
 def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
     """The administrator actions the spec offers now, e.g. failover of node 0."""
+    key = (config.nodes, config.ha_enabled, config.link_up)  # all an admin guard can read
+    found = model.offers.get(key)
+    if found is None:
+        found = _offered(model, config)
+        if len(model.offers) >= _MEMO_LIMIT:
+            model.offers.clear()
+        model.offers[key] = found
+    return found
+
+
+def _offered(model: Model, config: Config) -> tuple[EventInput, ...]:
     out = []
     for event in model.spec.events.values():
         if event.kind != "admin":
@@ -337,7 +364,7 @@ def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
     prepared = prepare(model, config, inp)
     if not prepared.changed:
         return (outcome(model, prepared, None, None),)
-    matches: list[tuple[Transition | None, int | None]] = [*matching(model, prepared)]
+    matches: Sequence[tuple[Transition | None, int | None]] = matching(model, prepared)
     if prepared.admin and not matches:
         return ()
     steps: dict[Config, Step] = {}
@@ -373,7 +400,7 @@ def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
                 f"timer {inp.timer} on node {inp.node} cannot fire at t={config.now:g}"
             )
         timers = tuple(t for t in config.timers if t is not running)
-        world = dataclasses.replace(config, timers=timers)
+        world = _with(config, timers=timers)
         return Prepared(inp, inp.timer, world, None, (inp.node,), fired=running)
     event = model.spec.events.get(inp.name)
     if event is None:
@@ -399,17 +426,37 @@ def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
     )
 
 
-def matching(model: Model, prepared: Prepared) -> list[tuple[Transition, int]]:
+def matching(model: Model, prepared: Prepared) -> tuple[tuple[Transition, int], ...]:
     """The transitions whose trigger and guard match, each with the node playing `node`, in
     spec order (node 0 before node 1)."""
     if not prepared.changed:
-        return []
-    return [
-        (rule.transition, n)
-        for rule in model.rules.get(prepared.trigger, ())
-        for n in prepared.bindings
-        if rule.check(prepared.world, n, prepared.event)
-    ]
+        return ()
+    world, event = prepared.world, prepared.event
+    key = (
+        prepared.trigger,
+        prepared.bindings,
+        world.nodes,
+        world.ha_enabled,
+        world.link_up,
+        event is None,
+        None if event is None else event.service,
+    )
+    found = model.matches.get(key)
+    if found is None:
+        found = tuple(
+            (rule.transition, n)
+            for rule in model.rules.get(prepared.trigger, ())
+            for n in prepared.bindings
+            if rule.check(world, n, event)
+        )
+        if len(model.matches) >= _MEMO_LIMIT:
+            model.matches.clear()
+        model.matches[key] = found
+    return found
+
+
+# How many guard outcomes a model remembers before it starts again.
+_MEMO_LIMIT = 1 << 16
 
 
 def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | None) -> Step:
@@ -463,7 +510,7 @@ def _fire_rule(
             nodes = [dataclasses.replace(x, stopped=frozenset()) if x.up else x for x in nodes]
         elif effect == "start_srm":
             nodes = [dataclasses.replace(x, srm=True) if x.up else x for x in nodes]
-    return dataclasses.replace(world, ha_enabled=ha, nodes=(nodes[0], nodes[1]))
+    return _with(world, ha_enabled=ha, nodes=(nodes[0], nodes[1]))
 
 
 # The transition effect of specs for releases before 10 (specs/imp-ha-pre10.yaml), where a
@@ -491,9 +538,9 @@ def _effect(
     if effect in ("login", "logout"):
         return _user_effect(model, config, effect, inp)
     if effect == "link_down":
-        return dataclasses.replace(config, link_up=False), ()
+        return _with(config, link_up=False), ()
     if effect == "link_up":
-        return dataclasses.replace(config, link_up=True), ()
+        return _with(config, link_up=True), ()
     assert inp.node is not None  # the loader ties node effects to a node field
     node = config.nodes[inp.node]
     if effect == "stop_service":
@@ -511,7 +558,7 @@ def _effect(
     if new == node:
         return config, ()
     nodes = (new, config.nodes[1]) if inp.node == 0 else (config.nodes[0], new)
-    return dataclasses.replace(config, nodes=nodes), ()
+    return _with(config, nodes=nodes), ()
 
 
 def _user_effect(
@@ -541,6 +588,26 @@ def _relogin(model: Model, config: Config, inp: Relogin) -> Step:
     # A re-login lands on a serving node and changes no node, so no session or timer moves.
     return Step(
         inp, _move(config, inp.user, target, n), None, None, moves=(Move(inp.user, target, n),)
+    )
+
+
+def _with(
+    config: Config,
+    *,
+    ha_enabled: bool | None = None,
+    link_up: bool | None = None,
+    nodes: tuple[Node, Node] | None = None,
+    timers: tuple[RunningTimer, ...] | None = None,
+) -> Config:
+    """`config` with the given parts replaced: what dataclasses.replace does, several times
+    faster, for the steps every search takes."""
+    return Config(
+        config.now,
+        config.ha_enabled if ha_enabled is None else ha_enabled,
+        config.link_up if link_up is None else link_up,
+        config.nodes if nodes is None else nodes,
+        config.timers if timers is None else timers,
+        config.users,
     )
 
 
@@ -585,10 +652,13 @@ def _settle(
     started: list[RunningTimer] = []
     cancelled: list[RunningTimer] = []
     kept: list[RunningTimer] = []
+    due = _timers_due(model, config)
+    i = 0
     for spec_timer in model.node_timers:
         for n in (0, 1):
             running = config.timer(spec_timer.name, n)
-            should = spec_timer.check(config, n, None)
+            should = due[i]
+            i += 1
             if should and running is None:
                 now = config.now
                 new = RunningTimer(
@@ -601,8 +671,21 @@ def _settle(
             elif running is not None:
                 kept.append(running)
     if started or cancelled:
-        config = dataclasses.replace(config, timers=tuple(sorted(kept)))
+        config = _with(config, timers=tuple(sorted(kept)))
     return config, tuple(started), tuple(cancelled), tuple(moves)
+
+
+def _timers_due(model: Model, config: Config) -> tuple[bool, ...]:
+    """For each node timer and node (in that order), whether its condition holds: it reads only
+    the nodes and the group, so it is remembered by them."""
+    key = (config.nodes, config.ha_enabled, config.link_up)
+    due = model.timers_due.get(key)
+    if due is None:
+        due = tuple(t.check(config, n, None) for t in model.node_timers for n in (0, 1))
+        if len(model.timers_due) >= _MEMO_LIMIT:
+            model.timers_due.clear()
+        model.timers_due[key] = due
+    return due
 
 
 # -- what the page shows ------------------------------------------------------------------------
@@ -631,6 +714,17 @@ def node_views(model: Model, config: Config) -> tuple[NodeView, NodeView]:
 
 def documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
     """The documented state pairs (P-rows) the configuration shows, either way round."""
+    key = (config.nodes, config.link_up)  # what the rows read: states, reasons, reachability
+    found = model.rows.get(key)
+    if found is None:
+        found = _documented_pairs(model, config)
+        if len(model.rows) >= _MEMO_LIMIT:
+            model.rows.clear()
+        model.rows[key] = found
+    return found
+
+
+def _documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
     views = node_views(model, config)
     connected = config.connected()
 

@@ -53,16 +53,14 @@ MUTANTS = {
         "    duration: critical_service_down_delay_s - 30\n",
         "automatic_failover_only_after_delay",
     ),
-    # The automatic failover puts the peer straight into backup mode, skipping Taking Over.
+    # The manual failover completes with the failed-over node Normal instead of Idle.
     "target_changed": (
-        "    when: {node.state: normal, peer.state: normal, connected: true}\n"
-        "    node: {state: failing_over, reason: {when: {node.service_down: database}, "
-        "then: database_failure, else: critical_service_down}}\n"
-        "    peer: {state: taking_over,",
-        "    when: {node.state: normal, peer.state: normal, connected: true}\n"
-        "    node: {state: failing_over, reason: {when: {node.service_down: database}, "
-        "then: database_failure, else: critical_service_down}}\n"
-        "    peer: {state: backup,",
+        "    node: {state: backup, reason: on_admin_request}\n"
+        "    peer: {state: idle, reason: on_admin_request}\n"
+        "    source: [P3, S1, S5]",
+        "    node: {state: backup, reason: on_admin_request}\n"
+        "    peer: {state: normal, reason: on_admin_request}\n"
+        "    source: [P3, S1, S5]",
         "only_documented_pairs",
     ),
 }
@@ -85,7 +83,7 @@ def test_the_reexports_are_the_explorer() -> None:
 
 def test_reachable_pairs_and_edges(spec: Spec) -> None:
     found = explore(
-        spec, {"enable_automatic_fallback": False}, monitored=default_services(spec), max_events=0
+        spec, {"enable_automatic_fallback": False}, monitored=default_services(spec), max_faults=0
     )
     assert isinstance(found, Exploration)
     assert found.ok
@@ -120,8 +118,8 @@ def test_variants_come_from_the_spec(spec: Spec) -> None:
 def test_the_same_exploration_gives_the_same_counterexample(tmp_path: Path) -> None:
     spec = load_spec(mutant(tmp_path, "delay_shortened"))
     args = ({"enable_automatic_fallback": False},)
-    first = explore(spec, *args, monitored=default_services(spec))
-    second = explore(spec, *args, monitored=default_services(spec))
+    first = explore(spec, *args, monitored=default_services(spec), first=True)
+    second = explore(spec, *args, monitored=default_services(spec), first=True)
     assert first.violations and second.violations
     assert first.violations[0].trace == second.violations[0].trace
 
@@ -134,7 +132,16 @@ def test_a_planted_bug_fails_with_a_short_counterexample(
     path = mutant(tmp_path, name)
     out = tmp_path / "out"
     code = main(
-        ["verify", "--spec", str(path), "--out", str(out), *FALLBACK_OFF, *monitored_arg(spec)]
+        [
+            "verify",
+            "--first",
+            "--spec",
+            str(path),
+            "--out",
+            str(out),
+            *FALLBACK_OFF,
+            *monitored_arg(spec),
+        ]
     )
     printed = capsys.readouterr().out
     assert code == 1
@@ -164,6 +171,7 @@ def test_a_liveness_counterexample_ends_at_the_bound(
     code = main(
         [
             "verify",
+            "--first",
             "--out",
             str(out),
             *FALLBACK_OFF,
@@ -186,7 +194,7 @@ def test_a_liveness_counterexample_ends_at_the_bound(
 
 # -- the command ---------------------------------------------------------------------------------
 def test_verify_reports_its_counts(spec: Spec, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(["verify", "--events", "0", "-j", "1"])
+    code = main(["verify", "--faults", "0", "-j", "1"])
     printed = capsys.readouterr().out
     assert code == 0
     assert "total: " in printed and "distinct states" in printed and "depth" in printed
@@ -204,7 +212,7 @@ def test_verify_reports_its_counts(spec: Spec, capsys: pytest.CaptureFixture[str
         (["--param", "critical_service_down_delay_s=abc"], "expected a number"),
         (["--param", "critical_service_down_delay_s=0"], "outside the range"),
         (["--monitored", "bogus"], "unknown service(s): bogus"),
-        (["--events", "-1"], "expected a number >= 0"),
+        (["--faults", "-1"], "expected a number >= 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -225,7 +233,7 @@ def test_bad_input_is_one_line_and_exit_2(
 def test_out_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     file = tmp_path / "file"
     file.write_text("x", encoding="utf-8")
-    assert main(["verify", "--out", str(file), "--events", "0"]) == 2
+    assert main(["verify", "--out", str(file), "--faults", "0"]) == 2
     assert "is not a directory" in capsys.readouterr().err
     assert file.read_text(encoding="utf-8") == "x"
 
@@ -239,14 +247,14 @@ def test_the_canonical_spec_verifies_in_every_variant(spec: Spec) -> None:
 
 
 def test_a_switch_never_read_is_not_explored_twice(spec: Spec) -> None:
-    """With no environment event the automatic fallback is never reachable, so its switch is
+    """With no fault the automatic fallback is never reachable, so its switch is
     never read: the variant with it on is the same exploration - as exploring it alone shows."""
-    both = explore(spec, monitored=default_services(spec), max_events=0)
+    both = explore(spec, monitored=default_services(spec), max_faults=0)
     off, on = both.variants
     assert off.same_as is None and on.same_as == 0
     assert on.variant.params["enable_automatic_fallback"] is True
     alone = explore(
-        spec, {"enable_automatic_fallback": True}, monitored=default_services(spec), max_events=0
+        spec, {"enable_automatic_fallback": True}, monitored=default_services(spec), max_faults=0
     )
     (explored,) = alone.variants
     assert explored.same_as is None
@@ -269,6 +277,6 @@ def test_a_switch_that_is_read_is_explored(tmp_path: Path) -> None:
     )
     path.write_text(text.replace(old, new), encoding="utf-8")
     spec = load_spec(path)
-    found = explore(spec, monitored=default_services(spec), max_events=0)
+    found = explore(spec, monitored=default_services(spec), max_faults=0)
     assert [r.same_as for r in found.variants] == [None, None]
     assert found.variants[0].states != found.variants[1].states

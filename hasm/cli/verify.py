@@ -17,7 +17,7 @@ from hasm.cli.common import (
     spec_of,
 )
 from hasm.errors import InputError, Problem
-from hasm.explore import MAX_EVENTS, Exploration, Variant, VariantResult, explore
+from hasm.explore import MAX_FAULTS, Exploration, Variant, VariantResult, explore
 from hasm.model import Spec
 
 
@@ -128,7 +128,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
         spec,
         overrides(args),
         monitored=args.monitored,
-        max_events=args.events,
+        max_faults=args.faults,
+        first=args.first,
         jobs=args.jobs,
         progress=_progress_line if tty else None,
         done=_done_line if tty else None,
@@ -169,11 +170,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="fix the monitored services (default: explore the sets that change behaviour)",
     )
     verify.add_argument(
-        "--events",
-        type=_events,
-        default=MAX_EVENTS,
+        "--faults",
+        type=_faults,
+        default=MAX_FAULTS,
         metavar="K",
-        help=f"environment events per run (default {MAX_EVENTS}); more is deeper and slower",
+        help=f"faults that may hold at once (default {MAX_FAULTS}); runs are of any length",
+    )
+    verify.add_argument(
+        "--first",
+        action="store_true",
+        help="end each variant's search at its first invariant broken (default: name them all)",
     )
     verify.add_argument(
         "--out",
@@ -193,7 +199,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     verify.set_defaults(run=cmd_verify)
 
 
-def _events(text: str) -> int:
+def _faults(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
