@@ -395,6 +395,16 @@ def _assumption_users(spec: Spec) -> dict[str, list[str]]:
         add(t.assumption, f"timer `{t.id}`")
     for r in spec.transitions:
         add(r.assumption, f"rule `{r.id}`")
+    for inv in spec.invariants:
+        add(inv.assumption, f"invariant `{inv.id}`")
+        for entry in inv.also:
+            shown = " / ".join(spec.states[x].label for x in entry.states)
+            if entry.reasons is not None:
+                shown = " / ".join(
+                    f"{spec.states[x].label} ({spec.reasons[r].label})"
+                    for x, r in zip(entry.states, entry.reasons, strict=True)
+                )
+            add(entry.assumption, f"pair {shown} in `{inv.id}`")
     for a in spec.accepted:
         add(a.assumption, f"accepted {a.check}")
     return users

@@ -270,8 +270,7 @@ def _pairs_documented_config(model: Model, inv: Invariant, config: Config) -> li
     if documented_rows(model, config):
         return []
     a, b = node_views(model, config)
-    shown = {(a.state, b.state), (b.state, a.state)}
-    if any(entry.states in shown for entry in inv.also):
+    if any(entry.allows((a.state, a.reason), (b.state, b.reason)) for entry in inv.also):
         return []
     states, reasons = model.spec.states, model.spec.reasons
     return [
@@ -350,8 +349,8 @@ class _Compiled:
     guards: dict[tuple[str, str], Check] = field(default_factory=dict)
     values: dict[tuple[str, str], float] = field(default_factory=dict)
     watched: tuple[Invariant, ...] | None = None
-    needs: tuple[float, ...] | None = None
-    horizons: tuple[tuple[str, float] | None, ...] | None = None
+    # Per watched invariant: its bound, and its timer with that timer's shortest duration.
+    horizons: tuple[tuple[float, str | None, float | None], ...] | None = None
     # Guard outcomes by what guards read (the nodes and the group): searches meet the same few
     # node configurations at many times, and ask the same of them at every step.
     holding: dict[tuple[object, ...], tuple[bool, ...]] = field(default_factory=dict)
@@ -518,23 +517,20 @@ def watch_deadlines(model: Model, config: Config, watch: Watch) -> tuple[float |
     is no later than that, no firing can come before it while the condition holds, just as if
     it had been reached. An explorer that keys states by this merges them, which is sound."""
     cache = _cache(model)
-    if cache.needs is None:
-        cache.needs = tuple(_at_least(model, inv) for inv in _watched(model))
     if cache.horizons is None:
         lows = {t.name: t.low for t in model.node_timers}
         cache.horizons = tuple(
-            (inv.timer, lows[inv.timer]) if inv.timer in lows else None for inv in _watched(model)
+            (_at_least(model, inv), inv.timer, lows.get(inv.timer or "")) for inv in _watched(model)
         )
     now = config.now
     out: list[float | None] = []
-    for need, horizon, starts in zip(cache.needs, cache.horizons, watch, strict=True):
+    for (need, name, low), starts in zip(cache.horizons, watch, strict=True):
         for n, start in enumerate(starts):
             if start is None:
                 out.append(None)
                 continue
             bound = start + need
-            if bound > now and horizon is not None:
-                name, low = horizon
+            if bound > now and name is not None and low is not None:
                 running = config.timer(name, n)
                 earliest = running.earliest if running is not None else now + low
                 if bound <= earliest:

@@ -636,9 +636,18 @@ class _Builder:
         for i, entry in enumerate(raw.get("also", [])):
             for state in entry["pair"]:
                 self.check_ref((*path, "also", i, "pair"), state, self.states, "state")
+            reasons = entry.get("reasons")
+            for reason in reasons or ():
+                self.check_ref((*path, "also", i, "reasons"), reason, self.reasons, "reason")
             ref = entry["assumption"]
             self.check_ref((*path, "also", i, "assumption"), ref, self.assumption_ids, "assumption")
-            also.append(AllowedPair((entry["pair"][0], entry["pair"][1]), ref))
+            also.append(
+                AllowedPair(
+                    (entry["pair"][0], entry["pair"][1]),
+                    ref,
+                    (reasons[0], reasons[1]) if reasons else None,
+                )
+            )
 
         def expr(key: str) -> Expr | None:
             return self.expr((*path, key), raw[key]) if key in raw else None

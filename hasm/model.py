@@ -230,10 +230,21 @@ class Transition:
 @dataclass(frozen=True, slots=True)
 class AllowedPair:
     """A state pair a `pairs_documented` invariant allows beyond the documented rows: the two
-    states as the page shows them (either way round, any reason), and the assumption behind it."""
+    states as the page shows them (either way round), and the assumption behind it; with
+    `reasons`, only with those reasons (the first state's, then the second's)."""
 
     states: tuple[str, str]
     assumption: str
+    reasons: tuple[str, str] | None = None
+
+    def allows(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
+        """Does this entry allow the page's (state, reason) `a` beside `b`, either way round?"""
+        for one, two in ((a, b), (b, a)):
+            if (one[0], two[0]) == self.states and (
+                self.reasons is None or (one[1], two[1]) == self.reasons
+            ):
+                return True
+        return False
 
 
 @dataclass(frozen=True, slots=True)

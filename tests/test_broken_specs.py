@@ -250,6 +250,13 @@ DEFECTS: list[Defect] = [
         "unknown source 'S99'",
     ),
     Defect(
+        "unknown_reason_of_an_allowed_pair",
+        "reasons: [critical_service_down, unknown], assumption: A-one-sided-failure}",
+        "reasons: [critical_service_down, unknwon], assumption: A-one-sided-failure}",
+        "invariants[9].also[51].reasons",
+        "unknown reason 'unknwon' (fix: did you mean 'unknown'?)",
+    ),
+    Defect(
         "unknown_assumption",
         "    assumption: A-recover\n",
         "    assumption: A-recovery\n",

@@ -32,7 +32,7 @@ from hasm.invariants import (
     watch_step,
 )
 from hasm.loader import canonical_spec_path, load_spec
-from hasm.model import All, Invariant, Spec
+from hasm.model import All, AllowedPair, Invariant, Spec
 from hasm.model import Test as Cond  # not `Test`: pytest would try to collect it
 from hasm.params import resolve_params
 from hasm.runner import run_scenario, scenario_model
@@ -480,6 +480,16 @@ def test_pairs_documented_takes_documented_rows_and_listed_pairs(model: Model) -
     )
     assert check_config(model, p2) == []
     assert check_config(model, auto) == []  # listed, either way round, any reason
+
+
+def test_an_allowed_pair_with_reasons_allows_only_those_reasons() -> None:
+    entry = AllowedPair(("failed", "failed"), "A-x", ("critical_service_down", "unknown"))
+    assert entry.allows(("failed", "critical_service_down"), ("failed", "unknown"))
+    assert entry.allows(("failed", "unknown"), ("failed", "critical_service_down"))  # either way
+    assert not entry.allows(("failed", "unknown"), ("failed", "unknown"))
+    assert not entry.allows(("failed", "critical_service_down"), ("idle", "unknown"))
+    anyhow = AllowedPair(("backup", "idle"), "A-x")
+    assert anyhow.allows(("idle", "peer_down"), ("backup", "initialization"))
 
 
 # -- bounded liveness ---------------------------------------------------------------------------------
