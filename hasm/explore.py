@@ -168,6 +168,8 @@ class VariantResult:
     violations: tuple[Counterexample, ...]  # the shortest of each invariant broken, in order
     read: frozenset[str] = frozenset()  # the parameters some guard read on the way
     same_as: int | None = None  # the variant (index) whose exploration stands for this one
+    # The variant (index) whose runs include every run of this one, which was not explored.
+    within: int | None = None
 
     @property
     def violation(self) -> Counterexample | None:
@@ -272,14 +274,16 @@ class _Node:
     start: str
 
 
-_NODE_KEYS: dict[Node, tuple[Any, ...]] = {}  # a node as an ordered tuple, made once
+# Each distinct node as a small number, in the order first met: a key of numbers hashes and
+# compares faster than one of nested tuples. Any fixed order serves to pick one of a
+# configuration and its mirror image; which one is picked changes no result.
+_NODE_IDS: dict[Node, int] = {}
 
 
-def _node_key(node: Node) -> tuple[Any, ...]:
-    key = _NODE_KEYS.get(node)
+def _node_key(node: Node) -> int:
+    key = _NODE_IDS.get(node)
     if key is None:
-        key = (node.state, node.reason, node.up, node.srm, tuple(sorted(node.stopped)))
-        _NODE_KEYS[node] = key
+        key = _NODE_IDS[node] = len(_NODE_IDS)
     return key
 
 
@@ -362,17 +366,7 @@ class _Inputs:
     changes nothing a guard can see - it would only spend the fault bound."""
 
     def __init__(self, model: Model) -> None:
-        named = named_services(model.spec)
-        by_event = {
-            name
-            for g in _guards(model.spec)
-            for t in guard_tests(g)
-            if t.subject == "event"
-            for name in (t.value if isinstance(t.value, tuple) else ())
-        }
-        kept = sorted(s for s in named if s in model.monitored or s in by_event)
-        others = sorted(model.monitored - named)
-        self.services = tuple(kept) + tuple(others[:1])
+        self.services = _services(model.spec, model.monitored)
         admin: list[EventInput] = []
         world: list[EventInput] = []
         self.user_events: list[str] = []
@@ -389,16 +383,37 @@ class _Inputs:
         self.admin = tuple(admin)
         self.world = tuple(world)
 
-    def __call__(self, model: Model, config: Config) -> Iterator[Input]:
-        yield from self.admin
+    def fixed(self, config: Config) -> list[EventInput]:
+        """The admin actions and the world's events (no service event on a node that is down)."""
         nodes = config.nodes
-        for inp in self.world:
-            if inp.service is None or inp.node is None or nodes[inp.node].up:
-                yield inp
+        world = [
+            inp
+            for inp in self.world
+            if inp.service is None or inp.node is None or nodes[inp.node].up
+        ]
+        return [*self.admin, *world]
+
+    def chosen(self, model: Model, config: Config) -> Iterator[Input]:
+        """The users' events and the internal choices open now."""
         for name in self.user_events:
             for c in config.users:
                 yield EventInput(name, user=c.key)
         yield from enabled(model, config)
+
+
+def _services(spec: Spec, monitored: frozenset[str]) -> tuple[str, ...]:
+    """The services the explorer stops and starts when `monitored` are monitored (see _Inputs)."""
+    named = named_services(spec)
+    by_event = {
+        name
+        for g in _guards(spec)
+        for t in guard_tests(g)
+        if t.subject == "event"
+        for name in (t.value if isinstance(t.value, tuple) else ())
+    }
+    kept = sorted(s for s in named if s in monitored or s in by_event)
+    others = sorted(monitored - named)
+    return (*kept, *others[:1])
 
 
 def _pair(config: Config) -> Pair:
@@ -460,8 +475,8 @@ class _Search:
         self.model = _TrackingModel(spec, variant.params, variant.monitored)
         self.inputs = _Inputs(self.model)
         self.seen: dict[tuple[Any, ...], _Node] = {}
-        # Events and admin actions found to do nothing, by the nodes and the group they met.
-        self.idle: set[tuple[EventInput, tuple[Any, ...]]] = set()
+        # The admin actions and world events worth trying, by the nodes and the group.
+        self.fixed: dict[tuple[Any, ...], list[EventInput]] = {}
         self.queue: deque[tuple[Any, ...]] = deque()
         self.pairs: set[Pair] = set()
         self.edges: set[PairEdge] = set()
@@ -504,20 +519,17 @@ class _Search:
             config = node.config
             if progress is not None and not len(self.seen) & 0xFFF:
                 progress(len(self.seen), self.transitions, node.depth)
-            nodes = (config.nodes, config.ha_enabled, config.link_up)
-            for inp in self.inputs(model, config):
-                # Whether an event or admin action does anything here (changes the world within
-                # the fault bound, or is offered) depends on the nodes and the group alone.
-                idle = (inp, nodes) if isinstance(inp, EventInput) and inp.user is None else None
-                if idle is not None and idle in self.idle:
-                    continue
-                useful = False
-                for step in apply(model, config, inp):
-                    if step.changed and step.config.faults() <= self.max_faults:
-                        useful = True
-                        self._edge(key, node, step)
-                if idle is not None and not useful:
-                    self.idle.add(idle)
+            # Whether an admin action or a world event does anything (is offered, or changes
+            # the world within the fault bound) depends on the nodes and the group alone: the
+            # ones found to do nothing are dropped from the list kept for them.
+            group = (config.nodes, config.ha_enabled, config.link_up)
+            fixed = self.fixed.get(group)
+            if fixed is None:
+                fixed = self.fixed[group] = self.inputs.fixed(config)
+            for inp in [inp for inp in fixed if not self._try(key, node, inp)]:
+                fixed.remove(inp)
+            for choice in self.inputs.chosen(model, config):
+                self._try(key, node, choice)
             later = _next_instant(model, config)
             if later is not None:
                 self.transitions += 1
@@ -530,6 +542,15 @@ class _Search:
                     self.depth = max(self.depth, node.depth + 1)
                     self.queue.append(child)
         return tuple(self.found.values())
+
+    def _try(self, key: tuple[Any, ...], node: _Node, inp: Input) -> bool:
+        """Take `inp` from the node's configuration; whether it led anywhere."""
+        useful = False
+        for step in apply(self.model, node.config, inp):
+            if step.changed and step.config.faults() <= self.max_faults:
+                useful = True
+                self._edge(key, node, step)
+        return useful
 
     def _reached(self, key: tuple[Any, ...], config: Config) -> None:
         self.pairs.add(_pair(config))
@@ -653,19 +674,45 @@ def explore(
     bounds = Bounds(max_faults, first)
     chosen = variants(spec, params, monitored)
     switches = _switches(spec)
-    # A variant that differs from one with every switch off only in switches that exploration
-    # never read is the same exploration: it is reported as that one, not explored again. With
-    # one process the variants with every switch off go first, so the others can be skipped;
-    # with more, all go at once (a skipped one is rarely worth the idle process).
-    off = [i for i, v in enumerate(chosen) if not any(v.params[s] for s in switches)]
-    rest = [i for i in range(len(chosen)) if i not in off]
-    together = _workers(len(chosen), jobs) > 1
-    ran = _run(
-        spec, [chosen[i] for i in (off + rest if together else off)], bounds, jobs, progress, done
+    inputs = [_services(spec, v.monitored) for v in chosen]
+    # Two ways one exploration covers another variant, which then is not explored (unless the
+    # covering one breaks an invariant):
+    # - within: every run of the variant is a run of another (see _within);
+    # - the same exploration: it differs from a variant with every switch off only in switches
+    #   that exploration never read.
+    within = {
+        i: j
+        for i in range(len(chosen))
+        for j in range(len(chosen))
+        if i != j
+        and _within(chosen[i], inputs[i], chosen[j], inputs[j])
+        and not (j > i and _within(chosen[j], inputs[j], chosen[i], inputs[i]))
+    }
+    widest = [i for i in range(len(chosen)) if i not in within]
+    off = [i for i in widest if not any(chosen[i].params[s] for s in switches)]
+    # One process explores the variants with every switch off first, so the others can be
+    # found the same; more go at once (one found the same is rarely worth an idle process).
+    together = _workers(len(widest), jobs) > 1
+    wave = widest if together else off
+    outcomes: dict[int, _Outcome] = dict(
+        zip(wave, _run(spec, [chosen[i] for i in wave], bounds, jobs, progress, done), strict=True)
     )
-    outcomes: dict[int, _Outcome] = dict(zip(off + rest if together else off, ran, strict=True))
-    unexplored: list[int] = []
-    for i in rest:
+
+    def cover(i: int, base: int, how: str) -> None:
+        result = outcomes[base].result
+        if how == "same":
+            found = dataclasses.replace(result, variant=chosen[i], seconds=0.0, same_as=base)
+            outcomes[i] = dataclasses.replace(outcomes[base], result=found)
+        else:
+            found = VariantResult(chosen[i], 0, 0, 0, 0.0, frozenset(), (), within=base)
+            outcomes[i] = _Outcome(found, *(frozenset(),) * 5)
+        if done is not None and not together:
+            done(found)
+
+    rest = []
+    for i in widest:
+        if i in outcomes:
+            continue
         v = chosen[i]
         base = next(
             (
@@ -682,17 +729,41 @@ def explore(
             None,
         )
         if base is None:
-            if i not in outcomes:
-                unexplored.append(i)
-            continue
-        same = outcomes[base]
-        result = dataclasses.replace(same.result, variant=v, seconds=0.0, same_as=base)
-        outcomes[i] = dataclasses.replace(same, result=result)
-        if done is not None and not together:
-            done(result)
-    ran = _run(spec, [chosen[i] for i in unexplored], bounds, jobs, progress, done)
-    outcomes.update(zip(unexplored, ran, strict=True))
+            rest.append(i)
+        else:
+            cover(i, base, "same")
+    outcomes.update(
+        zip(rest, _run(spec, [chosen[i] for i in rest], bounds, jobs, progress, done), strict=True)
+    )
+    narrow = []
+    for i, j in sorted(within.items()):
+        if outcomes[j].result.violations:
+            narrow.append(i)  # explored on its own, to name what it breaks
+        else:
+            cover(i, j, "within")
+    outcomes.update(
+        zip(
+            narrow,
+            _run(spec, [chosen[i] for i in narrow], bounds, jobs, progress, done),
+            strict=True,
+        )
+    )
     return _combine([outcomes[i] for i in range(len(chosen))], time.perf_counter() - began)
+
+
+def _within(narrow: Variant, its: tuple[str, ...], wide: Variant, wides: tuple[str, ...]) -> bool:
+    """Is every run of `narrow` a run of `wide`? When the parameters are the same, and every
+    service `narrow` stops (`its`) `wide` stops too (`wides`) and monitors or not just as
+    `narrow` does: the runs start with no service stopped, so a service the two monitor
+    differently is never stopped in a run of `narrow`, and every guard - which sees a stopped
+    service only through the monitored set - reads the same in both. So `narrow`'s runs are
+    `wide`'s runs that never take the events on its other services; exploring `wide` covers
+    them, at the same fidelity."""
+    return (
+        narrow.params == wide.params
+        and set(its) <= set(wides)
+        and all((s in narrow.monitored) == (s in wide.monitored) for s in its)
+    )
 
 
 def _workers(variants: int, jobs: int) -> int:

@@ -653,10 +653,13 @@ def _settle(
     cancelled: list[RunningTimer] = []
     kept: list[RunningTimer] = []
     due = _timers_due(model, config)
+    if not config.timers and not any(due):
+        return config, (), (), tuple(moves)  # nothing runs, nothing should
+    runs = {(t.name, t.node): t for t in config.timers}
     i = 0
     for spec_timer in model.node_timers:
         for n in (0, 1):
-            running = config.timer(spec_timer.name, n)
+            running = runs.get((spec_timer.name, n))
             should = due[i]
             i += 1
             if should and running is None:

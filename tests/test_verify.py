@@ -4,6 +4,7 @@ its last line; bad input is one located line and exit 2, with nothing written.""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from hasm import verify as verify_reexport
 from hasm.check import check_file
 from hasm.cli import main
 from hasm.errors import ParameterError
-from hasm.explore import Exploration, explore, variants
+from hasm.explore import Exploration, _within, explore, variants
 from hasm.loader import canonical_spec_path, load_spec
 from hasm.model import Spec
 from hasm.semantics import default_monitored
@@ -280,3 +281,43 @@ def test_a_switch_that_is_read_is_explored(tmp_path: Path) -> None:
     found = explore(spec, monitored=default_services(spec), max_faults=0)
     assert [r.same_as for r in found.variants] == [None, None]
     assert found.variants[0].states != found.variants[1].states
+
+
+# -- variants within others ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_variant_within_another_is_not_explored_again(spec: Spec) -> None:
+    """Without `database` monitored, the explorer stops only services the default set watches
+    alike, so every run is a run of the default variant: it is covered, not explored - and
+    exploring it alone finds nothing the default variant does not."""
+    fixed = {"enable_automatic_fallback": False}
+    both = explore(spec, fixed)
+    wide, narrow = both.variants
+    assert "database" in wide.variant.monitored and "database" not in narrow.variant.monitored
+    assert (wide.within, narrow.within) == (None, 0)
+    assert narrow.states == 0 and both.states == wide.states
+    alone = explore(spec, fixed, monitored=narrow.variant.monitored)
+    (explored,) = alone.variants
+    assert alone.ok and explored.states > 0
+    assert explored.pairs <= wide.pairs
+    assert alone.pair_edges <= both.pair_edges
+    assert alone.shown_pairs <= both.shown_pairs
+
+
+def test_a_variant_within_a_broken_one_is_explored_on_its_own(tmp_path: Path) -> None:
+    spec = load_spec(mutant(tmp_path, "guard_dropped"))
+    found = explore(spec, {"enable_automatic_fallback": False}, max_faults=0, first=True)
+    wide, narrow = found.variants
+    assert wide.violations and narrow.within is None and narrow.states > 0
+    assert narrow.violations  # the dropped guard needs no service: both break
+
+
+def test_within_needs_the_same_parameters_and_the_same_watch(spec: Spec) -> None:
+    wide, narrow = variants(spec, {"enable_automatic_fallback": False})
+    stops = ("database", "presence_engine")
+    assert _within(narrow, ("presence_engine",), wide, stops)
+    assert not _within(wide, stops, narrow, ("presence_engine",))  # database: not stopped there
+    # A service the wide variant does not monitor, stopped by the narrow one: not within.
+    odd = dataclasses.replace(narrow, monitored=narrow.monitored | {"sync_agent"})
+    assert not _within(odd, ("presence_engine", "sync_agent"), wide, (*stops, "sync_agent"))
+    other = variants(spec, {"enable_automatic_fallback": True})[1]
+    assert not _within(other, ("presence_engine",), wide, stops)  # another parameter value

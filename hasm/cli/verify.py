@@ -58,6 +58,13 @@ def summary(spec: Spec, result: Exploration) -> list[str]:
             if not r.violations
             else "VIOLATED " + ", ".join(c.violation.invariant for c in r.violations)
         )
+        if r.within is not None:
+            lines.append(
+                f"variant {i} ({r.variant.label}): within variant {r.within + 1}, not explored "
+                f"again - every run of it is a run of variant {r.within + 1} (it stops no "
+                f"service that one monitors otherwise): {verdict}"
+            )
+            continue
         if r.same_as is not None:
             flipped = [
                 k
@@ -76,7 +83,7 @@ def summary(spec: Spec, result: Exploration) -> list[str]:
     lines.append(
         f"total: {_count(result.states)} distinct states, {_count(result.transitions)} "
         f"transitions, depth {result.depth}, {len(result.variants)} variant(s) "
-        f"({sum(r.same_as is None for r in result.variants)} explored)"
+        f"({sum(r.same_as is None and r.within is None for r in result.variants)} explored)"
     )
     lines.append(f"time: {result.seconds:.2f} s, {_count(result.states_per_second)} states/s")
     unordered = sorted({tuple(sorted(p)) for p in result.pairs})
