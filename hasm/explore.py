@@ -46,6 +46,9 @@ The abstraction (what "every" means here):
   A guard reads its terms in order and stops at the first that fails, so a switch that no guard
   read while one variant was explored changed nothing there: the variant with it flipped is the
   same exploration and is not run again (`VariantResult.same_as`).
+  A variant that stops only services another variant stops too, and monitors each of them just
+  as that one does, has no run the other lacks (see _within): it is covered by the other's
+  exploration and not run (`VariantResult.within`) - unless the other breaks an invariant.
 
 Bounded liveness (`bounded_response` invariants) is checked at every step that triggers one:
 every run from there in which only timers fire and clients re-login (no further event) must
@@ -321,7 +324,7 @@ def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> 
         for c in config.users
     ]
     # A watched condition: not holding (-1), held long enough (-2), or until which deadline.
-    watched = tuple(-1 if x is None else -2 if x <= now else rank[x] for x in thresholds)
+    watched = tuple([-1 if x is None else -2 if x <= now else rank[x] for x in thresholds])
     common = (config.ha_enabled, config.link_up)
     # Of the two orientations the smaller: the nodes decide unless they are alike.
     if not symmetric or a < b:
@@ -331,7 +334,7 @@ def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> 
         (b, a),
         tuple(sorted((1 - n, *rest) for n, *rest in timers)),
         tuple(sorted((1 - h, s if s == NO_NODE else 1 - s, *rest) for h, s, *rest in users)),
-        tuple(x for i in range(0, len(watched), 2) for x in (watched[i + 1], watched[i])),
+        tuple([x for i in range(0, len(watched), 2) for x in (watched[i + 1], watched[i])]),
     )
     if a > b:
         return mirror

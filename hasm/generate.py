@@ -80,7 +80,7 @@ from hasm.model import (
     guard_tests,
 )
 from hasm.oracle import ConformanceError, Oracle
-from hasm.params import resolve_params
+from hasm.params import evaluate, resolve_params
 from hasm.semantics import (
     Check,
     Model,
@@ -90,6 +90,7 @@ from hasm.semantics import (
     deadline,
     forced,
     initial_config,
+    matching,
     node_views,
     offered,
     outcome,
@@ -122,6 +123,9 @@ MAX_STATES = 60_000  # and its size bound per variant
 # down): every transition of the canonical spec needs at most two, and each more multiplies
 # the configurations to search.
 MAX_FAULTS = 2
+# How many configurations a timer condition's witness is looked for in by running the clock on
+# from them (`_fire_shows_when_due`), at most: the search meets thousands.
+LOOKAHEADS = 200
 
 
 class SuiteError(HasmError):
@@ -226,6 +230,11 @@ class _Edge:
     befores: tuple[Config, ...]  # the configuration before each step
     end: Config
     event: EventInput | None  # None: a wait
+    # The same input (or wait) has other ways to happen - two timers due at once fire in
+    # either order, two rules or both nodes match - so a trace cannot show which one it took:
+    # what the file observes after it pins less, and where the ways end alike (mirror rules,
+    # timers that commute) a wrong rule hides behind its twin.
+    ambiguous: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +244,13 @@ class _Reached:
     edge: _Edge | None
     start: str
     depth: int
+    ambiguity: int = 0  # how many ambiguous edges the path to it takes
+
+    @property
+    def cost(self) -> tuple[int, int]:
+        """How good a witness it is, lowest first: a path whose steps a trace can tell apart
+        from their alternatives (its observations pin what the steps did), then a short one."""
+        return (self.ambiguity, self.depth)
 
 
 def _variants(spec: Spec, fixed: Mapping[str, ParamValue]) -> list[_Variant]:
@@ -350,14 +366,17 @@ class _Search:
             return []
         start = advance(model, config, due) if due > config.now else config
         out: dict[tuple[Any, ...], _Edge] = {}
+        ways = 0
 
         def cascade(c: Config, steps: tuple[Step, ...], befores: tuple[Config, ...]) -> None:
+            nonlocal ways
             pending = forced(model, c)
             if not pending or len(steps) > 8:
                 later = c.now + EPSILON
                 limit = deadline(model, c)
                 end = advance(model, c, later) if limit is None or limit >= later else c
                 out.setdefault(_key(end), _Edge(steps, befores, end, None))
+                ways += 1
                 return
             for inp in pending:
                 if self.tried is not None:
@@ -366,6 +385,8 @@ class _Search:
                     cascade(step.config, (*steps, step), (*befores, c))
 
         cascade(start, (), ())
+        if ways > 1:
+            return [dataclasses.replace(e, ambiguous=True) for e in out.values()]
         return list(out.values())
 
     def edges(self, config: Config) -> Iterator[_Edge]:
@@ -374,9 +395,16 @@ class _Search:
                 self.tried.append((config, inp))
             if inp.service is not None and inp.node is not None and not config.nodes[inp.node].up:
                 continue  # a down node's services all start with it: nothing to tell apart
-            for step in apply(self.model, config, inp):
-                if step.changed and _faults(step.config) <= MAX_FAULTS:
-                    yield _Edge((step,), (config,), step.config, inp)
+            steps = [s for s in apply(self.model, config, inp) if s.changed]
+            ambiguous = len(steps) > 1 or (
+                len(steps) == 1
+                and steps[0].rule is not None
+                and (inp.node is None or len(self.model.rules.get(inp.name, ())) > 1)
+                and len(matching(self.model, prepare(self.model, config, inp))) > 1
+            )
+            for step in steps:
+                if _faults(step.config) <= MAX_FAULTS:
+                    yield _Edge((step,), (config,), step.config, inp, ambiguous)
         yield from self.wait(config)
 
     def run(self, visit: Callable[[tuple[Any, ...], _Reached], None]) -> None:
@@ -395,25 +423,21 @@ class _Search:
                 continue
             for edge in self.edges(node.config):
                 child = _key(edge.end)
-                if child in self.seen:
-                    self._edge_seen(key, edge, visit)
-                    continue
-                self.seen[child] = reached = _Reached(
-                    edge.end, key, edge, node.start, node.depth + 1
+                reached = _Reached(
+                    edge.end, key, edge, node.start, node.depth + 1, node.ambiguity + edge.ambiguous
                 )
+                old = self.seen.get(child)
+                if old is None:
+                    queue.append(child)
+                elif old.depth < reached.depth or old.ambiguity <= reached.ambiguity:
+                    visit((), reached)  # a step to a state reached before: only its steps count
+                    continue
+                # New, or reached again as shallow by a less ambiguous path: breadth first, a
+                # state of the next depth is not expanded yet, so it can take the better path
+                # (witnesses recorded before keep theirs: a path runs through parents' keys,
+                # and a parent's entry never changes once it is expanded).
+                self.seen[child] = reached
                 visit(child, reached)
-                queue.append(child)
-
-    def _edge_seen(
-        self,
-        parent: tuple[Any, ...],
-        edge: _Edge,
-        visit: Callable[[tuple[Any, ...], _Reached], None],
-    ) -> None:
-        """An edge to a state already reached still fires its rules: report it as a visit of
-        a node that is not kept (its key is None's)."""
-        node = self.seen[parent]
-        visit((), _Reached(edge.end, parent, edge, node.start, node.depth + 1))
 
     def path(self, reached: _Reached) -> tuple[str, Config, list[_Edge]]:
         edges: list[_Edge] = []
@@ -480,9 +504,11 @@ class _Event:
 
 @dataclass(frozen=True)
 class _Look:
-    """Observe at `t` what the spec pins there."""
+    """Observe at `t` what the spec pins there; unless `always`, only if it differs from the
+    file's previous observation (a case that shows nothing happens observes it even so)."""
 
     t: float
+    always: bool = False
 
 
 @dataclass(frozen=True)
@@ -500,18 +526,24 @@ def _dumps(obj: Mapping[str, Any]) -> str:
     return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
+def _header(variant: _Variant, start: str, title: str) -> str:
+    """A case's header line: the group, its parameter overrides, its start, and its title."""
+    users = dict(zip(USER_NAMES, NODE_NAMES, strict=True))
+    header: dict[str, Any] = {"hasm_trace": 1, "nodes": list(NODE_NAMES), "users": users}
+    if variant.overrides:
+        header["params"] = {k: _json_value(v) for k, v in variant.overrides.items()}
+    header["initial"] = start
+    header["group"] = title
+    return _dumps(header)
+
+
 class _Writer:
     """Writes one case's trace, following it with the oracle to know what is pinned."""
 
     def __init__(self, spec: Spec, variant: _Variant, start: str, title: str) -> None:
         self.spec = spec
         users = dict(zip(USER_NAMES, NODE_NAMES, strict=True))
-        header: dict[str, Any] = {"hasm_trace": 1, "nodes": list(NODE_NAMES), "users": users}
-        if variant.overrides:
-            header["params"] = {k: _json_value(v) for k, v in variant.overrides.items()}
-        header["initial"] = start
-        header["group"] = title
-        self.lines = [_dumps(header)]
+        self.lines = [_header(variant, start, title)]
         self.oracle = Oracle(
             spec, NODE_NAMES, users, params=variant.overrides, initial=start, file="<case>"
         )
@@ -521,6 +553,7 @@ class _Writer:
             spec, NODE_NAMES, users, params=variant.overrides, initial=start, file="<case>"
         )
         self.last: dict[str, Any] | None = None
+        self.pinned: set[tuple[float, str]] = set()  # (time, field) the observations written
 
     def play(self, ops: Sequence[_Op], *, negative: bool = False) -> None:
         """Write the operations; a negative case's last event is written, not fed to the
@@ -529,7 +562,7 @@ class _Writer:
             if isinstance(op, _Event):
                 self.event(op.t, op.inp, feed=not (negative and i == len(ops) - 1))
             elif isinstance(op, _Look):
-                self.look(op.t)
+                self.look(op.t, always=op.always)
             else:
                 self.claim(op.t, op.fields)
 
@@ -595,6 +628,7 @@ class _Writer:
             except ConformanceError:
                 continue  # the oracle is left as it was before the record
             self.lines.append(_dumps({"t": number(t), "observe": obs}))
+            self.pinned.update((t, k) for k in chosen)
             return
 
     def text(self) -> str:
@@ -631,15 +665,19 @@ class _Plan:
     negative: bool = False
     tolerance: float = 0.0
     slug: str = ""
+    # The case may also be written with every timer window narrowed to its deadline
+    # (`_narrowed`), where its observations pin more (see `_write_cases`).
+    pin: bool = False
 
 
 def _path_ops(edges: Sequence[_Edge]) -> list[_Op]:
-    """A path as operations: each event, and an observation after every step."""
+    """A path as operations: each event, and an observation after every step - the last one
+    written even if the page did not change: what the case is about is that last step."""
     ops: list[_Op] = [_Look(0.0)]
-    for edge in edges:
+    for i, edge in enumerate(edges):
         if edge.event is not None:
             ops.append(_Event(edge.steps[0].config.now, edge.event))
-        ops.append(_Look(edge.end.now))
+        ops.append(_Look(edge.end.now, always=i == len(edges) - 1))
     return ops
 
 
@@ -675,26 +713,39 @@ def _describe(guard: Guard) -> str:
 
 
 Found = tuple[_Search, _Reached]
+# Where a condition or guard is shown to matter: the search, the node reached, the node playing
+# `node`, the admin action tried there (None: the step into the node reached), that step
+# prepared.
+_Witness = tuple[_Search, _Reached, int, EventInput | None, Prepared]
 
 
 class _Collector:
-    """Visits the search's states and steps; keeps the first path to each target.
+    """Visits the search's states and steps; keeps the best path to each target.
+
+    The best is the cheapest: for a condition, guard, effect or timer condition target first
+    one where what the target is about shows on the page, then by `_Reached.cost` (a path whose
+    observations pin what it did, then a short one). Ties keep the first found, so the choice
+    is deterministic.
 
     A condition target `condition:T:i` is a step where T's trigger happens and every condition
     of T's guard holds but the i-th (T must not fire there, and a spec without that condition
-    would fire it: the case shows that each condition matters). A timer condition target
-    `while:X:i` is a configuration where every condition of timer X's `while` holds but the
-    i-th (the timer must not run)."""
+    would fire it: the case shows that each condition matters). A guard target `guard:T` is a
+    step where T's trigger happens, its guard does not hold and firing it would change the
+    page. A timer condition target `while:X:i` is a configuration where every condition of
+    timer X's `while` holds but the i-th (the timer must not run). An effect target
+    `effect:T:e` is a step where T fires and its effect e changes the configuration."""
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
+        self.costs: dict[tuple[str, Any], tuple[int, ...]] = {}
         self.rules: dict[str, Found] = {}
         self.reasons: dict[str, Found] = {}
         # (transition, condition) -> where, the node playing `node`, the admin action tried
-        self.conditions: dict[
-            tuple[str, int], tuple[_Search, _Reached, int, EventInput | None, Prepared]
-        ] = {}
+        self.conditions: dict[tuple[str, int], _Witness] = {}
+        self.guards: dict[str, _Witness] = {}
+        self.effects: dict[tuple[str, str], Found] = {}
         self.whiles: dict[tuple[str, int], tuple[_Search, _Reached, int]] = {}
+        self.lookaheads: dict[tuple[str, int], int] = {}
         self.pairs: dict[tuple[str, str], Found] = {}
         self.starts: dict[str, list[tuple[_Search, _Reached, RunningTimer | None]]] = {}
         self.offered: dict[str, tuple[_Search, _Reached, EventInput]] = {}
@@ -705,6 +756,15 @@ class _Collector:
         for t in spec.transitions:
             for trigger in t.on:
                 self.by_trigger.setdefault(trigger, []).append(t)
+        self.by_id = {t.id: t for t in spec.transitions}
+
+    def _better(self, kind: str, key: Any, cost: tuple[int, ...]) -> bool:
+        """Is `cost` lower than that of the witness kept for the target? (Then it is kept.)"""
+        old = self.costs.get((kind, key))
+        if old is not None and old <= cost:
+            return False
+        self.costs[(kind, key)] = cost
+        return True
 
     def visitor(self, search: _Search) -> Callable[[tuple[Any, ...], _Reached], None]:
         model = search.model
@@ -718,13 +778,15 @@ class _Collector:
         }
 
         def steps(reached: _Reached, edge: _Edge) -> None:
-            for before, step in zip(edge.befores, edge.steps, strict=True):
+            last = len(edge.steps) - 1
+            for i, (before, step) in enumerate(zip(edge.befores, edge.steps, strict=True)):
                 if step.rule is not None:
-                    self.rules.setdefault(step.rule, (search, reached))
+                    self._rule(search, reached, before, step, i == last)
                     self._reason(search, reached, step)
+                    self._effects(search, reached, before, step, i == last)
                 inp = step.input
                 if isinstance(inp, EventInput | Fire):
-                    self._conditions(search, reached, before, inp, checks)
+                    self._conditions(search, reached, before, step, checks, i == last)
             if edge.event is not None:
                 step = edge.steps[0]
                 for timer in step.started:
@@ -743,28 +805,81 @@ class _Collector:
             if not key:
                 return  # a step to a state reached before: only its steps count
             config = reached.config
-            self.pairs.setdefault(_shown_states(model, config), (search, reached))
+            pair = _shown_states(model, config)
+            if self._better("pair", pair, reached.cost):
+                self.pairs[pair] = (search, reached)
             here = {(a.name, a.node) for a in offered(model, config)}
             for event in self.admin:
                 nodes: tuple[int | None, ...] = (0, 1) if "node" in event.fields else (None,)
                 for n in nodes:
                     inp = EventInput(event.id, n)
-                    target = self.offered if (event.id, n) in here else self.refused
-                    target.setdefault(_action_name(inp), (search, reached, inp))
-            for event in self.admin:
-                nodes = (0, 1) if "node" in event.fields else (None,)
-                for n in nodes:
-                    self._admin_conditions(search, reached, EventInput(event.id, n), checks)
-            for timer_id, parts in timer_checks.items():
-                for n in (0, 1):
-                    failing = [i for i, c in enumerate(parts) if not c(config, n, None)]
-                    if len(failing) == 1:
-                        self.whiles.setdefault((timer_id, failing[0]), (search, reached, n))
+                    is_offered = (event.id, n) in here
+                    name = _action_name(inp)
+                    kind = "offered" if is_offered else "refused"
+                    if self._better(kind, name, reached.cost):
+                        target = self.offered if is_offered else self.refused
+                        target[name] = (search, reached, inp)
+                    self._admin_conditions(search, reached, inp, checks)
+            self._whiles(search, reached, timer_checks)
 
         return visit
 
+    def _whiles(
+        self,
+        search: _Search,
+        reached: _Reached,
+        timer_checks: Mapping[str, tuple[Check, ...]],
+    ) -> None:
+        """Each node timer's conditions, in a configuration the search reached: best where
+        the timer, had it started there, would change the page by firing - at once, or when
+        it is due if nothing else happens meanwhile (the case observes then)."""
+        config = reached.config
+        shown: dict[str, Any] | None = None
+        for timer_id, parts in timer_checks.items():
+            for n in (0, 1):
+                failing = [i for i, c in enumerate(parts) if not c(config, n, None)]
+                if len(failing) != 1:
+                    continue
+                key = (timer_id, failing[0])
+                old = self.costs.get(("while", key))
+                if old is not None and old[0] == 0 and old[1:] <= reached.cost:
+                    continue  # a visible witness no worse is kept already
+                if shown is None:
+                    shown = _observation(search.model, config)
+                rest = parts[: failing[0]] + parts[failing[0] + 1 :]
+                # Looking ahead costs a run of the clock: a target whose witnesses show nothing
+                # in LOOKAHEADS tries is left with its first (its condition is likely one no
+                # trace can show to matter).
+                tries = self.lookaheads.get(key, 0)
+                self.lookaheads[key] = tries + 1
+                hidden = not (
+                    _fire_shows(search.model, config, timer_id, n, shown)
+                    or (
+                        tries < LOOKAHEADS
+                        and _fire_shows_when_due(search.model, config, timer_id, n, rest)
+                    )
+                )
+                if self._better("while", key, (hidden, *reached.cost)):
+                    self.whiles[key] = (search, reached, n)
+
+    def _rule(
+        self, search: _Search, reached: _Reached, before: Config, step: Step, last: bool
+    ) -> None:
+        """The rule that fired: best where the page after it is not the one the step would
+        have shown without it (a rule that only confirms the state it finds shows nothing)."""
+        rule = step.rule or ""
+        old = self.costs.get(("rule", rule))
+        if old is not None and old <= (0, *reached.cost):
+            return
+        assert isinstance(step.input, EventInput | Fire)
+        model = search.model
+        without = outcome(model, prepare(model, before, step.input), None, None).config
+        hidden = not last or _observation(model, without) == _observation(model, step.config)
+        if self._better("rule", rule, (hidden, *reached.cost)):
+            self.rules[rule] = (search, reached)
+
     def _reason(self, search: _Search, reached: _Reached, step: Step) -> None:
-        rule = next(t for t in self.spec.transitions if t.id == step.rule)
+        rule = self.by_id[step.rule or ""]
         assert step.node is not None
         for side, target, index in (
             ("node", rule.node, step.node),
@@ -774,7 +889,38 @@ class _Collector:
             if isinstance(choice, ReasonChoice) and choice.then != choice.otherwise:
                 got = step.config.nodes[index].reason
                 branch = "then" if got == choice.then else "else"
-                self.reasons.setdefault(f"{rule.id}:{side}:{branch}", (search, reached))
+                item = f"{rule.id}:{side}:{branch}"
+                if self._better("reason", item, reached.cost):
+                    self.reasons[item] = (search, reached)
+
+    def _effects(
+        self, search: _Search, reached: _Reached, before: Config, step: Step, last: bool
+    ) -> None:
+        """Each effect of the rule that fired, where leaving it out changes the outcome (best:
+        where the page shows it at once, the step being the last before the observation)."""
+        rule = self.by_id[step.rule or ""]
+        if not rule.effects or step.node is None or not isinstance(step.input, EventInput | Fire):
+            return
+        if all(
+            (old := self.costs.get(("effect", (rule.id, e)))) is not None
+            and old <= (0, *reached.cost)
+            for e in rule.effects
+        ):
+            return  # visible witnesses no worse are kept already
+        prepared = prepare(search.model, before, step.input)
+        shown: dict[str, Any] | None = None
+        for effect in rule.effects:
+            without = dataclasses.replace(
+                rule, effects=tuple(e for e in rule.effects if e != effect)
+            )
+            other = outcome(search.model, prepared, without, step.node).config
+            if other == step.config:
+                continue
+            if shown is None:
+                shown = _observation(search.model, step.config)
+            hidden = not last or _observation(search.model, other) == shown
+            if self._better("effect", (rule.id, effect), (hidden, *reached.cost)):
+                self.effects[(rule.id, effect)] = (search, reached)
 
     def _admin_conditions(
         self,
@@ -786,32 +932,105 @@ class _Collector:
         """An admin action's transitions' conditions, in a configuration the search reached:
         admin actions are steps only where offered, so the refused ones are found here."""
         prepared = prepare(search.model, reached.config, inp)
+        outcomes: list[Config] = []
+
+        def actual() -> Sequence[Config]:
+            if not outcomes:
+                outcomes.extend(s.config for s in apply(search.model, reached.config, inp))
+            return outcomes
+
         for t in self.by_trigger.get(inp.name, ()):
             parts = checks[t.id]
             for n in prepared.bindings:
                 failing = [i for i, c in enumerate(parts) if not c(prepared.world, n, inp)]
-                if len(failing) == 1 and (t.id, failing[0]) not in self.conditions:
-                    self.conditions[(t.id, failing[0])] = (search, reached, n, inp, prepared)
+                if failing:
+                    witness = (search, reached, n, inp, prepared)
+                    self._guard_witness(search, t, failing, witness, actual, reached.cost)
 
     def _conditions(
         self,
         search: _Search,
         reached: _Reached,
         before: Config,
-        inp: EventInput | Fire,
+        step: Step,
         checks: Mapping[str, tuple[Check, ...]],
+        last: bool,
     ) -> None:
-        prepared = prepare(search.model, before, inp)
+        assert isinstance(step.input, EventInput | Fire)
+        prepared = prepare(search.model, before, step.input)
         if not prepared.changed or prepared.admin:
             return
+        # The page a condition's negative twin compares with is the one after the step, and
+        # only a step that is the last before the observation has one to compare.
+        cost = reached.cost if last else (reached.cost[0] + 1, reached.cost[1])
         for t in self.by_trigger.get(prepared.trigger, ()):
             parts = checks[t.id]
             for n in prepared.bindings:
                 failing = [
                     i for i, c in enumerate(parts) if not c(prepared.world, n, prepared.event)
                 ]
-                if len(failing) == 1 and (t.id, failing[0]) not in self.conditions:
-                    self.conditions[(t.id, failing[0])] = (search, reached, n, None, prepared)
+                if failing:
+                    witness = (search, reached, n, None, prepared)
+                    self._guard_witness(search, t, failing, witness, lambda: [step.config], cost)
+
+    def _guard_witness(
+        self,
+        search: _Search,
+        t: Transition,
+        failing: Sequence[int],
+        witness: _Witness,
+        actual: Callable[[], Sequence[Config]],
+        cost: tuple[int, int],
+    ) -> None:
+        """A step where T's trigger happens and its guard fails: a witness of the one failing
+        condition, and of the guard as a whole. Visible (cost first 0) where firing T anyway
+        would show another page than every outcome the spec has there (none: an admin action
+        refused, whose negative case is the event line itself)."""
+        single = (t.id, failing[0]) if len(failing) == 1 else None
+        olds = [self.costs.get(("guard", t.id))]
+        if single is not None:
+            olds.append(self.costs.get(("condition", single)))
+        if all(o is not None and o[0] == 0 and o[1:] <= cost for o in olds):
+            return  # visible witnesses no worse are kept already
+        model = search.model
+        _, _, n, _, prepared = witness
+        fired = _observation(model, outcome(model, prepared, t, n).config)
+        hidden = any(_observation(model, c) == fired for c in actual())
+        full = (hidden, *cost)
+        if single is not None and self._better("condition", single, full):
+            self.conditions[single] = witness
+        if not hidden and self._better("guard", t.id, full):
+            self.guards[t.id] = witness
+
+
+def _fire_shows(
+    model: Model, config: Config, timer_id: str, n: int, shown: Mapping[str, Any]
+) -> bool:
+    """Would timer `timer_id` firing on node `n` now (were it running) change the page?"""
+    prepared = Prepared(Fire(timer_id, n), timer_id, config, None, (n,))
+    return any(
+        _observation(model, outcome(model, prepared, t, m).config) != shown
+        for t, m in matching(model, prepared)
+    )
+
+
+def _fire_shows_when_due(
+    model: Model, config: Config, timer_id: str, n: int, rest: Sequence[Check]
+) -> bool:
+    """Would timer `timer_id`, started on node `n` now and kept running while the conditions
+    `rest` (its own but the one that fails now) hold, change the page by firing when due - the
+    clock running on, what is due firing at its deadline, no event?"""
+    due = config.now + next(x.high for x in model.node_timers if x.name == timer_id)
+    while (limit := deadline(model, config)) is not None and limit <= due:
+        config = advance(model, config, limit)
+        pending = forced(model, config)
+        if not pending:  # pragma: no cover - a deadline is when something is forced
+            break
+        config = apply(model, config, pending[0])[0].config
+        if not all(c(config, n, None) for c in rest):
+            return False  # it would be cancelled first
+    config = advance(model, config, due)
+    return _fire_shows(model, config, timer_id, n, _observation(model, config))
 
 
 def _case_path(search: _Search, reached: _Reached) -> tuple[str, list[_Op]]:
@@ -831,6 +1050,7 @@ def _transition_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
                 start,
                 tuple(ops),
                 slug=f"transition-{t.id}",
+                pin=True,
             )
         for side in ("node", "peer"):
             choice = getattr(t, side).reason
@@ -850,64 +1070,126 @@ def _transition_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
                     start,
                     tuple(ops),
                     slug=f"reason-{t.id}-{side}-{branch}",
+                    pin=True,
                 )
 
 
 def _condition_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
     """Each condition of each transition's guard shown to matter: the trigger happens with
     every other condition holding. An admin action that no other transition takes there is
-    refused: the event line is a negative case's divergence."""
+    refused: the event line is a negative case's divergence. And each guard shown to matter as
+    a whole, where none of its conditions' cases shows it (a step where the guard fails and
+    firing the transition anyway would change the page)."""
     for t in spec.transitions:
+        shown_whole = False
         for i, part in enumerate(_conjuncts(t.when)):
             found = col.conditions.get((t.id, i))
             if found is None:
                 continue
-            search, reached, n, inp, prepared = found
-            start, ops = _case_path(search, reached)
-            # The negative twin: what the page would show had the transition fired anyway.
-            # A spec without the condition allows it; this spec must not.
-            fired = outcome(search.model, prepared, t, n).config
-            edge = reached.edge
-            last = edge is None or (inp is None and edge.steps[-1].input != prepared.inp)
-            what = f"condition {i + 1} of {t.id}: it does not fire without {_describe(part)}"
-            negative = False
-            if inp is not None:  # an admin action, tried in the configuration reached
-                now = reached.config.now
-                negative = not any(
-                    (a.name, a.node) == (inp.name, inp.node)
-                    for a in offered(search.model, reached.config)
+            plans = list(
+                _witness_plans(
+                    t,
+                    found,
+                    f"condition {i + 1} of {t.id}",
+                    f"without {_describe(part)}",
+                    f"condition-{t.id}-{i + 1}",
+                    f"condition:{t.id}:{i + 1}",
                 )
-                ops = [*ops, _Event(now, inp)] + ([] if negative else [_Look(now)])
-                what += f" ({_action_name(inp)}{' is refused' if negative else ''})"
-            else:
-                what += f" ({NODE_NAMES[n]} as node)"
+            )
+            shown_whole = shown_whole or any(p.negative for p in plans)
+            yield from plans
+        guard = col.guards.get(t.id)
+        if guard is not None and not shown_whole:
+            yield from _witness_plans(
+                t, guard, f"guard of {t.id}", "where its guard fails", f"guard-{t.id}", ""
+            )
+
+
+def _witness_plans(
+    t: Transition, witness: _Witness, name: str, without: str, slug: str, item: str
+) -> Iterator[_Plan]:
+    """The cases of a step where transition `t`'s trigger happens and its guard fails, covering
+    `item` (if any): the path (t does not fire), and its negative twin, the page as if t had
+    fired - or the admin action refused. A negative case also shows that t's guard matters as
+    a whole (`guard:T`)."""
+    search, reached, n, inp, prepared = witness
+    start, ops = _case_path(search, reached)
+    # The negative twin: what the page would show had the transition fired anyway.
+    # A spec without the condition allows it; this spec must not.
+    fired = outcome(search.model, prepared, t, n).config
+    edge = reached.edge
+    what = f"{name}: it does not fire {without}"
+    negative = False
+    if inp is not None:  # an admin action, tried in the configuration reached
+        now = reached.config.now
+        negative = not any(
+            (a.name, a.node) == (inp.name, inp.node) for a in offered(search.model, reached.config)
+        )
+        ops = [*ops, _Event(now, inp)] + ([] if negative else [_Look(now)])
+        what += f" ({_action_name(inp)}{' is refused' if negative else ''})"
+    else:
+        what += f" ({NODE_NAMES[n]} as node)"
+    mine = [item] if item else []
+    whole = [*mine, f"guard:{t.id}"]
+    covers = whole if negative else (mine or whole)
+    yield _Plan(what, covers, search.variant, start, tuple(ops), negative, slug=slug, pin=True)
+    if negative:
+        return  # refused: the event line is the negative case
+    if inp is not None:  # compared with what the action does instead
+        end = apply(search.model, reached.config, inp)[0].config
+    elif edge is not None and edge.steps[-1].input == prepared.inp:
+        end = edge.end
+    else:
+        return  # the step is not the path's last: no page to compare
+    shown = _observation(search.model, end)
+    claim = {k: v for k, v in _observation(search.model, fired).items() if shown.get(k) != v}
+    if claim:
+        yield _Plan(
+            f"{name}: the page as if it fired {without} does not conform",
+            whole,
+            search.variant,
+            start,
+            _instead_of_last_look(ops, _Claim(end.now, claim)),
+            negative=True,
+            slug=f"{slug}-fired",
+            pin=True,
+        )
+
+
+def _instead_of_last_look(ops: Sequence[_Op], claim: _Claim) -> tuple[_Op, ...]:
+    """The operations with `claim` in place of their final observation when that is at the
+    claim's time. A negative claim must be the first record at that time to see the step:
+    after an observation of what the spec did there, what the spec *might* have done is ruled
+    out already, so the claim would diverge under a spec that allows it too, and tell nothing."""
+    if ops and isinstance(ops[-1], _Look) and ops[-1].t == claim.t:
+        return (*ops[:-1], claim)
+    return (*ops, claim)
+
+
+def _effect_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
+    """Each effect of each transition shown to matter: a step where the transition fires and
+    the effect changes the configuration. Where the page does not show the change at once
+    (services started still show nothing), the file observes again after the next deadline,
+    when what follows - an initialization with or without the services - tells it."""
+    for t in spec.transitions:
+        for effect in t.effects:
+            found = col.effects.get((t.id, effect))
+            if found is None:
+                continue
+            search, reached = found
+            start, ops = _case_path(search, reached)
+            due = deadline(search.model, reached.config)
+            if due is not None:
+                ops.append(_Look(due + EPSILON, always=True))
             yield _Plan(
-                what,
-                [f"condition:{t.id}:{i + 1}"],
+                f"transition {t.id} fires with its effect {effect} changing what follows",
+                [f"effect:{t.id}:{effect}"],
                 search.variant,
                 start,
                 tuple(ops),
-                negative=negative,
-                slug=f"condition-{t.id}-{i + 1}",
+                slug=f"effect-{t.id}-{effect}",
+                pin=True,
             )
-            if negative or last:
-                continue  # refused, or the step is not the path's last: no page to compare
-            end = reached.config if inp is not None else (edge.end if edge else reached.config)
-            shown = _observation(search.model, end)
-            claim = {
-                k: v for k, v in _observation(search.model, fired).items() if shown.get(k) != v
-            }
-            if claim:
-                yield _Plan(
-                    f"condition {i + 1} of {t.id}: the page as if it fired without "
-                    f"{_describe(part)} does not conform",
-                    [f"condition:{t.id}:{i + 1}"],
-                    search.variant,
-                    start,
-                    (*ops, _Claim(end.now if inp is None else reached.config.now, claim)),
-                    negative=True,
-                    slug=f"condition-{t.id}-{i + 1}-fired",
-                )
 
 
 def _admin_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
@@ -921,6 +1203,7 @@ def _admin_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
             start,
             (*ops, _Event(t, inp), _Look(t)),
             slug=f"admin-{name.replace(' ', '-')}-offered",
+            pin=True,
         )
     for name, (search, reached, inp) in col.refused.items():
         start, ops = _case_path(search, reached)
@@ -956,8 +1239,9 @@ def _while_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
                 [f"while:{timer.id}:{i + 1}"],
                 search.variant,
                 start,
-                (*ops, _Look(later)),
+                (*ops, _Look(later, always=True)),
                 slug=f"while-{timer.id}-{i + 1}",
+                pin=True,
             )
 
 
@@ -971,6 +1255,7 @@ def _pair_plans(spec: Spec, col: _Collector) -> Iterator[_Plan]:
             start,
             tuple(ops),
             slug=f"pair-{pair[0]}--{pair[1]}",
+            pin=True,
         )
 
 
@@ -1118,12 +1403,16 @@ def _boundary(
     early = max(t0, low - EPSILON)
     late = high + EPSILON
     plans = [
-        plan("before", [_Look(early)], f"just before it may fire (t={early:g}): not fired"),
-        plan("opens", [_Look(low)], f"at t={low:g}, when it may fire"),
-        plan("closes", [_Look(high)], f"at t={high:g}, when it must fire"),
+        plan(
+            "before",
+            [_Look(early, always=True)],
+            f"just before it may fire (t={early:g}): not fired",
+        ),
+        plan("opens", [_Look(low, always=True)], f"at t={low:g}, when it may fire"),
+        plan("closes", [_Look(high, always=True)], f"at t={high:g}, when it must fire"),
         plan("opens-fired", [_Claim(low, changed)], f"already fired at t={low:g}: conforms"),
         plan("closes-unfired", [_Claim(high, old)], f"not yet fired at t={high:g}: conforms"),
-        plan("after", [_Look(late)], f"just after it must have fired (t={late:g})"),
+        plan("after", [_Look(late, always=True)], f"just after it must have fired (t={late:g})"),
         plan(
             "tolerance",
             [_Claim(high + TOLERANCE, old)],
@@ -1238,6 +1527,8 @@ def _targets(
         "condition": tuple(
             f"{t.id}:{i + 1}" for t in spec.transitions for i in range(len(_conjuncts(t.when)))
         ),
+        "guard": tuple(t.id for t in spec.transitions if _conjuncts(t.when)),
+        "effect": tuple(f"{t.id}:{e}" for t in spec.transitions for e in t.effects),
         "while": tuple(
             f"{x.id}:{i + 1}"
             for x in spec.timers.values()
@@ -1276,13 +1567,14 @@ def generate(
     plans = [
         *_transition_plans(spec, col),
         *_condition_plans(spec, col),
+        *_effect_plans(spec, col),
         *_while_plans(spec, col),
         *_pair_plans(spec, col),
         *_timer_plans(spec, col, uncovered),
         *_admin_plans(spec, col),
         *_param_plans(spec, fixed, uncovered),
     ]
-    cases = _write_cases(spec, plans, uncovered, progress)
+    cases = _write_cases(spec, plans, uncovered, progress, fixed)
     cases += _out_of_range_cases(spec, fixed, len(cases))
     targets = _targets(spec, col, fixed)
     covered = {item for case in cases for item in case.covers}
@@ -1294,6 +1586,10 @@ def generate(
         "condition": "the search reached no step where the trigger happens with every other "
         "condition holding " + bound,
         "while": "the search reached no configuration where every other condition holds " + bound,
+        "guard": "the search reached no step where the trigger happens, the guard fails and "
+        "firing the transition would change the page " + bound,
+        "effect": "the search reached no step where the transition fires and the effect "
+        "changes anything " + bound,
     }
     for kind, items in targets.items():
         for item in items:
@@ -1308,37 +1604,57 @@ def _write_cases(
     plans: Sequence[_Plan],
     uncovered: dict[str, str],
     progress: Callable[[str], None] | None,
+    fixed: Mapping[str, ParamValue],
 ) -> list[Case]:
-    """Write each plan's trace and check it; merge plans that give the same trace."""
+    """Write each plan's trace and check it; merge plans that give the same trace.
+
+    A plan marked `pin` is also written with its variant's timer windows narrowed to their
+    deadlines (`_narrowed`): the same events at the same times, every timer and client still
+    due when the search fired it, but no earlier. With default windows a timer may have fired
+    anywhere in [1, 60] s and what it started may have followed, so an observation after it
+    pins little; narrowed, it pins what the step did. The narrowed twin of a positive case is
+    kept where it pins some field at some time that the default one does not; that of a
+    negative case where the default one is not refused (some timing the spec allows shows
+    what it claims)."""
     # Plans that give the same file (same header but the title, same lines, same check) merge.
     by_text: dict[tuple[str, str, float], tuple[_Plan, str, int | None]] = {}
     merged: dict[tuple[str, str, float], list[str]] = {}
-    for plan in plans:
-        writer = _Writer(spec, plan.variant, plan.start, "")
-        try:
-            writer.play(plan.ops, negative=plan.negative)
-        except (ConformanceError, HasmError) as exc:  # pragma: no cover - a defect of the search
-            raise SuiteError(f"{plan.title}: the spec's own path does not conform: {exc}") from exc
-        body = "\n".join(writer.lines[1:])
-        line = len(writer.lines) if plan.negative else None
-        ok, why = _expected(spec, writer, plan, line)
-        if not ok:
-            for item in plan.covers:
-                uncovered[item] = why
-            continue
-        key = (writer.lines[0], body, plan.tolerance)
+    narrow: dict[str, _Variant | None] = {}
+
+    def add(plan: _Plan, written: _Written) -> None:
+        key = (written.header, written.body, plan.tolerance)
         if key in by_text:
             merged[key] += plan.covers
-            continue
-        by_text[key] = (plan, body, line)
+            return
+        by_text[key] = (plan, written.body, written.line)
         merged[key] = list(plan.covers)
+
+    for plan in plans:
+        written = _write_plan(spec, plan)
+        if not written.why:
+            add(plan, written)
+        twin = None
+        if plan.pin:
+            if plan.variant.label not in narrow:
+                narrow[plan.variant.label] = _narrowed(spec, plan.variant, fixed)
+            variant = narrow[plan.variant.label]
+            twin = None if variant is None else _narrowed_twin(plan, variant)
+        kept = False
+        # A positive twin where the default case is kept, a negative one where it is not.
+        if twin is not None and plan.negative == bool(written.why):
+            narrowed = _write_plan(spec, twin, strict=False)
+            if not narrowed.why and (plan.negative or narrowed.pinned - written.pinned):
+                add(twin, narrowed)
+                kept = True
+        if written.why and not kept:
+            for item in plan.covers:
+                uncovered[item] = written.why
     cases = []
     for number_, (key, (plan, body, line)) in enumerate(by_text.items(), 1):
         covers = tuple(dict.fromkeys(merged[key]))
         more = f" (and {len(covers) - 1} more)" if len(covers) > 1 else ""
         title = plan.title + more
-        writer = _Writer(spec, plan.variant, plan.start, title)
-        text = writer.lines[0] + "\n" + body + "\n"
+        text = _header(plan.variant, plan.start, title) + "\n" + body + "\n"
         name = f"{number_:04d}-{_slug(plan.slug)}.jsonl"
         cases.append(
             Case(
@@ -1355,6 +1671,105 @@ def _write_cases(
     if progress is not None:
         progress(f"{len(cases)} cases")
     return cases
+
+
+def _narrowed_twin(plan: _Plan, variant: _Variant) -> _Plan:
+    return dataclasses.replace(
+        plan,
+        title=f"{plan.title} (timer windows narrowed to their deadlines)",
+        variant=variant,
+        slug=f"{plan.slug}-narrowed",
+        pin=False,
+    )
+
+
+@dataclass(frozen=True)
+class _Written:
+    """A plan written: its header (without the title) and body, the divergent line of a
+    negative case, what its observations pin (time, field), and why it does not get its
+    expected verdict (empty: it does)."""
+
+    header: str
+    body: str
+    line: int | None
+    pinned: frozenset[tuple[float, str]]
+    why: str
+
+
+def _write_plan(spec: Spec, plan: _Plan, *, strict: bool = True) -> _Written:
+    """Write a plan's trace and check it. The spec's own path must conform: else a defect of
+    the search (SuiteError) - or, not `strict`, a case not to keep (its variant's narrowed
+    windows may leave no behaviour that takes an admin action where the search did)."""
+    writer = _Writer(spec, plan.variant, plan.start, "")
+    try:
+        writer.play(plan.ops, negative=plan.negative)
+    except (ConformanceError, HasmError) as exc:
+        if not strict:
+            return _Written("", "", None, frozenset(), f"not written: {exc}")
+        message = f"{plan.title}: the spec's own path does not conform: {exc}"
+        raise SuiteError(message) from exc  # pragma: no cover - a defect of the search
+    body = "\n".join(writer.lines[1:])
+    line = len(writer.lines) if plan.negative else None
+    ok, why = _expected(spec, writer, plan, line)
+    return _Written(writer.lines[0], body, line, frozenset(writer.pinned), "" if ok else why)
+
+
+def _narrowed(spec: Spec, variant: _Variant, fixed: Mapping[str, ParamValue]) -> _Variant | None:
+    """The variant with every timer window as narrow as the parameter ranges allow, each
+    window's close (the deadline) unchanged; None if nothing narrows.
+
+    Only a time parameter that some window's opening reads and no window's close reads is
+    moved (and none `fixed` or read by a guard): so every deadline, hence every path the search
+    found (it fires everything at its deadline), is the same under the narrowed variant. Each
+    such parameter takes, in spec order, the value among its range ends and the values that
+    close some window entirely that leaves the windows narrowest in total and is accepted."""
+    timers = list(spec.timers.values())
+    closes = {p for t in timers for p in t.duration.max.params}
+    guards: list[Guard] = [t.when for t in spec.transitions]
+    guards += [t.while_ for t in spec.timers.values()]
+    read = {t.prop for g in guards for t in guard_tests(g) if t.subject == "param"}
+    values: dict[str, ParamValue] = dict(variant.params)
+
+    def width(chosen: Mapping[str, ParamValue]) -> float:
+        return sum(
+            evaluate(t.duration.max, chosen) - evaluate(t.duration.min, chosen) for t in timers
+        )
+
+    for name, p in spec.parameters.items():
+        opens = [t for t in timers if name in t.duration.min.params]
+        if p.type != "seconds" or p.range is None or not opens:
+            continue
+        if name in closes or name in fixed or name in read:
+            continue
+        options: list[float] = [float(values[name]), *p.range]
+        for t in opens:
+            sign = sum(s for s, term in t.duration.min.terms if term == name)
+            if sign:
+                rest = evaluate(t.duration.min, values) - sign * float(values[name])
+                options.append((evaluate(t.duration.max, values) - rest) / sign)
+        best: tuple[float, int] | None = None
+        for i, value in enumerate(options):
+            chosen = {**values, name: value}
+            overrides = {k: v for k, v in chosen.items() if v != spec.defaults[k]}
+            if not _accepts(spec, overrides):
+                continue
+            if best is None or (width(chosen), i) < best:
+                best = (width(chosen), i)
+        if best is not None:
+            values[name] = options[best[1]]
+    if values == dict(variant.params):
+        return None
+    overrides = {k: v for k, v in values.items() if v != spec.defaults[k]}
+    moved = ", ".join(f"{k}={_json_value(v)}" for k, v in values.items() if v != variant.params[k])
+    return _Variant(values, overrides, f"{variant.label}; narrowed: {moved}")
+
+
+def _accepts(spec: Spec, overrides: Mapping[str, ParamValue]) -> bool:
+    try:
+        resolve_params(spec, overrides)
+    except HasmError:
+        return False
+    return True
 
 
 def _expected(spec: Spec, writer: _Writer, plan: _Plan, line: int | None) -> tuple[bool, str]:

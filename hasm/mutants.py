@@ -16,23 +16,39 @@ tries - each configuration with each input, events and timer firings alike; a su
 model gives the very same successors on every one of those steps (and, for a parameter range,
 accepts and refuses the same values over the range's span) behaves as the spec does on
 everything the search reaches, so it is flagged *equivalent* (within the search's bounds: at
-most MAX_FAULTS faults, MAX_DEPTH steps). The kill rate counts the other mutants.
+most MAX_FAULTS faults, MAX_DEPTH steps). So is one whose successors differ from the spec's
+only in what no record of a trace shows - the state and reason SRM keeps for a node whose SRM
+does not run - provided every continuation of the search from there keeps the two so, step
+for step, until they are equal (`_alike_onwards` gives the argument). The kill rate counts the
+other mutants.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fnmatch
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hasm.config import Config, EventInput, Input
+from hasm.config import Config, EventInput, Input, Node
 from hasm.errors import HasmError
-from hasm.generate import SuiteFile, _Search, _variants, _verdict
+from hasm.generate import (
+    MAX_DEPTH,
+    MAX_FAULTS,
+    SuiteFile,
+    _faults,
+    _key,
+    _observation,
+    _relative,
+    _Search,
+    _variants,
+    _verdict,
+)
 from hasm.loader import load_spec
 from hasm.model import (
     TRUE,
@@ -49,9 +65,9 @@ from hasm.model import (
     Transition,
 )
 from hasm.params import resolve_params
-from hasm.semantics import Model, apply
+from hasm.semantics import Model, advance, apply, deadline, forced
 
-__all__ = ["Mutant", "MutantResult", "MutationReport", "mutants", "run_mutants"]
+__all__ = ["Mutant", "MutantResult", "MutationReport", "mutants", "run_mutants", "selected"]
 
 
 @dataclass(frozen=True)
@@ -293,9 +309,19 @@ def mutants(spec: Spec) -> list[Mutant]:
 _STATE: dict[str, Any] = {}
 
 
-def _init(spec_path: str | None, cases: Sequence[SuiteFile]) -> None:
+def selected(every: Sequence[Mutant], only: Sequence[str]) -> list[Mutant]:
+    """The mutants whose id matches one of the shell-style patterns `only` (a pattern without
+    a wildcard matches ids that contain it); all of them when `only` is empty. Order is kept,
+    so a worker process selects the same list from the same spec."""
+    if not only:
+        return list(every)
+    globs = [p if any(ch in p for ch in "*?[") else f"*{p}*" for p in only]
+    return [m for m in every if any(fnmatch.fnmatchcase(m.id, g) for g in globs)]
+
+
+def _init(spec_path: str | None, cases: Sequence[SuiteFile], only: Sequence[str] = ()) -> None:
     spec = load_spec(spec_path)
-    _STATE.update(spec=spec, mutants=mutants(spec), cases=list(cases))
+    _STATE.update(spec=spec, mutants=selected(mutants(spec), only), cases=list(cases))
 
 
 def _relevant(mutant: Mutant, cases: Sequence[SuiteFile]) -> list[SuiteFile]:
@@ -364,20 +390,22 @@ def run_mutants(
     spec_path: str | None = None,
     jobs: int = 0,
     check_equivalence: bool = True,
+    only: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> MutationReport:
     """Run `cases` against every mutant of `spec` (loaded from `spec_path` in each of `jobs`
-    worker processes; 0: one per core) and flag the survivors that are equivalent."""
-    every = mutants(spec)
+    worker processes; 0: one per core) and flag the survivors that are equivalent. With
+    `only`, just the mutants whose id matches one of its patterns (`selected`)."""
+    every = selected(mutants(spec), only)
     workers = (os.cpu_count() or 1) if jobs == 0 else jobs
     killed: dict[int, str | None] = {}
     if workers <= 1:
-        _init(spec_path, cases)
+        _init(spec_path, cases, only)
         _STATE["spec"], _STATE["mutants"] = spec, every
         killed = dict(_kill(i) for i in range(len(every)))
     else:
         context = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
-        with context.Pool(workers, _init, (spec_path, list(cases))) as pool:
+        with context.Pool(workers, _init, (spec_path, list(cases), tuple(only))) as pool:
             for index, case in pool.imap_unordered(_kill, range(len(every)), chunksize=4):
                 killed[index] = case
     if progress is not None:
@@ -395,26 +423,35 @@ def run_mutants(
 
 
 def _equivalent(spec: Spec, survivors: Sequence[Mutant], indices: Sequence[int]) -> set[int]:
-    """The survivors whose steps are the spec's on every step the generator's search tries."""
+    """The survivors whose steps are the spec's, or differ only unseen, on every step the
+    generator's search tries (`_same_steps`)."""
     steps: list[tuple[Mapping[str, Any], Config, Input]] = []
+    searches: dict[int, _Search] = {}
     for variant in _variants(spec, {}):
         search = _Search(spec, variant)
         search.tried = []
         search.run(lambda key, reached: None)
+        searches[id(variant.params)] = search
         steps += [(variant.params, config, inp) for config, inp in search.tried]
     out: set[int] = set()
     for mutant, index in zip(survivors, indices, strict=True):
-        if _same_steps(spec, mutant, steps):
+        if _same_steps(spec, mutant, steps, searches):
             out.add(index)
     return out
 
 
 def _same_steps(
-    spec: Spec, mutant: Mutant, steps: Sequence[tuple[Mapping[str, Any], Config, Input]]
+    spec: Spec,
+    mutant: Mutant,
+    steps: Sequence[tuple[Mapping[str, Any], Config, Input]],
+    searches: Mapping[int, _Search],
 ) -> bool:
+    """Does the mutant step as the spec does on every one of `steps`? Where its successors
+    differ, they may still differ only in what no observation shows: see `_alike_onwards`."""
     if mutant.kind == "range":
         return _same_range(spec, mutant)
     models: dict[int, tuple[Model, Model] | None] = {}
+    explored: dict[tuple[Any, ...], int] = {}
     for params, config, inp in steps:
         key = id(params)
         if key not in models:
@@ -437,8 +474,108 @@ def _same_steps(
             theirs = {s.config for s in apply(pair[1], config, inp)}
         except HasmError:
             return False
-        if ours != theirs:
+        if ours == theirs:
+            continue
+        pairs = _matched(ours, theirs)
+        if pairs is None or not _alike_onwards(*pair, searches[key], pairs, explored):
             return False
+    return True
+
+
+# -- differences no observation shows ------------------------------------------------------------
+def _tried(search: _Search, config: Config) -> bool:
+    """Did the search try every input on this configuration (or one the same but for the
+    time, or the nodes' roles)? Then `_same_steps` compares the mutant's steps there."""
+    reached = search.seen.get(_key(config))
+    return reached is not None and reached.depth < MAX_DEPTH
+
+
+def _unseen(config: Config) -> Config:
+    """The configuration less what no record of a trace can show of it: the state and reason
+    SRM keeps for a node whose SRM does not run (the node down, or its SRM stopped). The page
+    shows such a node as the spec's `display.unreachable` whatever they are (node_views); what
+    else depends on them now - the sessions the node serves, the actions offered - is kept or
+    compared as it is, and what a later step makes of them is what `_alike_onwards` checks."""
+    nodes = tuple(
+        n if n.up and n.srm else Node("", "", n.up, n.srm, n.stopped) for n in config.nodes
+    )
+    return dataclasses.replace(config, nodes=(nodes[0], nodes[1]))
+
+
+def _matched(
+    ours: Iterable[Config], theirs: Iterable[Config]
+) -> list[tuple[Config, Config]] | None:
+    """Each successor of the spec paired with each of the mutant's that differs from it only
+    unseen; None if some successor of either has no such partner."""
+    mine, other = list(ours), list(theirs)
+    if {_unseen(c) for c in mine} != {_unseen(c) for c in other}:
+        return None
+    return [(a, b) for a in mine for b in other if _unseen(a) == _unseen(b)]
+
+
+def _alike_onwards(
+    ours: Model,
+    theirs: Model,
+    search: _Search,
+    pairs: Iterable[tuple[Config, Config]],
+    explored: dict[tuple[Any, ...], int],
+) -> bool:
+    """From each pair of a spec's and a mutant's configuration that differ only unseen, does
+    every continuation keep them so - each record showing the same - until they are equal in
+    a configuration whose every step the step-wise check compares?
+
+    Why this is sound (within the same bounds as the rest of the check): configurations that
+    differ only unseen show the same page, sessions and offered actions (checked, since an
+    offered action is read off the guards); if every input takes them to successors that pair
+    up the same way - each successor of one with one of the other that again differs only
+    unseen, and none left over - then by induction every sequence of records a trace can make
+    gets the same answer from both, so no trace tells the mutant apart from the spec. The
+    continuations are those of the generator's search: its events (faults at most
+    MAX_FAULTS), the clock run to the next deadline and what is due fired there, in every
+    order, up to MAX_DEPTH steps past the difference. A mutant that makes a hidden state
+    matter later (a rule that keeps the state when the SRM starts) fails it there."""
+    frontier = [(a, b, 0) for a, b in pairs]
+    while frontier:
+        a, b, depth = frontier.pop()
+        if a == b and _tried(search, a):
+            continue  # equal again, where the step-wise check compares every step already
+        if _unseen(a) != _unseen(b) or _observation(ours, a) != _observation(theirs, b):
+            return False
+        # A pair met before, as early in a continuation or earlier, is checked from there: a
+        # difference would have ended the check. (Times relative to the clock: the semantics
+        # depends on how long ago things happened, not on what time it is.)
+        key = (_relative(a), _relative(b))
+        if depth >= MAX_DEPTH or explored.get(key, MAX_DEPTH) <= depth:
+            continue
+        explored[key] = depth
+        due = forced(ours, a)
+        if due != forced(theirs, b):
+            return False
+        inputs: list[Input] = list(due)
+        if not due:
+            inputs += [
+                i
+                for i in search.inputs(a)
+                if i.service is None or i.node is None or a.nodes[i.node].up
+            ]
+            limit, other = deadline(ours, a), deadline(theirs, b)
+            if limit != other:
+                return False
+            if limit is not None and limit > a.now:
+                frontier.append((advance(ours, a, limit), advance(theirs, b, limit), depth + 1))
+        for inp in inputs:
+            try:
+                mine = [s.config for s in apply(ours, a, inp)]
+                other_ = [s.config for s in apply(theirs, b, inp)]
+            except HasmError:
+                return False
+            if isinstance(inp, EventInput):  # the search's bound on faults, both sides alike
+                mine = [c for c in mine if _faults(c) <= MAX_FAULTS]
+                other_ = [c for c in other_ if _faults(c) <= MAX_FAULTS]
+            matched = _matched(mine, other_)
+            if matched is None:
+                return False
+            frontier += [(x, y, depth + 1) for x, y in matched]
     return True
 
 

@@ -655,11 +655,11 @@ def _settle(
     due = _timers_due(model, config)
     if not config.timers and not any(due):
         return config, (), (), tuple(moves)  # nothing runs, nothing should
-    runs = {(t.name, t.node): t for t in config.timers}
+    runs = {(t.name, t.node): t for t in config.timers} if config.timers else None
     i = 0
     for spec_timer in model.node_timers:
         for n in (0, 1):
-            running = runs.get((spec_timer.name, n))
+            running = runs.get((spec_timer.name, n)) if runs else None
             should = due[i]
             i += 1
             if should and running is None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from hasm.check import check_file
 from hasm.cli import main as hasm_main
 from hasm.errors import InputError
-from hasm.generate import INDEX, Suite, generate, read_suite, write_suite
+from hasm.generate import INDEX, Case, Suite, generate, read_suite, write_suite
 from hasm.loader import load_spec
 from hasm.model import Spec
 from hasm.oracle import ConformanceError, Oracle
@@ -75,13 +76,14 @@ def test_every_case_gets_its_expected_verdict(canonical_spec: Spec, canonical_su
 @pytest.mark.slow
 def test_coverage_of_the_canonical_spec(canonical_spec: Spec, canonical_suite: Suite) -> None:
     coverage = canonical_suite.index()["coverage"]
-    # every transition, reason branch, timer boundary, reached state pair and admin action
-    for kind in ("transition", "reason", "timer", "pair", "admin"):
+    # every transition, reason branch, effect, timer boundary, reached state pair, admin action
+    for kind in ("transition", "reason", "effect", "timer", "pair", "admin"):
         assert coverage[kind]["uncovered"] == {}, kind
         assert coverage[kind]["covered"] == coverage[kind]["targets"] > 0
     assert coverage["transition"]["targets"] == len(canonical_spec.transitions)
+    assert coverage["effect"]["targets"] == sum(len(t.effects) for t in canonical_spec.transitions)
     # conditions: the uncovered ones are those no step of the search can isolate, each with why
-    for kind in ("condition", "while", "param"):
+    for kind in ("condition", "guard", "while", "param"):
         assert coverage[kind]["covered"] > 0
         assert all(coverage[kind]["uncovered"].values())
     # every documented pair of the table the search shows is among the pairs covered
@@ -109,6 +111,83 @@ def test_cases_that_claim_a_timing_the_spec_only_allows_are_not_for_replay(
     }
     replayed = [c for c in canonical_suite.cases if c.replay and c.verdict == "conforms"]
     assert len(replayed) > 100
+
+
+def records(case: Case) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in case.text.splitlines()[1:]]
+
+
+@pytest.mark.slow
+def test_every_transition_is_seen_to_fire(canonical_suite: Suite) -> None:
+    """Some conforming case of each transition ends by observing both nodes' states: the
+    witness path is one a trace can follow (no two timers due at once, no mirror rule doing
+    the same), and where the default windows leave the timing open its narrowed twin pins it."""
+    for t in canonical_suite.targets["transition"]:
+        seen = False
+        for case in canonical_suite.cases:
+            if f"transition:{t}" not in case.covers or case.verdict != "conforms":
+                continue
+            nodes = records(case)[-1].get("observe", {}).get("nodes", {})
+            seen = seen or (len(nodes) == 2 and all("state" in n for n in nodes.values()))
+        assert seen, t
+
+
+@pytest.mark.slow
+def test_narrowed_twins_pin_what_the_default_windows_leave_open(
+    canonical_spec: Spec, canonical_suite: Suite
+) -> None:
+    """A narrowed case replays its default twin's events at the same times with every timer
+    window closed up to its deadline (which stays where it was), and observes more."""
+    by_name = {c.name.split("-", 1)[1]: c for c in canonical_suite.cases}
+    narrowed = [c for c in canonical_suite.cases if c.name.endswith("-narrowed.jsonl")]
+    assert len(narrowed) > 10
+    for case in narrowed:
+        params = json.loads(case.text.splitlines()[0])["params"]
+        assert params["transition_min_s"] == canonical_spec.defaults["transition_max_s"]
+        assert (
+            params["client_relogin_lower_limit_s"]
+            == canonical_spec.defaults["client_relogin_upper_limit_s"]
+        )
+        assert (
+            params["keep_alive_interval_s"]
+            == canonical_spec.parameters["keep_alive_interval_s"].range[0]
+        )
+        assert "timer windows narrowed to their deadlines" in case.title
+        twin = by_name[case.name.split("-", 1)[1].replace("-narrowed.jsonl", ".jsonl")]
+        events = [r for r in records(case) if "event" in r]
+        assert events == [r for r in records(twin) if "event" in r], case.name
+
+        def observed(c: Case) -> set[tuple[float, str]]:
+            out = set()
+            for r in records(c):
+                for part, fields in r.get("observe", {}).items():
+                    if part == "nodes":
+                        out |= {(r["t"], f"{n}.{k}") for n, node in fields.items() for k in node}
+                    elif isinstance(fields, dict):
+                        out |= {(r["t"], f"{part}.{k}") for k in fields}
+                    else:
+                        out.add((r["t"], part))
+            return out
+
+        assert observed(case) - observed(twin), case.name
+
+
+@pytest.mark.slow
+def test_a_negative_claim_is_the_first_record_after_its_step(canonical_suite: Suite) -> None:
+    """A claim of the page as if a rule had fired: an observation of the same instant before
+    it would already rule out what a spec without the condition may do, so the claim would
+    diverge under that spec too and tell nothing."""
+    claims = 0
+    for case in canonical_suite.cases:
+        if case.verdict != "diverges" or not any(
+            c.startswith(("condition:", "guard:")) for c in case.covers
+        ):
+            continue
+        *before, last = records(case)
+        if "observe" in last:
+            claims += 1
+            assert not ("observe" in before[-1] and before[-1]["t"] == last["t"]), case.name
+    assert claims > 30
 
 
 def test_each_file_says_what_it_covers(canonical_suite: Suite) -> None:

@@ -40,7 +40,14 @@ def cmd_mutants(args: argparse.Namespace) -> int:
     spec = spec_of(args)
     cases = read_suite(args.suite)
     spec_path = str(args.spec) if args.spec is not None else None
-    report = run_mutants(spec, cases, spec_path=spec_path, jobs=args.jobs, progress=_progress())
+    report = run_mutants(
+        spec,
+        cases,
+        spec_path=spec_path,
+        jobs=args.jobs,
+        only=args.only or (),
+        progress=_progress(),
+    )
     print(report.text())
     if args.min_rate is not None and report.rate < args.min_rate / 100:
         print(f"kill rate {report.rate:.1%} is below --min-rate {args.min_rate:g}%")
@@ -81,6 +88,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     mut.add_argument(
         "-j", "--jobs", type=int, default=0, metavar="N", help="worker processes (0: one per core)"
+    )
+    mut.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="run only the mutants whose id matches PATTERN (shell-style; without a wildcard, "
+        "ids that contain it); repeatable",
     )
     mut.add_argument(
         "--min-rate",
