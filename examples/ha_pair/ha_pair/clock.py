@@ -32,7 +32,12 @@ class Clock(ABC):
     async def sleep(self, delay: float) -> None:
         """Wait `delay` seconds of this clock's time."""
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.call_later(delay, lambda: done.done() or done.set_result(None))
+
+        def wake() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        self.call_later(delay, wake)
         await done
 
 

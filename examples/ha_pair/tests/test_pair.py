@@ -92,6 +92,62 @@ def test_the_backup_losing_a_service_while_its_peer_is_down_fails_both(checked: 
     c.clock.advance_to(1000)
 
 
+def test_a_node_down_is_taken_over_and_comes_back_initializing(checked: Any) -> None:
+    c = checked(USERS)
+    c.clock.advance_to(10)
+    c.do("node_down", node="pub")
+    assert c.page().nodes["pub"]["state"] == "Unknown"  # nobody can ask a down node
+    assert c.page().sessions == {"alice": None, "bob": None, "carol": "sub"}
+    c.clock.advance_to(54)
+    c.run.advance(54)  # the heartbeat timeout less one interval has not passed yet
+    assert c.run.allowed()["nodes.sub.state"] == ("Normal",)
+    c.clock.advance_to(62.5)  # this pair notices the silence 52.5 s after the last heartbeat
+    assert c.page().nodes["sub"] == {
+        "state": "Running in Backup Mode",
+        "reason": "Peer Reboot",
+        "assigned_users": 1,
+        "active_users": 1,
+    }
+    c.clock.advance_to(160)  # the clients log in again, to the backup
+    assert c.page().sessions == {"alice": "sub", "bob": "sub", "carol": "sub"}
+    c.clock.advance_to(300)
+    c.do("node_up", node="pub")
+    assert states(c) == ("Initializing", "Running in Backup Mode")
+    c.clock.advance_to(305)  # it finds its peer serving its users: Failed Over
+    assert c.page().nodes["pub"]["reason"] == "Initialization"
+    assert states(c) == ("Failed Over", "Running in Backup Mode")
+    assert c.page().offered["fallback"] == ["pub"]
+    c.do("fallback", node="pub")
+    c.clock.advance_to(460)
+    assert states(c) == ("Normal", "Normal")
+    assert c.page().sessions == {"alice": "pub", "bob": "pub", "carol": "sub"}
+    c.run.advance(1200)
+
+
+def test_a_split_brain_fails_both_nodes_until_recover(checked: Any) -> None:
+    c = checked(USERS)
+    c.clock.advance_to(10)
+    c.do("link_down")
+    assert c.page().offered["failover"] == []  # the nodes cannot agree on a move
+    c.clock.advance_to(62.5)  # each hears nobody and takes over for the other
+    assert states(c) == ("Running in Backup Mode", "Running in Backup Mode")
+    assert c.page().sessions == {"alice": "pub", "bob": "pub", "carol": "sub"}
+    c.clock.advance_to(100)
+    c.do("link_up")
+    assert states(c) == ("Running in Failed Mode", "Running in Failed Mode")
+    assert c.page().nodes["pub"]["reason"] == "Unknown"
+    assert c.page().sessions == {"alice": None, "bob": None, "carol": None}
+    assert c.page().offered["recover"] is True
+    c.clock.advance_to(200)
+    c.do("recover")
+    assert states(c) == ("Initializing", "Initializing")
+    c.clock.advance_to(205)
+    assert states(c) == ("Normal", "Normal")
+    c.clock.advance_to(250)  # the clients log in again at home
+    assert c.page().sessions == {"alice": "pub", "bob": "pub", "carol": "sub"}
+    c.run.advance(1000)
+
+
 @pytest.mark.hasm(tolerance=5)
 def test_real_asyncio_timers(hasm_oracle: Any) -> None:
     """The same pair on real asyncio timers, sped up 200 times; a tolerance of 5 s of pair
@@ -112,7 +168,21 @@ def test_real_asyncio_timers(hasm_oracle: Any) -> None:
 
 # -- property: any schedule of the events the pair supports --------------------------------------
 SPEC = load_spec()
-SUPPORTED = ["service_stop", "service_start", "failover", "fallback", "login", "logout"]
+SUPPORTED = [
+    "service_stop",
+    "service_start",
+    "node_down",
+    "node_up",
+    "srm_stop",
+    "srm_start",
+    "link_down",
+    "link_up",
+    "failover",
+    "fallback",
+    "recover",
+    "login",
+    "logout",
+]
 GROUPS = groups(SPEC, nodes=NODES, initial="normal", params=st.just({})).map(
     lambda g: Group(g.nodes, g.users, g.params, frozenset(MONITORED), g.initial)
 )
