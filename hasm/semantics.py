@@ -122,7 +122,9 @@ class Model:
         # event's service (parameters are fixed per model). Searches meet the same few node
         # configurations again and again at other times; bounded, as a trace may not repeat.
         self.matches: dict[tuple[object, ...], tuple[tuple[Transition, int], ...]] = {}
-        self.timers_due: dict[tuple[object, ...], tuple[bool, ...]] = {}
+        self.timers_due: dict[
+            tuple[object, ...], tuple[tuple[bool, ...], frozenset[tuple[str, int]]]
+        ] = {}
         self.offers: dict[tuple[object, ...], tuple[EventInput, ...]] = {}
         self.rows: dict[tuple[object, ...], tuple[str, ...]] = {}
         relogin = spec.user_timer.duration
@@ -652,9 +654,9 @@ def _settle(
     started: list[RunningTimer] = []
     cancelled: list[RunningTimer] = []
     kept: list[RunningTimer] = []
-    due = _timers_due(model, config)
-    if not config.timers and not any(due):
-        return config, (), (), tuple(moves)  # nothing runs, nothing should
+    due, wanted = _timers_due(model, config)
+    if len(config.timers) == len(wanted) and all((t.name, t.node) in wanted for t in config.timers):
+        return config, (), (), tuple(moves)  # what runs is what should
     runs = {(t.name, t.node): t for t in config.timers} if config.timers else None
     i = 0
     for spec_timer in model.node_timers:
@@ -678,17 +680,25 @@ def _settle(
     return config, tuple(started), tuple(cancelled), tuple(moves)
 
 
-def _timers_due(model: Model, config: Config) -> tuple[bool, ...]:
-    """For each node timer and node (in that order), whether its condition holds: it reads only
-    the nodes and the group, so it is remembered by them."""
+def _timers_due(
+    model: Model, config: Config
+) -> tuple[tuple[bool, ...], frozenset[tuple[str, int]]]:
+    """For each node timer and node (in that order), whether its condition holds, and the
+    (timer, node) of those that hold: it reads only the nodes and the group, so it is
+    remembered by them."""
     key = (config.nodes, config.ha_enabled, config.link_up)
-    due = model.timers_due.get(key)
-    if due is None:
+    found = model.timers_due.get(key)
+    if found is None:
         due = tuple(t.check(config, n, None) for t in model.node_timers for n in (0, 1))
+        wanted = frozenset(
+            (t.name, n)
+            for i, (t, n) in enumerate((t, n) for t in model.node_timers for n in (0, 1))
+            if due[i]
+        )
         if len(model.timers_due) >= _MEMO_LIMIT:
             model.timers_due.clear()
-        model.timers_due[key] = due
-    return due
+        found = model.timers_due[key] = (due, wanted)
+    return found
 
 
 # -- what the page shows ------------------------------------------------------------------------

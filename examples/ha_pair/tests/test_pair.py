@@ -148,16 +148,17 @@ def test_a_split_brain_fails_both_nodes_until_recover(checked: Any) -> None:
     c.run.advance(1000)
 
 
-@pytest.mark.hasm(tolerance=5)
+@pytest.mark.hasm(tolerance=10)
 def test_real_asyncio_timers(hasm_oracle: Any) -> None:
-    """The same pair on real asyncio timers, sped up 200 times; a tolerance of 5 s of pair
-    time (25 ms of real time) absorbs the loop's jitter."""
+    """The same pair on real asyncio timers, sped up 200 times; a tolerance of 10 s of pair
+    time (50 ms of real time) absorbs the loop's jitter on a busy machine, and the last look
+    comes 55 s (275 ms) after the clients are due back."""
 
     async def scenario() -> Checked:
         clock = AsyncioClock(speed=200)
         c = Checked(hasm_oracle, USERS, clock)
         c.do("service_stop", node="pub", service="presence_engine")
-        await clock.sleep(250)  # failover at 90 s, move by 95 s, clients back by 245 s
+        await clock.sleep(300)  # failover at 90 s, move by 95 s, clients back by 245 s
         return c
 
     c = asyncio.run(scenario())
