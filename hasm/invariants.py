@@ -160,10 +160,10 @@ def _home_fixed_step(model: Model, inv: Invariant, before: Config, step: Step) -
     ]
 
 
-def _users_per_home(config: Config) -> Counter[int]:
-    counts: Counter[int] = Counter()
+def _users_per_home(config: Config) -> dict[int, int]:
+    counts: dict[int, int] = {}
     for cohort in config.users:
-        counts[cohort.home] += cohort.count
+        counts[cohort.home] = counts.get(cohort.home, 0) + cohort.count
     return counts
 
 
@@ -188,10 +188,13 @@ def _users_conserved_step(model: Model, inv: Invariant, before: Config, step: St
     if step.config.users is before.users:
         return []  # the same cohorts: nothing gained or lost
     was, now = _users_per_home(before), _users_per_home(step.config)
+    if was == now:
+        return []
     return [
-        f"home node {home} had {was[home]} user(s) before the step and {now[home]} after it"
+        f"home node {home} had {was.get(home, 0)} user(s) before the step and "
+        f"{now.get(home, 0)} after it"
         for home in sorted(set(was) | set(now))
-        if was[home] != now[home]
+        if was.get(home, 0) != now.get(home, 0)
     ]
 
 
@@ -267,17 +270,27 @@ def _offered_only_config(model: Model, inv: Invariant, config: Config) -> list[s
 
 
 def _pairs_documented_config(model: Model, inv: Invariant, config: Config) -> list[str]:
+    # What the page shows of the states and reasons reads only the nodes and the link.
+    key = (inv.id, config.nodes, config.link_up)
+    found = _cache(model).pairs.get(key)
+    if found is None:
+        found = _pairs_documented(model, inv, config)
+        _remember(_cache(model).pairs, key, found)
+    return list(found)
+
+
+def _pairs_documented(model: Model, inv: Invariant, config: Config) -> tuple[str, ...]:
     if documented_rows(model, config):
-        return []
+        return ()
     a, b = node_views(model, config)
     if any(entry.allows((a.state, a.reason), (b.state, b.reason)) for entry in inv.also):
-        return []
+        return ()
     states, reasons = model.spec.states, model.spec.reasons
-    return [
+    return (
         f"the page shows {states[a.state].label} / {reasons[a.reason].label} and "
         f"{states[b.state].label} / {reasons[b.reason].label}: no documented pair, and no "
-        "assumption introduces it (list it under the invariant's 'also' with its assumption)"
-    ]
+        "assumption introduces it (list it under the invariant's 'also' with its assumption)",
+    )
 
 
 def _fires_after_step(
@@ -354,6 +367,7 @@ class _Compiled:
     # Guard outcomes by what guards read (the nodes and the group): searches meet the same few
     # node configurations at many times, and ask the same of them at every step.
     holding: dict[tuple[object, ...], tuple[bool, ...]] = field(default_factory=dict)
+    pairs: dict[tuple[object, ...], tuple[str, ...]] = field(default_factory=dict)
     triggered: dict[tuple[object, ...], tuple[tuple[Invariant, int], ...]] = field(
         default_factory=dict
     )
