@@ -637,12 +637,16 @@ def lint(spec: Spec, located: Located | None = None) -> LintResult:
     return LintResult(Path(spec.path).name, (*open_findings, *stale), accepted)
 
 
-def render_text(result: LintResult) -> list[str]:
-    """The report: open findings, then accepted ones, then a summary line."""
+def render_text(result: LintResult, accepted: bool = False) -> list[str]:
+    """The report: open findings, the accepted ones too if asked, then a summary line. Accepted
+    findings are the spec's settled decisions; listing them all every time would bury a new
+    finding among them, so by default the summary only counts them."""
     lines = [str(f) for f in result.findings]
-    lines += [str(f) for f in result.accepted]
+    if accepted:
+        lines += [str(f) for f in result.accepted]
     verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
-    lines.append(f"{result.spec}: {verdict}; {len(result.accepted)} accepted with a reason")
+    more = "" if accepted or not result.accepted else " (--accepted lists them)"
+    lines.append(f"{result.spec}: {verdict}; {len(result.accepted)} accepted with a reason{more}")
     return lines
 
 

@@ -305,8 +305,14 @@ def test_cli_exit_codes_and_located_lines(
 ) -> None:
     assert main(["lint"]) == EXIT_OK
     out = capsys.readouterr().out
+    assert out.splitlines() == [
+        "imp-ha.yaml: clean; 22 accepted with a reason (--accepted lists them)"
+    ]
+    assert main(["lint", "--accepted"]) == EXIT_OK
+    out = capsys.readouterr().out
     assert out.splitlines()[-1] == "imp-ha.yaml: clean; 22 accepted with a reason"
     assert ": accepted timer_lapses: critical_service_down in normal/failed: " in out
+    assert len(out.splitlines()) == 23
 
     path = planted(
         tmp_path,

@@ -41,7 +41,7 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(lint_json(result))
     else:
-        for line in lint_text(result):
+        for line in lint_text(result, accepted=args.accepted):
             print(line)
     return EXIT_OK if result.clean else EXIT_FALSE
 
@@ -87,6 +87,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_spec(check)
     check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument(
+        "--accepted",
+        action="store_true",
+        help="list the findings the spec accepts too, each with its reason (text format)",
+    )
     check.set_defaults(run=cmd_lint)
 
     diff = sub.add_parser(
