@@ -39,7 +39,6 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from hasm.config import NO_NODE, Config, EventInput, Fire, Step
 from hasm.errors import HasmError
@@ -56,6 +55,7 @@ from hasm.semantics import (
     forced,
     node_views,
     offered,
+    remember,
 )
 
 __all__ = [
@@ -275,7 +275,7 @@ def _pairs_documented_config(model: Model, inv: Invariant, config: Config) -> li
     found = _cache(model).pairs.get(key)
     if found is None:
         found = _pairs_documented(model, inv, config)
-        _remember(_cache(model).pairs, key, found)
+        remember(_cache(model).pairs, key, found)
     return list(found)
 
 
@@ -505,18 +505,8 @@ def _holding(model: Model, config: Config) -> tuple[bool, ...]:
             for inv in _watched(model)
             for n in (0, 1)
         )
-        _remember(cache.holding, key, holds)
+        remember(cache.holding, key, holds)
     return holds
-
-
-# How many guard outcomes one of the caches above keeps before it starts again.
-_MEMO_LIMIT = 1 << 16
-
-
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    if len(memo) >= _MEMO_LIMIT:
-        memo.clear()
-    memo[key] = value
 
 
 def watch_deadlines(model: Model, config: Config, watch: Watch) -> tuple[float | None, ...]:
@@ -594,7 +584,7 @@ def response_triggers(model: Model, before: Config, step: Step) -> list[tuple[In
             for n in (0, 1)
             if start(before, n, None) and then(after, n, None)
         )
-        _remember(cache.triggered, key, found)
+        remember(cache.triggered, key, found)
     return list(found)
 
 

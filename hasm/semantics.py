@@ -17,6 +17,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
 
 from hasm.config import (
     NO_NODE,
@@ -309,9 +310,7 @@ def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
     found = model.offers.get(key)
     if found is None:
         found = _offered(model, config)
-        if len(model.offers) >= _MEMO_LIMIT:
-            model.offers.clear()
-        model.offers[key] = found
+        remember(model.offers, key, found)
     return found
 
 
@@ -451,14 +450,20 @@ def matching(model: Model, prepared: Prepared) -> tuple[tuple[Transition, int], 
             for n in prepared.bindings
             if rule.check(world, n, event)
         )
-        if len(model.matches) >= _MEMO_LIMIT:
-            model.matches.clear()
-        model.matches[key] = found
+        remember(model.matches, key, found)
     return found
 
 
-# How many guard outcomes a model remembers before it starts again.
+# How many guard outcomes one of a model's memos keeps before it starts again: a search meets
+# few node configurations, but a trace may go on without ever repeating one.
 _MEMO_LIMIT = 1 << 16
+
+
+def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep `value` in `memo` under `key`, starting the memo again once it is full."""
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
 
 
 def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | None) -> Step:
@@ -695,9 +700,8 @@ def _timers_due(
             for i, (t, n) in enumerate((t, n) for t in model.node_timers for n in (0, 1))
             if due[i]
         )
-        if len(model.timers_due) >= _MEMO_LIMIT:
-            model.timers_due.clear()
-        found = model.timers_due[key] = (due, wanted)
+        found = (due, wanted)
+        remember(model.timers_due, key, found)
     return found
 
 
@@ -731,9 +735,7 @@ def documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
     found = model.rows.get(key)
     if found is None:
         found = _documented_pairs(model, config)
-        if len(model.rows) >= _MEMO_LIMIT:
-            model.rows.clear()
-        model.rows[key] = found
+        remember(model.rows, key, found)
     return found
 
 

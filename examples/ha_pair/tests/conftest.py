@@ -19,6 +19,25 @@ from ha_pair.clock import Clock
 IMPL = os.environ.get("HA_PAIR_IMPL", "good")
 NODES = ("pub", "sub")
 MONITORED = ("database", "presence_engine", "xcp_router")
+# The events of trace format v1 this pair implements (ha_pair.Pair's methods): what the
+# property test draws and which files of a generated suite it can play.
+SUPPORTED = frozenset(
+    {
+        "service_stop",
+        "service_start",
+        "node_down",
+        "node_up",
+        "srm_stop",
+        "srm_start",
+        "link_down",
+        "link_up",
+        "failover",
+        "fallback",
+        "recover",
+        "login",
+        "logout",
+    }
+)
 
 
 class Checked:

@@ -19,24 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import IMPL, MONITORED
+from conftest import IMPL, MONITORED, SUPPORTED
 from ha_pair import Page, VirtualClock, make_pair
-
-SUPPORTED = {
-    "service_stop",
-    "service_start",
-    "node_down",
-    "node_up",
-    "srm_stop",
-    "srm_start",
-    "link_down",
-    "link_up",
-    "failover",
-    "fallback",
-    "recover",
-    "login",
-    "logout",
-}
 
 
 class _Quiet:
