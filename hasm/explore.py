@@ -678,20 +678,23 @@ def explore(
     chosen = variants(spec, params, monitored)
     switches = _switches(spec)
     inputs = [_services(spec, v.monitored) for v in chosen]
+
     # Two ways one exploration covers another variant, which then is not explored (unless the
     # covering one breaks an invariant):
     # - within: every run of the variant is a run of another (see _within);
     # - the same exploration: it differs from a variant with every switch off only in switches
     #   that exploration never read.
-    within = {
-        i: j
-        for i in range(len(chosen))
-        for j in range(len(chosen))
-        if i != j
-        and _within(chosen[i], inputs[i], chosen[j], inputs[j])
-        and not (j > i and _within(chosen[j], inputs[j], chosen[i], inputs[i]))
-    }
-    widest = [i for i in range(len(chosen)) if i not in within]
+    def covers(i: int, j: int) -> bool:  # of two variants with the same runs, the first counts
+        return (
+            i != j
+            and _within(chosen[i], inputs[i], chosen[j], inputs[j])
+            and not (j > i and _within(chosen[j], inputs[j], chosen[i], inputs[i]))
+        )
+
+    every = range(len(chosen))
+    widest = [i for i in every if not any(covers(i, j) for j in every)]
+    # Being within is transitive, so a variant within another is within a widest one.
+    within = {i: next(j for j in widest if covers(i, j)) for i in every if i not in widest}
     off = [i for i in widest if not any(chosen[i].params[s] for s in switches)]
     # One process explores the variants with every switch off first, so the others can be
     # found the same; more go at once (one found the same is rarely worth an idle process).
@@ -701,16 +704,19 @@ def explore(
         zip(wave, _run(spec, [chosen[i] for i in wave], bounds, jobs, progress, done), strict=True)
     )
 
-    def cover(i: int, base: int, how: str) -> None:
-        result = outcomes[base].result
-        if how == "same":
-            found = dataclasses.replace(result, variant=chosen[i], seconds=0.0, same_as=base)
-            outcomes[i] = dataclasses.replace(outcomes[base], result=found)
-        else:
-            found = VariantResult(chosen[i], 0, 0, 0, 0.0, frozenset(), (), within=base)
-            outcomes[i] = _Outcome(found, *(frozenset(),) * 5)
+    def cover(i: int, found: VariantResult, outcome: _Outcome) -> None:
+        outcomes[i] = outcome
         if done is not None and not together:
             done(found)
+
+    def same(i: int, base: int) -> None:
+        result = outcomes[base].result
+        found = dataclasses.replace(result, variant=chosen[i], seconds=0.0, same_as=base)
+        cover(i, found, dataclasses.replace(outcomes[base], result=found))
+
+    def inside(i: int, base: int) -> None:
+        found = VariantResult(chosen[i], 0, 0, 0, 0.0, frozenset(), (), within=base)
+        cover(i, found, _Outcome(found, *(frozenset(),) * 5))
 
     rest = []
     for i in widest:
@@ -734,7 +740,7 @@ def explore(
         if base is None:
             rest.append(i)
         else:
-            cover(i, base, "same")
+            same(i, base)
     outcomes.update(
         zip(rest, _run(spec, [chosen[i] for i in rest], bounds, jobs, progress, done), strict=True)
     )
@@ -743,7 +749,7 @@ def explore(
         if outcomes[j].result.violations:
             narrow.append(i)  # explored on its own, to name what it breaks
         else:
-            cover(i, j, "within")
+            inside(i, j)
     outcomes.update(
         zip(
             narrow,
