@@ -99,6 +99,11 @@ class Config:
             count += len(n.stopped) + (not n.up) + (n.up and not n.srm)
         return count
 
+    def services_of_down_node(self, inp: EventInput) -> bool:
+        """Is `inp` a service stopping or starting on a node that is down? A search leaves such
+        events out: a node's services all start with it, so they tell nothing apart."""
+        return inp.service is not None and inp.node is not None and not self.nodes[inp.node].up
+
     def timer(self, name: str, node: int) -> RunningTimer | None:
         for t in self.timers:
             if t.name == name and t.node == node:

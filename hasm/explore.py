@@ -388,13 +388,7 @@ class _Inputs:
 
     def fixed(self, config: Config) -> list[EventInput]:
         """The admin actions and the world's events (no service event on a node that is down)."""
-        nodes = config.nodes
-        world = [
-            inp
-            for inp in self.world
-            if inp.service is None or inp.node is None or nodes[inp.node].up
-        ]
-        return [*self.admin, *world]
+        return [*self.admin, *(i for i in self.world if not config.services_of_down_node(i))]
 
     def chosen(self, model: Model, config: Config) -> Iterator[Input]:
         """The users' events and the internal choices open now."""

@@ -322,14 +322,6 @@ def _key(config: Config) -> tuple[Any, ...]:
     return min(_relative(config), _relative(_mirror(config)), key=repr)
 
 
-def _faults(config: Config) -> int:
-    """How many faults the environment has now."""
-    count = 0 if config.link_up else 1
-    for n in config.nodes:
-        count += len(n.stopped) + (not n.up) + (n.up and not n.srm)
-    return count
-
-
 class _Search:
     """The breadth-first search of one variant, recording the first path to each target."""
 
@@ -393,8 +385,8 @@ class _Search:
         for inp in self.inputs(config):
             if self.tried is not None:
                 self.tried.append((config, inp))
-            if inp.service is not None and inp.node is not None and not config.nodes[inp.node].up:
-                continue  # a down node's services all start with it: nothing to tell apart
+            if config.services_of_down_node(inp):
+                continue
             steps = [s for s in apply(self.model, config, inp) if s.changed]
             ambiguous = len(steps) > 1 or (
                 len(steps) == 1
@@ -403,7 +395,7 @@ class _Search:
                 and len(matching(self.model, prepare(self.model, config, inp))) > 1
             )
             for step in steps:
-                if _faults(step.config) <= MAX_FAULTS:
+                if step.config.faults() <= MAX_FAULTS:
                     yield _Edge((step,), (config,), step.config, inp, ambiguous)
         yield from self.wait(config)
 

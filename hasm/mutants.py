@@ -41,7 +41,6 @@ from hasm.generate import (
     MAX_DEPTH,
     MAX_FAULTS,
     SuiteFile,
-    _faults,
     _key,
     _observation,
     _relative,
@@ -553,11 +552,7 @@ def _alike_onwards(
             return False
         inputs: list[Input] = list(due)
         if not due:
-            inputs += [
-                i
-                for i in search.inputs(a)
-                if i.service is None or i.node is None or a.nodes[i.node].up
-            ]
+            inputs += [i for i in search.inputs(a) if not a.services_of_down_node(i)]
             limit, other = deadline(ours, a), deadline(theirs, b)
             if limit != other:
                 return False
@@ -570,8 +565,8 @@ def _alike_onwards(
             except HasmError:
                 return False
             if isinstance(inp, EventInput):  # the search's bound on faults, both sides alike
-                mine = [c for c in mine if _faults(c) <= MAX_FAULTS]
-                other_ = [c for c in other_ if _faults(c) <= MAX_FAULTS]
+                mine = [c for c in mine if c.faults() <= MAX_FAULTS]
+                other_ = [c for c in other_ if c.faults() <= MAX_FAULTS]
             matched = _matched(mine, other_)
             if matched is None:
                 return False
