@@ -18,11 +18,11 @@ from pathlib import Path
 
 from transitions import Machine
 
-from hasm.check import check_file
-from hasm.loader import load_spec
-from hasm.semantics import Model
-from hasm.simulate import Simulator
-from hasm.trace import TraceWriter
+from hasm.core.semantics import Model
+from hasm.oracle.files import check_file
+from hasm.sim.simulator import Simulator
+from hasm.spec.loader import load_spec
+from hasm.trace.writer import TraceWriter
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 CACHE = Path(__file__).resolve().parent / ".cache"

@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from hasm.generate import generate, read_suite, write_suite
-from hasm.loader import load_spec
-from hasm.mutants import run_mutants
+from hasm.spec.loader import load_spec
+from hasm.suite.generate import generate, read_suite, write_suite
+from hasm.suite.mutants import run_mutants
 
 GOAL = 0.95
 

@@ -13,12 +13,13 @@ import io
 import sys
 import time
 
-from hasm.loader import load_spec
-from hasm.model import Spec
-from hasm.oracle import Oracle
-from hasm.semantics import Model
-from hasm.simulate import Simulator
-from hasm.trace import PollingTraceWriter, read_trace
+from hasm.core.semantics import Model
+from hasm.oracle.oracle import Oracle
+from hasm.sim.simulator import Simulator
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
+from hasm.trace.reader import read_trace
+from hasm.trace.writer import PollingTraceWriter
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 

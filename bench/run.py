@@ -11,9 +11,10 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable
 
-from hasm.loader import load_spec
-from hasm.semantics import Model
-from hasm.simulate import Record, Simulator
+from hasm.core.semantics import Model
+from hasm.sim.simulator import Simulator
+from hasm.spec.loader import load_spec
+from hasm.trace.records import Record
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 

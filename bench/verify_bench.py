@@ -12,8 +12,8 @@ import statistics
 import sys
 import time
 
-from hasm.explore import MAX_FAULTS, explore
-from hasm.loader import load_spec
+from hasm.explorer.explore import MAX_FAULTS, explore
+from hasm.spec.loader import load_spec
 
 GOAL_S = 10.0
 

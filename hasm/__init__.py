@@ -1,54 +1,125 @@
 """hasm: an executable, formal specification of Cisco IM and Presence High Availability.
 
 One declarative spec (specs/imp-ha.yaml) drives one pure semantic core on a virtual clock; the
-simulator and the live `transitions` machine run on it.
+simulator, the conformance oracle, the explorer and the review tools all run on it.
+
+The public names below are imported when first asked for (PEP 562), so `import hasm` - and the
+pytest plugin, which every pytest run of a project that installs hasm loads - costs next to
+nothing until a name is used.
 """
 
-from hasm.check import Verdict, check_file, check_files
-from hasm.config import Config, EventInput, Fire, Relogin, Step
-from hasm.errors import (
-    ClockError,
-    HasmError,
-    InputError,
-    NotOffered,
-    ParameterError,
-    Problem,
-    ScenarioError,
-    SpecError,
-)
-from hasm.explore import Exploration, explore
-from hasm.loader import canonical_spec_path, load_spec
-from hasm.machine import LiveGroup, compile_machine, machine_config
-from hasm.model import Spec
-from hasm.oracle import ConformanceError, Divergence, Oracle
-from hasm.params import resolve_params
-from hasm.runner import Run, run_scenario
-from hasm.scenario import Scenario, load_scenario, packaged_scenarios
-from hasm.semantics import (
-    Model,
-    advance,
-    apply,
-    deadline,
-    enabled,
-    forced,
-    initial_config,
-    node_views,
-    offered,
-)
-from hasm.simulate import Record, Simulator
-from hasm.trace import TraceError, TraceReader, TraceWriter, read_trace
+from __future__ import annotations
 
-verify = explore  # `hasm verify` from Python: explore and check every invariant
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hasm.core.config import Config, EventInput, Fire, Relogin, Step
+    from hasm.core.semantics import (
+        Model,
+        advance,
+        apply,
+        deadline,
+        enabled,
+        forced,
+        initial_config,
+        node_views,
+        offered,
+    )
+    from hasm.errors import (
+        ClockError,
+        HasmError,
+        InputError,
+        NotOffered,
+        ParameterError,
+        Problem,
+        ScenarioError,
+        SpecError,
+        TraceError,
+    )
+    from hasm.explorer.explore import Exploration, explore
+    from hasm.explorer.explore import explore as verify
+    from hasm.oracle.files import Verdict, check_file, check_files
+    from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+    from hasm.sim.machine import LiveGroup, compile_machine, machine_config
+    from hasm.sim.runner import Run, run_scenario
+    from hasm.sim.scenario import Scenario, load_scenario, packaged_scenarios
+    from hasm.sim.simulator import Simulator
+    from hasm.spec.loader import canonical_spec_path, load_spec
+    from hasm.spec.model import Spec
+    from hasm.spec.params import resolve_params
+    from hasm.trace.reader import TraceReader, read_trace
+    from hasm.trace.records import Record
+    from hasm.trace.writer import TraceWriter
+
+# Each public name and the module that is its one home.
+_HOMES: dict[str, str] = {
+    "advance": "hasm.core.semantics",
+    "apply": "hasm.core.semantics",
+    "canonical_spec_path": "hasm.spec.loader",
+    "check_file": "hasm.oracle.files",
+    "check_files": "hasm.oracle.files",
+    "ClockError": "hasm.errors",
+    "compile_machine": "hasm.sim.machine",
+    "Config": "hasm.core.config",
+    "ConformanceError": "hasm.oracle.oracle",
+    "deadline": "hasm.core.semantics",
+    "Divergence": "hasm.oracle.oracle",
+    "enabled": "hasm.core.semantics",
+    "EventInput": "hasm.core.config",
+    "Exploration": "hasm.explorer.explore",
+    "explore": "hasm.explorer.explore",
+    "Fire": "hasm.core.config",
+    "forced": "hasm.core.semantics",
+    "HasmError": "hasm.errors",
+    "initial_config": "hasm.core.semantics",
+    "InputError": "hasm.errors",
+    "LiveGroup": "hasm.sim.machine",
+    "load_scenario": "hasm.sim.scenario",
+    "load_spec": "hasm.spec.loader",
+    "machine_config": "hasm.sim.machine",
+    "Model": "hasm.core.semantics",
+    "node_views": "hasm.core.semantics",
+    "NotOffered": "hasm.errors",
+    "offered": "hasm.core.semantics",
+    "Oracle": "hasm.oracle.oracle",
+    "packaged_scenarios": "hasm.sim.scenario",
+    "ParameterError": "hasm.errors",
+    "Problem": "hasm.errors",
+    "read_trace": "hasm.trace.reader",
+    "Record": "hasm.trace.records",
+    "Relogin": "hasm.core.config",
+    "resolve_params": "hasm.spec.params",
+    "Run": "hasm.sim.runner",
+    "run_scenario": "hasm.sim.runner",
+    "Scenario": "hasm.sim.scenario",
+    "ScenarioError": "hasm.errors",
+    "Simulator": "hasm.sim.simulator",
+    "Spec": "hasm.spec.model",
+    "SpecError": "hasm.errors",
+    "Step": "hasm.core.config",
+    "TraceError": "hasm.errors",
+    "TraceReader": "hasm.trace.reader",
+    "TraceWriter": "hasm.trace.writer",
+    "Verdict": "hasm.oracle.files",
+    "verify": "hasm.explorer.explore",  # `hasm verify` from Python: explore, check every invariant
+}
 
 
 def __getattr__(name: str) -> object:
-    # hasm.strategies needs Hypothesis, a test dependency: it is imported when first asked for
-    # (`hasm.strategies` or `from hasm import strategies`), never by `import hasm`.
     if name == "strategies":
-        import importlib  # noqa: PLC0415 - lazily, see above
-
+        # hasm.strategies needs Hypothesis, a test dependency: imported only when asked for.
         return importlib.import_module("hasm.strategies")
-    raise AttributeError(f"module 'hasm' has no attribute {name!r}")
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'hasm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), "explore" if name == "verify" else name)
+    globals()[name] = value  # asked once, then an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_HOMES])
 
 
 __all__ = [

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "ClockError",
+    "HasmError",
+    "InputError",
+    "NotOffered",
+    "ParameterError",
+    "Problem",
+    "ScenarioError",
+    "SpecError",
+    "TraceError",
+]
+
 
 class HasmError(Exception):
     """The root of every error hasm raises on purpose."""
@@ -44,6 +56,10 @@ class ScenarioError(InputError):
 
 class ParameterError(InputError):
     """A parameter override that is unknown, of the wrong type, or out of range."""
+
+
+class TraceError(InputError):
+    """A trace that is not valid trace format v1; every problem is located at file:line and field."""
 
 
 class NotOffered(HasmError):

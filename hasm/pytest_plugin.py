@@ -37,10 +37,11 @@ from hasm.errors import HasmError, InputError, Problem
 if TYPE_CHECKING:
     from _pytest.outcomes import Failed as _FailedBase
 
-    from hasm.check import Verdict
-    from hasm.model import ParamValue, Spec
-    from hasm.oracle import Divergence, Oracle
-    from hasm.trace import TraceReader, TraceRecord
+    from hasm.oracle.files import Verdict
+    from hasm.oracle.oracle import Divergence, Oracle
+    from hasm.spec.model import ParamValue, Spec
+    from hasm.trace.reader import TraceReader
+    from hasm.trace.records import TraceRecord
 else:
     _FailedBase = pytest.fail.Exception
 
@@ -166,14 +167,14 @@ class _Settings:
 
     def spec(self) -> Spec:
         if self._spec is None:
-            from hasm.loader import load_spec  # noqa: PLC0415 - see _LAZY
+            from hasm.spec.loader import load_spec  # noqa: PLC0415 - see _LAZY
 
             self._spec = load_spec(self.spec_path)
         return self._spec
 
     def reader(self) -> TraceReader:
         if self._reader is None:
-            from hasm.trace import TraceReader  # noqa: PLC0415 - see _LAZY
+            from hasm.trace.reader import TraceReader  # noqa: PLC0415 - see _LAZY
 
             self._reader = TraceReader(self.spec())
         return self._reader
@@ -327,10 +328,10 @@ class HasmOracle:
     def check_trace(
         self, path: str | os.PathLike[str], *, tolerance: float | None = None
     ) -> Verdict:
-        """Check a whole trace file; return its `hasm.check.Verdict` if it conforms, and fail
+        """Check a whole trace file; return its `hasm.oracle.files.Verdict` if it conforms, and fail
         the test with `hasm check`'s report if it does not or is not a valid trace."""
         __tracebackhide__ = True
-        from hasm.check import check_file  # noqa: PLC0415 - see _LAZY
+        from hasm.oracle.files import check_file  # noqa: PLC0415 - see _LAZY
 
         tol = self.tolerance if tolerance is None else self._checked(tolerance)
         path = os.fspath(path)
@@ -569,7 +570,7 @@ class OracleRun:
         return self._oracle
 
     def _begin(self, header: dict[str, Any]) -> HasmFailure | None:
-        from hasm.oracle import Oracle  # noqa: PLC0415 - see _LAZY
+        from hasm.oracle.oracle import Oracle  # noqa: PLC0415 - see _LAZY
 
         failure = self._line(header)
         if failure is not None:
@@ -596,7 +597,7 @@ class OracleRun:
         return None
 
     def _check(self, record: dict[str, Any]) -> HasmFailure | None:
-        from hasm.oracle import ConformanceError  # noqa: PLC0415 - see _LAZY
+        from hasm.oracle.oracle import ConformanceError  # noqa: PLC0415 - see _LAZY
 
         oracle, records = self._oracle, self._records
         if self._failed is not None or oracle is None or records is None:

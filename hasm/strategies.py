@@ -42,13 +42,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from hasm.core.semantics import Model, offered
 from hasm.errors import ParameterError
-from hasm.model import ParamValue, Spec
-from hasm.oracle import TICKS, Oracle
-from hasm.params import resolve_params
-from hasm.semantics import Model, offered
-from hasm.simulate import Simulator
-from hasm.trace import TraceWriter, number
+from hasm.oracle.oracle import TICKS, Oracle
+from hasm.sim.simulator import Simulator
+from hasm.spec.model import ParamValue, Spec
+from hasm.spec.params import resolve_params
+from hasm.trace.records import number
+from hasm.trace.writer import TraceWriter
 
 __all__ = [
     "DEFAULT_NODES",

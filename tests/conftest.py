@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 
 import pytest
 
-from hasm.config import (
+from hasm.core.config import (
     NO_NODE,
     NOT_WAITING,
     Cohort,
@@ -26,10 +26,10 @@ from hasm.config import (
     Step,
     UserKey,
 )
-from hasm.loader import load_spec
-from hasm.model import ParamValue, Spec
-from hasm.params import resolve_params
-from hasm.semantics import Model, advance, apply
+from hasm.core.semantics import Model, advance, apply
+from hasm.spec.loader import load_spec
+from hasm.spec.model import ParamValue, Spec
+from hasm.spec.params import resolve_params
 
 
 @pytest.fixture(scope="session")

@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from hasm.cli import EXIT_INPUT, main
-from hasm.loader import canonical_spec_path
+from hasm.spec.loader import canonical_spec_path
 
 CANON = canonical_spec_path().read_text(encoding="utf-8")
 _DATA = yaml.load(CANON, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from hasm.cli import main
-from hasm.model import Spec
-from hasm.runner import scenario_trace
-from hasm.scenario import load_scenario, packaged_scenarios
+from hasm.sim.runner import scenario_trace
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.spec.model import Spec
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 

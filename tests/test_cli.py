@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import main
-from hasm.scenario import packaged_scenarios
+from hasm.sim.scenario import packaged_scenarios
 
 SCENARIO = next(p for p in packaged_scenarios() if p.stem == "02_critical_service_down")
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import main
-from hasm.diagram import (
+from hasm.review.diagram import (
     ANY_STATE,
     NodeMachine,
     PairMachine,
@@ -27,8 +27,8 @@ from hasm.diagram import (
     to_dot,
     to_mermaid,
 )
-from hasm.loader import load_spec
-from hasm.model import Spec
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "specs" / "small.yaml"

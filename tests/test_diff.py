@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import EXIT_FALSE, EXIT_INPUT, EXIT_OK, main
-from hasm.diff import diff_specs
-from hasm.loader import canonical_spec_path, load_spec
+from hasm.review.diff import diff_specs
+from hasm.spec.loader import canonical_spec_path, load_spec
 
 SMALL = Path(__file__).parent / "specs" / "small.yaml"
 SMALL_TEXT = SMALL.read_text(encoding="utf-8")

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import EXIT_INPUT, EXIT_OK, main
-from hasm.doc import coverage, readable_guard, render_doc
-from hasm.model import Spec
-from hasm.scenario import packaged_scenarios
+from hasm.review.doc import coverage, readable_guard, render_doc
+from hasm.sim.scenario import packaged_scenarios
+from hasm.spec.model import Spec
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = Path(__file__).parent / "specs" / "small.yaml"

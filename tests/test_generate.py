@@ -15,14 +15,14 @@ from typing import Any
 
 import pytest
 
-from hasm.check import check_file
 from hasm.cli import main as hasm_main
 from hasm.errors import InputError
-from hasm.generate import INDEX, Case, Suite, generate, read_suite, write_suite
-from hasm.loader import load_spec
-from hasm.model import Spec
-from hasm.oracle import ConformanceError, Oracle
-from hasm.trace import read_trace
+from hasm.oracle.files import check_file
+from hasm.oracle.oracle import ConformanceError, Oracle
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
+from hasm.suite.generate import INDEX, Case, Suite, generate, read_suite, write_suite
+from hasm.trace.reader import read_trace
 
 SMALL = Path(__file__).parent / "specs" / "small.yaml"
 

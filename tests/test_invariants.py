@@ -15,9 +15,10 @@ from conftest import at_home, cohorts, drive, due, ev, fire, make_config, model_
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from hasm.config import NO_NODE, NOT_WAITING, Cohort, Config, EventInput, Move, Relogin, Step
+from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, EventInput, Move, Relogin, Step
+from hasm.core.semantics import Model, advance, apply, initial_config, offered
 from hasm.errors import SpecError
-from hasm.invariants import (
+from hasm.explorer.invariants import (
     KINDS,
     UnknownInvariantKind,
     Violation,
@@ -25,20 +26,20 @@ from hasm.invariants import (
     check_response,
     check_step,
     check_transition,
-    describe_guard,
     response_triggers,
     watch_deadlines,
     watch_start,
     watch_step,
 )
-from hasm.loader import canonical_spec_path, load_spec
-from hasm.model import All, AllowedPair, Invariant, Spec
-from hasm.model import Test as Cond  # not `Test`: pytest would try to collect it
-from hasm.params import resolve_params
-from hasm.runner import run_scenario, scenario_model
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.semantics import Model, advance, apply, initial_config, offered
-from hasm.simulate import Record, Simulator
+from hasm.sim.runner import run_scenario, scenario_model
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.sim.simulator import Simulator
+from hasm.spec.guards import describe_guard
+from hasm.spec.loader import canonical_spec_path, load_spec
+from hasm.spec.model import All, AllowedPair, Invariant, Spec
+from hasm.spec.model import Test as Cond  # not `Test`: pytest would try to collect it
+from hasm.spec.params import resolve_params
+from hasm.trace.records import Record
 
 
 def inv_id(spec: Spec, kind: str, action: str | None = None) -> str:

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import EXIT_FALSE, EXIT_INPUT, EXIT_OK, main
-from hasm.lint import CHECKS, Finding, lint, reachable_pairs
-from hasm.loader import load_spec
-from hasm.runner import run_scenario
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.schemas import load_schema
+from hasm.review.lint import CHECKS, Finding, lint, reachable_pairs
+from hasm.sim.runner import run_scenario
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.spec.loader import load_spec
+from hasm.spec.schemas import load_schema
 
 SMALL = Path(__file__).parent / "specs" / "small.yaml"
 SMALL_TEXT = SMALL.read_text(encoding="utf-8")

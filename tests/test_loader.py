@@ -14,15 +14,10 @@ import pytest
 import yaml
 
 from hasm.errors import HasmError, InputError, Problem, SpecError
-from hasm.loader import (
-    canonical_spec_path,
-    label_index,
-    load_spec,
-    normalise_label,
-    schema_problems,
-)
-from hasm.located import Located, dotted, parse_yaml, read_yaml
-from hasm.model import (
+from hasm.spec.labels import label_index, normalise_label
+from hasm.spec.loader import canonical_spec_path, load_spec, schema_problems
+from hasm.spec.located import Located, dotted, parse_yaml, read_yaml
+from hasm.spec.model import (
     TRUE,
     All,
     AnyOf,
@@ -33,9 +28,9 @@ from hasm.model import (
     Spec,
     Target,
 )
-from hasm.model import Test as Cond  # not `Test`: pytest would try to collect it
-from hasm.params import evaluate
-from hasm.schemas import load_schema
+from hasm.spec.model import Test as Cond  # not `Test`: pytest would try to collect it
+from hasm.spec.params import evaluate
+from hasm.spec.schemas import load_schema
 
 CANON_PATH = canonical_spec_path()
 CANON = CANON_PATH.read_text(encoding="utf-8")
@@ -318,7 +313,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 
 def test_schema_is_the_shipped_file() -> None:
-    path = Path(__file__).resolve().parents[1] / "hasm" / "schemas" / "spec.schema.json"
+    path = Path(__file__).resolve().parents[1] / "hasm" / "spec" / "schemas" / "spec.schema.json"
     assert json.loads(path.read_text(encoding="utf-8")) == load_schema("spec")
 
 

@@ -11,17 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from transitions import Machine, MachineError
 
-from hasm import machine as machine_module
-from hasm.config import Config, EventInput, Fire
+from hasm.core.config import Config, EventInput, Fire
+from hasm.core.semantics import Model, NotEnabled, apply, offered
 from hasm.errors import NotOffered
-from hasm.loader import load_spec
-from hasm.machine import LiveGroup, NoSuchStep, compile_machine, config_pair, machine_config
-from hasm.model import ParamValue, Spec
-from hasm.params import resolve_params
-from hasm.runner import run_scenario
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.semantics import Model, NotEnabled, apply, offered
-from hasm.simulate import Record, Simulator
+from hasm.sim import machine as machine_module
+from hasm.sim.machine import LiveGroup, NoSuchStep, compile_machine, config_pair, machine_config
+from hasm.sim.runner import run_scenario
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.sim.simulator import Simulator
+from hasm.spec.loader import load_spec
+from hasm.spec.model import ParamValue, Spec
+from hasm.spec.params import resolve_params
+from hasm.trace.records import Record
 
 SCENARIOS = packaged_scenarios()
 SEEDS = (0, 1, 2)

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import main as hasm_main
-from hasm.generate import generate, read_suite, write_suite
-from hasm.loader import load_spec
-from hasm.model import TRUE, Spec
-from hasm.mutants import mutants, run_mutants, selected
+from hasm.spec.loader import load_spec
+from hasm.spec.model import TRUE, Spec
+from hasm.suite.generate import generate, read_suite, write_suite
+from hasm.suite.mutants import mutants, run_mutants, selected
 
 SMALL = Path(__file__).parent / "specs" / "small.yaml"
 

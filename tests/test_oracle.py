@@ -1,4 +1,4 @@
-"""The conformance oracle (hasm.oracle): every trace the simulator writes conforms; traces changed
+"""The conformance oracle (hasm.oracle.oracle): every trace the simulator writes conforms; traces changed
 into something the spec forbids are rejected at the changed line, with a report that says what
 the spec allows there and why; timer windows hold at their boundaries; partial observations,
 the tolerance, the Python API, the two documented over-approximations and the cost of many users.
@@ -18,24 +18,20 @@ import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
-from hasm.check import check_file
-from hasm.config import Relogin
+from hasm.core.config import Relogin
+from hasm.core.semantics import Model, offered
 from hasm.errors import HasmError, InputError
-from hasm.loader import load_spec
-from hasm.model import Spec
-from hasm.oracle import TICKS, ConformanceError, Divergence, Oracle
-from hasm.params import resolve_params
-from hasm.runner import scenario_model, scenario_trace
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.semantics import Model, offered
-from hasm.simulate import Simulator
-from hasm.trace import (
-    NodeObservation,
-    OfferedObservation,
-    PollingTraceWriter,
-    TraceWriter,
-    read_trace,
-)
+from hasm.oracle.files import check_file
+from hasm.oracle.oracle import TICKS, ConformanceError, Divergence, Oracle
+from hasm.sim.runner import scenario_model, scenario_trace
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.sim.simulator import Simulator
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
+from hasm.spec.params import resolve_params
+from hasm.trace.reader import read_trace
+from hasm.trace.records import NodeObservation, OfferedObservation
+from hasm.trace.writer import PollingTraceWriter, TraceWriter
 
 SCENARIOS = packaged_scenarios()
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"

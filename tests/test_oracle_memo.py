@@ -13,11 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_oracle import FAILED_CSNR, draw_trace, dump, normal_oracle, parse
 
-from hasm.model import Spec
-from hasm.oracle import ConformanceError, Divergence, Oracle
-from hasm.semantics import Model
-from hasm.simulate import Simulator
-from hasm.trace import TraceWriter, read_trace
+from hasm.core.semantics import Model
+from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.sim.simulator import Simulator
+from hasm.spec.model import Spec
+from hasm.trace.reader import read_trace
+from hasm.trace.writer import TraceWriter
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 
@@ -141,7 +142,7 @@ def test_a_divergence_in_a_later_cycle_is_found_at_its_line(spec: Spec, mutate: 
 
 
 def test_the_memo_stays_within_its_size(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("hasm.oracle._MEMO_SIZE", 7)
+    monkeypatch.setattr("hasm.oracle.oracle._MEMO_SIZE", 7)
     lines = cycles(spec, 4)
     found, oracle = same_with_and_without_memo(spec, dump(lines))
     assert found is None
@@ -151,7 +152,7 @@ def test_the_memo_stays_within_its_size(spec: Spec, monkeypatch: pytest.MonkeyPa
 def test_a_trace_that_never_repeats_turns_the_memo_off(
     spec: Spec, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("hasm.oracle._MEMO_TRIAL", 10)
+    monkeypatch.setattr("hasm.oracle.oracle._MEMO_TRIAL", 10)
     oracle = normal_oracle(spec)
     header = {"hasm_trace": 1, "nodes": ["pub", "sub"], "initial": "normal"}
     header["users"] = {"alice": "pub", "bob": "pub", "dave": "sub"}

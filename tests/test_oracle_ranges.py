@@ -1,5 +1,5 @@
 """Ranges of re-login counts: when nothing observed pins how many waiting clients are back, the
-oracle keeps one candidate standing for every count (hasm.candidates) instead of one per count.
+oracle keeps one candidate standing for every count (hasm.oracle.candidates) instead of one per count.
 It must give exactly the verdicts listing every count gives, and cost what few users cost."""
 
 from __future__ import annotations
@@ -21,9 +21,9 @@ from test_oracle import (
     parse,
 )
 
-from hasm.model import Spec
-from hasm.oracle import ConformanceError, Divergence, Oracle
-from hasm.trace import read_trace
+from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.spec.model import Spec
+from hasm.trace.reader import read_trace
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -31,7 +31,7 @@ def _ranges_for_every_count() -> Iterator[None]:
     """Ranges even for the few users these tests have (the oracle lists a small cohort's
     counts one by one, which merges better)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("hasm.oracle._LISTED_UP_TO", 0)
+        patch.setattr("hasm.oracle.oracle._LISTED_UP_TO", 0)
         yield
 
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hasm.errors import InputError, ParameterError, Problem
-from hasm.model import Spec
-from hasm.params import evaluate, resolve_params
+from hasm.spec.model import Spec
+from hasm.spec.params import evaluate, resolve_params
 
 
 def problems_of(spec: Spec, overrides: Mapping[str, object], **kwargs: object) -> list[Problem]:

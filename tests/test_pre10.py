@@ -10,11 +10,11 @@ import pytest
 from conftest import only
 
 from hasm.cli import EXIT_FALSE, EXIT_OK, main
-from hasm.config import Config, EventInput, Fire
-from hasm.invariants import check_step
-from hasm.loader import canonical_spec_path, load_spec
-from hasm.model import Spec
-from hasm.semantics import Model, advance, apply, deadline, forced, initial_config, node_views
+from hasm.core.config import Config, EventInput, Fire
+from hasm.core.semantics import Model, advance, apply, deadline, forced, initial_config, node_views
+from hasm.explorer.invariants import check_step
+from hasm.spec.loader import canonical_spec_path, load_spec
+from hasm.spec.model import Spec
 
 PRE10 = canonical_spec_path().with_name("imp-ha-pre10.yaml")
 

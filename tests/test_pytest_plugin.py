@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from hasm.cli import main as hasm_main
-from hasm.loader import canonical_spec_path
+from hasm.spec.loader import canonical_spec_path
 
 pytest_plugins = ["pytester"]
 
@@ -40,8 +40,8 @@ def fail_over_pub(run):
 # Plugins the inner runs do not need: in-process runs import them afresh each time.
 QUIET = ("-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-p", "no:benchmark")
 
-# A frame of hasm's own code in a traceback: `hasm/oracle.py:123`.
-INTERNAL_FRAME = re.compile(r"hasm[/\\]\w+\.py:\d+")
+# A frame of hasm's own code in a traceback: `hasm/oracle/oracle.py:123`.
+INTERNAL_FRAME = re.compile(r"hasm(?:[/\\]\w+)+\.py:\d+")
 REPORT_HEAD = re.compile(r"(\S+\.jsonl):(\d+): t=([\d.]+): does not conform")
 
 

@@ -35,10 +35,10 @@ from conftest import (
     waiting,
 )
 
-from hasm.config import NO_NODE, NOT_WAITING, Config, Input, Step
-from hasm.invariants import check_step
-from hasm.model import Spec
-from hasm.semantics import Model, advance, apply, documented_pairs, initial_config, offered
+from hasm.core.config import NO_NODE, NOT_WAITING, Config, Input, Step
+from hasm.core.semantics import Model, advance, apply, documented_pairs, initial_config, offered
+from hasm.explorer.invariants import check_step
+from hasm.spec.model import Spec
 
 PE = "presence_engine"  # a monitored service other than the database
 DB = "database"

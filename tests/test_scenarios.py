@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from hasm.config import Relogin
-from hasm.loader import load_spec
-from hasm.model import Spec
-from hasm.runner import Run, run_scenario, scenario_trace
-from hasm.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.core.config import Relogin
+from hasm.sim.runner import Run, run_scenario, scenario_trace
+from hasm.sim.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
 
 SEEDS = (0, 1, 2, 3, 7)
 SCENARIOS = packaged_scenarios()

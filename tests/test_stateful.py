@@ -25,23 +25,8 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from hasm.config import Config, EventInput, Step
-from hasm.invariants import (
-    Watch,
-    check_config,
-    check_response,
-    check_step,
-    named_services,
-    response_triggers,
-    watch_start,
-    watch_step,
-)
-from hasm.loader import load_spec
-from hasm.model import Spec
-from hasm.params import resolve_params
-from hasm.runner import run_scenario
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.semantics import (
+from hasm.core.config import Config, EventInput, Step
+from hasm.core.semantics import (
     Model,
     advance,
     apply,
@@ -51,6 +36,21 @@ from hasm.semantics import (
     enabled,
     initial_config,
 )
+from hasm.explorer.invariants import (
+    Watch,
+    check_config,
+    check_response,
+    check_step,
+    response_triggers,
+    watch_start,
+    watch_step,
+)
+from hasm.sim.runner import run_scenario
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.spec.guards import named_services
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
+from hasm.spec.params import resolve_params
 
 SPEC: Spec = load_spec()
 # Every service a guard names, one other monitored service, and one nobody monitors.

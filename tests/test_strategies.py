@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 from hasm.errors import NotOffered
-from hasm.model import Spec
-from hasm.oracle import ConformanceError, Oracle
-from hasm.params import resolve_params
+from hasm.oracle.oracle import ConformanceError, Oracle
+from hasm.spec.model import Spec
+from hasm.spec.params import resolve_params
 from hasm.strategies import (
     ExpectedTrace,
     Group,
@@ -29,7 +29,7 @@ from hasm.strategies import (
     schedules,
     traces,
 )
-from hasm.trace import read_trace
+from hasm.trace.reader import read_trace
 
 SETTINGS = settings(
     max_examples=30,

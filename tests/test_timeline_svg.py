@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from hasm.check import check_file
 from hasm.cli import main
-from hasm.loader import load_spec
-from hasm.model import Spec
-from hasm.runner import scenario_model, scenario_trace
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.simulate import Simulator
-from hasm.timeline_svg import TimelineRecorder, to_svg, trace_timeline
+from hasm.oracle.files import check_file
+from hasm.review.timeline_svg import TimelineRecorder, to_svg, trace_timeline
+from hasm.sim.runner import scenario_model, scenario_trace
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.sim.simulator import Simulator
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ROOT / "tests" / "specs" / "small.yaml"

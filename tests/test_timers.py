@@ -27,10 +27,8 @@ from conftest import (
     timer_names,
 )
 
-from hasm.config import NO_NODE, NOT_WAITING, Config, Fire, Relogin
-from hasm.errors import ClockError
-from hasm.model import ParamValue, Spec
-from hasm.semantics import (
+from hasm.core.config import NO_NODE, NOT_WAITING, Config, Fire, Relogin
+from hasm.core.semantics import (
     Model,
     NotEnabled,
     advance,
@@ -41,7 +39,10 @@ from hasm.semantics import (
     initial_config,
     offered,
 )
-from hasm.simulate import Record, Simulator
+from hasm.errors import ClockError
+from hasm.sim.simulator import Simulator
+from hasm.spec.model import ParamValue, Spec
+from hasm.trace.records import Record
 
 PE = "presence_engine"
 EPS = 0.001  # "just before" and "just after": the simulator's own time grid

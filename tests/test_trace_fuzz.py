@@ -11,8 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hasm.model import Spec
-from hasm.trace import TraceError, TraceReader
+from hasm.errors import TraceError
+from hasm.spec.model import Spec
+from hasm.trace.reader import TraceReader
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
 HEADER: dict[str, Any] = {

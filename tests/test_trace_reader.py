@@ -15,21 +15,19 @@ from typing import Any
 import jsonschema
 import pytest
 
-from hasm.errors import InputError
-from hasm.model import Spec
-from hasm.runner import scenario_model, scenario_trace
-from hasm.scenario import load_scenario, packaged_scenarios
-from hasm.schemas import load_schema
-from hasm.trace import (
+from hasm.errors import InputError, TraceError
+from hasm.sim.runner import scenario_model, scenario_trace
+from hasm.sim.scenario import load_scenario, packaged_scenarios
+from hasm.spec.model import Spec
+from hasm.spec.schemas import load_schema
+from hasm.trace.reader import TraceReader, read_trace
+from hasm.trace.records import (
     NodeObservation,
     OfferedObservation,
-    TraceError,
     TraceEvent,
     TraceHeader,
     TraceObservation,
-    TraceReader,
     TraceRecord,
-    read_trace,
 )
 
 SCENARIOS = packaged_scenarios()

@@ -1,4 +1,4 @@
-"""`hasm verify` and hasm.explore: the canonical spec verifies; planted bugs (a guard dropped, a
+"""`hasm verify` and hasm.explorer.explore: the canonical spec verifies; planted bugs (a guard dropped, a
 delay shortened, a target changed) fail with a short counterexample that `hasm check` rejects at
 its last line; bad input is one located line and exit 2, with nothing written."""
 
@@ -12,13 +12,13 @@ import pytest
 
 from hasm import explore as explore_reexport
 from hasm import verify as verify_reexport
-from hasm.check import check_file
 from hasm.cli import main
+from hasm.core.semantics import default_monitored
 from hasm.errors import ParameterError
-from hasm.explore import Exploration, _within, explore, variants
-from hasm.loader import canonical_spec_path, load_spec
-from hasm.model import Spec
-from hasm.semantics import default_monitored
+from hasm.explorer.explore import Exploration, _within, explore, variants
+from hasm.oracle.files import check_file
+from hasm.spec.loader import canonical_spec_path, load_spec
+from hasm.spec.model import Spec
 
 FALLBACK_OFF = ["--param", "enable_automatic_fallback=false"]
 

@@ -7,10 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from hasm.check import check_files, exit_code, junit_xml
 from hasm.cli.common import add_spec, atomic_output, spec_of, tolerance
 from hasm.errors import InputError, Problem
-from hasm.timeline_svg import to_svg, trace_timeline
+from hasm.oracle.files import check_files, exit_code, junit_xml
+from hasm.review.timeline_svg import to_svg, trace_timeline
+
+__all__ = ["cmd_check", "register"]
 
 
 def cmd_check(args: argparse.Namespace) -> int:

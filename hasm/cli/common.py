@@ -14,8 +14,23 @@ from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
 from hasm.errors import InputError, Problem
-from hasm.loader import load_spec
-from hasm.model import ParamValue, Spec
+from hasm.spec.loader import load_spec
+from hasm.spec.model import ParamValue, Spec
+
+__all__ = [
+    "EXIT_FALSE",
+    "EXIT_INPUT",
+    "EXIT_OK",
+    "Parser",
+    "add_params",
+    "add_spec",
+    "atomic_output",
+    "overrides",
+    "param",
+    "spec_of",
+    "tolerance",
+    "write_whole",
+]
 
 EXIT_OK, EXIT_FALSE, EXIT_INPUT = 0, 1, 2
 

@@ -7,8 +7,10 @@ import os
 from pathlib import Path
 
 from hasm.cli.common import EXIT_OK, add_spec, spec_of, write_whole
-from hasm.diagram import FORMATS, diagrams, node_machine, pair_machine_of
 from hasm.errors import InputError, Problem
+from hasm.review.diagram import FORMATS, diagrams, node_machine, pair_machine_of
+
+__all__ = ["cmd_diagram", "register"]
 
 
 def _check_out(out: Path) -> None:

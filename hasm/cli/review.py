@@ -8,16 +8,18 @@ import sys
 from pathlib import Path
 
 from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, spec_of
-from hasm.diff import diff_specs
-from hasm.diff import render_json as diff_json
-from hasm.diff import render_text as diff_text
-from hasm.doc import render_doc
 from hasm.errors import InputError, Problem
-from hasm.lint import lint
-from hasm.lint import render_json as lint_json
-from hasm.lint import render_text as lint_text
-from hasm.loader import load_spec
-from hasm.scenario import packaged_scenarios
+from hasm.review.diff import diff_specs
+from hasm.review.diff import render_json as diff_json
+from hasm.review.diff import render_text as diff_text
+from hasm.review.doc import render_doc
+from hasm.review.lint import lint
+from hasm.review.lint import render_json as lint_json
+from hasm.review.lint import render_text as lint_text
+from hasm.sim.scenario import packaged_scenarios
+from hasm.spec.loader import load_spec
+
+__all__ = ["cmd_diff", "cmd_doc", "cmd_lint", "register"]
 
 
 def _scenarios(folder: Path | None) -> list[Path]:

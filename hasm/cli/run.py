@@ -18,16 +18,19 @@ from hasm.cli.common import (
     overrides,
     spec_of,
 )
-from hasm.config import Config
-from hasm.model import Spec
-from hasm.oracle import ConformanceError, Oracle
-from hasm.runner import Run, run_scenario, scenario_model, scenario_trace
-from hasm.scenario import Scenario, load_scenario, packaged_scenarios
-from hasm.semantics import node_views
-from hasm.simulate import Record
-from hasm.timeline import TimelineWriter
-from hasm.timeline_svg import TimelineRecorder, to_svg
-from hasm.trace import TraceWriter, read_trace
+from hasm.core.config import Config
+from hasm.core.semantics import node_views
+from hasm.oracle.oracle import ConformanceError, Oracle
+from hasm.review.timeline import TimelineWriter
+from hasm.review.timeline_svg import TimelineRecorder, to_svg
+from hasm.sim.runner import Run, run_scenario, scenario_model, scenario_trace
+from hasm.sim.scenario import Scenario, load_scenario, packaged_scenarios
+from hasm.spec.model import Spec
+from hasm.trace.reader import read_trace
+from hasm.trace.records import Record
+from hasm.trace.writer import TraceWriter
+
+__all__ = ["cmd_demo", "cmd_simulate", "cmd_validate", "register"]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

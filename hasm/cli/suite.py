@@ -9,8 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_params, add_spec, overrides, spec_of
-from hasm.generate import generate, read_suite, write_suite
-from hasm.mutants import run_mutants
+from hasm.suite.generate import generate, read_suite, write_suite
+from hasm.suite.mutants import run_mutants
+
+__all__ = ["cmd_generate", "cmd_mutants", "register"]
 
 
 def _say(message: str) -> None:

@@ -17,8 +17,10 @@ from hasm.cli.common import (
     spec_of,
 )
 from hasm.errors import InputError, Problem
-from hasm.explore import MAX_FAULTS, Exploration, Variant, VariantResult, explore
-from hasm.model import Spec
+from hasm.explorer.explore import MAX_FAULTS, Exploration, Variant, VariantResult, explore
+from hasm.spec.model import Spec
+
+__all__ = ["cmd_verify", "register", "summary"]
 
 
 def _services(text: str) -> frozenset[str]:

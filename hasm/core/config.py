@@ -1,0 +1,188 @@
+"""Configurations of a redundancy group and the inputs that change them: small immutable values.
+
+A configuration is everything that determines what can happen next: the virtual time, the HA
+setting, the link, each node's SRM state and environment, the running timers (as deadline
+windows) and the users. Users are kept as cohorts - a count per (home, session, re-login start) -
+so 15,000 interchangeable users cost what 4 do. Nodes are indices 0 and 1; names belong to the
+trace or scenario that drives the core.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+__all__ = [
+    "NOT_WAITING",
+    "NO_NODE",
+    "Cohort",
+    "Config",
+    "EventInput",
+    "Fire",
+    "Input",
+    "Move",
+    "Node",
+    "Relogin",
+    "RunningTimer",
+    "Step",
+    "UserKey",
+]
+
+NO_NODE = -1  # a cohort's session: none
+NOT_WAITING = -1.0  # a cohort's re-login start: the client is not waiting to re-login
+
+UserKey = tuple[int, int, float]  # (home, session node or NO_NODE, re-login start or NOT_WAITING)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node: its SRM's recorded state and reason, and its environment."""
+
+    state: str
+    reason: str
+    up: bool = True
+    srm: bool = True
+    stopped: frozenset[str] = frozenset()  # services stopped or failed (not those SRM idles)
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        # Every memo of the semantics and the explorer is keyed by nodes: hash each value once.
+        h = self._hash
+        if h is None:
+            h = hash((self.state, self.reason, self.up, self.srm, self.stopped))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RunningTimer:
+    """A running node timer; it may fire from `earliest` and must fire by `latest`."""
+
+    name: str
+    node: int
+    since: float
+    earliest: float
+    latest: float
+
+
+class Cohort(NamedTuple):
+    """`count` users who share a home node, a session node and a re-login start.
+
+    A NamedTuple rather than a frozen dataclass: every re-login builds one, and tuples are
+    built several times faster; it is just as immutable, hashable and ordered."""
+
+    home: int
+    session: int
+    waiting_since: float
+    count: int  # type: ignore[assignment]  # shadows tuple.count, which cohorts never use
+
+    @property
+    def key(self) -> UserKey:
+        return (self.home, self.session, self.waiting_since)
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """The whole group at one instant. Timers and cohorts are kept sorted, so equal
+    configurations are equal values."""
+
+    now: float
+    ha_enabled: bool
+    link_up: bool
+    nodes: tuple[Node, Node]
+    timers: tuple[RunningTimer, ...] = ()
+    users: tuple[Cohort, ...] = ()
+    _hash: int | None = field(default=None, init=False, compare=False, repr=False)
+
+    def __hash__(self) -> int:
+        # The oracle and the explorer keep sets of configurations: hash each value once.
+        h = self._hash
+        if h is None:
+            h = hash((self.now, self.ha_enabled, self.link_up, self.nodes, self.timers, self.users))
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def connected(self) -> bool:
+        """The two SRMs hear each other's heartbeat."""
+        a, b = self.nodes
+        return self.link_up and a.up and a.srm and b.up and b.srm
+
+    def faults(self) -> int:
+        """How many faults the environment has now: each stopped service, node down, SRM
+        stopped on a node that is up, and the link down counts one."""
+        count = 0 if self.link_up else 1
+        for n in self.nodes:
+            count += len(n.stopped) + (not n.up) + (n.up and not n.srm)
+        return count
+
+    def services_of_down_node(self, inp: EventInput) -> bool:
+        """Is `inp` a service stopping or starting on a node that is down? A search leaves such
+        events out: a node's services all start with it, so they tell nothing apart."""
+        return inp.service is not None and inp.node is not None and not self.nodes[inp.node].up
+
+    def timer(self, name: str, node: int) -> RunningTimer | None:
+        for t in self.timers:
+            if t.name == name and t.node == node:
+                return t
+        return None
+
+    def count(self, key: UserKey) -> int:
+        for c in self.users:
+            if c.key == key:
+                return c.count
+        return 0
+
+
+# -- inputs ------------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """An event of trace format v1, with nodes as indices and a user as its cohort key."""
+
+    name: str
+    node: int | None = None
+    service: str | None = None
+    user: UserKey | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Fire:
+    """A running node timer fires."""
+
+    timer: str
+    node: int
+
+
+@dataclass(frozen=True, slots=True)
+class Relogin:
+    """`count` waiting clients of the cohort `user` log in again (one, unless the oracle
+    already knows how many did: clients of one cohort all land on the same node)."""
+
+    user: UserKey
+    count: int = 1
+
+
+Input = EventInput | Fire | Relogin
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    """`count` users went from one cohort to another in a step."""
+
+    source: UserKey
+    target: UserKey
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One applied input: the configuration after it, and what happened on the way."""
+
+    input: Input
+    config: Config
+    rule: str | None  # the transition that fired, if any
+    node: int | None  # the node that played `node` in that transition
+    started: tuple[RunningTimer, ...] = ()
+    cancelled: tuple[RunningTimer, ...] = ()
+    moves: tuple[Move, ...] = ()
+    fired: RunningTimer | None = None  # the timer that fired, for a Fire input
+    changed: bool = True  # False when an environment event found nothing to change

@@ -1,0 +1,790 @@
+"""The one semantics of a spec: pure functions from a configuration and an input to successors.
+
+The simulator, the transitions machine and (later) the oracle and the explorer all call these
+and nothing else to learn what the spec does. Nothing here draws a random number or reads a
+clock: what the spec leaves open comes out as a choice with bounds (`enabled`, `deadline`).
+
+Order within one step: the event's effect on the world; then the transitions whose trigger and
+guard match (the guard sees the world after the effect; an admin event with no matching
+transition is not offered); then sessions on a node that no longer serves them end, and their
+clients start waiting to re-login; then every node timer whose condition became true starts and
+every one whose condition became false is cancelled.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from typing import Any
+
+from hasm.core.config import (
+    NO_NODE,
+    NOT_WAITING,
+    Cohort,
+    Config,
+    EventInput,
+    Fire,
+    Input,
+    Move,
+    Node,
+    Relogin,
+    RunningTimer,
+    Step,
+    UserKey,
+)
+from hasm.errors import ClockError, HasmError
+from hasm.spec.model import (
+    All,
+    AnyOf,
+    Guard,
+    Not,
+    PairSide,
+    ParamValue,
+    ReasonChoice,
+    Spec,
+    Target,
+    Test,
+    Transition,
+)
+from hasm.spec.params import evaluate, resolve_params
+
+__all__ = [
+    "Check",
+    "Model",
+    "NodeView",
+    "NotEnabled",
+    "Prepared",
+    "advance",
+    "apply",
+    "deadline",
+    "default_monitored",
+    "describe_duration",
+    "documented_pairs",
+    "enabled",
+    "forced",
+    "initial_config",
+    "matching",
+    "move_users",
+    "node_views",
+    "offer_summary",
+    "offered",
+    "outcome",
+    "prepare",
+    "remember",
+    "to_ticks",
+]
+
+# A compiled guard: (configuration, index of the node playing `node`, the event) -> holds?
+Check = Callable[[Config, int, EventInput | None], bool]
+
+
+@dataclass(frozen=True)
+class _Rule:
+    transition: Transition
+    check: Check
+
+
+@dataclass(frozen=True)
+class _NodeTimer:
+    name: str
+    low: float
+    high: float
+    check: Check
+
+
+class Model:
+    """A spec made runnable: parameters resolved, monitored services fixed, guards compiled."""
+
+    def __init__(
+        self,
+        spec: Spec,
+        params: Mapping[str, ParamValue] | None = None,
+        monitored: Iterable[str] | None = None,
+        tolerance: float = 0.0,
+        *,
+        ticks: int | None = None,
+    ) -> None:
+        """`tolerance` widens every timing bound by that many seconds both ways (never below
+        zero), for checking traces taken from real clocks.
+
+        With `ticks`, the model's time is an integer count of 1/`ticks` seconds: every bound is
+        converted once from its decimal value, so the times of a trace, read the same way, add
+        up and compare exactly - no float rounding can put a record on the wrong side of a
+        bound, and a stretch of trace shifted in time is exactly the same stretch (the oracle
+        relies on both). Without it, time is float seconds, as the simulator uses it."""
+        self.spec = spec
+        self.tolerance = tolerance
+        self.ticks = ticks
+        self.params: dict[str, ParamValue] = (
+            dict(params) if params is not None else resolve_params(spec)
+        )
+        self.monitored: frozenset[str] = (
+            frozenset(monitored) if monitored is not None else default_monitored(spec, self.params)
+        )
+        self.hosts = {s.id: s.hosts for s in spec.states.values()}
+        self.rules: dict[str, tuple[_Rule, ...]] = {}
+        for t in spec.transitions:
+            rule = _Rule(t, self.compile(t.when))
+            for trigger in t.on:
+                self.rules[trigger] = (*self.rules.get(trigger, ()), rule)
+        self.node_timers = tuple(
+            _NodeTimer(
+                t.id,
+                self._low(evaluate(t.duration.min, self.params)),
+                self._high(evaluate(t.duration.max, self.params)),
+                self.compile(t.while_),
+            )
+            for t in spec.timers.values()
+            if t.per == "node"
+        )
+        self.reason_checks = {
+            target.reason: self.compile(target.reason.when)
+            for t in spec.transitions
+            for target in (t.node, t.peer)
+            if isinstance(target.reason, ReasonChoice)
+        }
+        # What the guards said, by everything they can read: the nodes, the group and the
+        # event's service (parameters are fixed per model). Searches meet the same few node
+        # configurations again and again at other times; bounded, as a trace may not repeat.
+        self.matches: dict[tuple[object, ...], tuple[tuple[Transition, int], ...]] = {}
+        self.timers_due: dict[
+            tuple[object, ...], tuple[tuple[bool, ...], frozenset[tuple[str, int]]]
+        ] = {}
+        self.offers: dict[tuple[object, ...], tuple[EventInput, ...]] = {}
+        self.rows: dict[tuple[object, ...], tuple[str, ...]] = {}
+        relogin = spec.user_timer.duration
+        self.relogin_low = self._low(evaluate(relogin.min, self.params))
+        self.relogin_high = self._high(evaluate(relogin.max, self.params))
+
+    # -- bounds in the model's time ---------------------------------------------------------------
+    def _low(self, seconds: float) -> float:
+        if self.ticks is None:
+            return max(0.0, seconds - self.tolerance)
+        # Rounded outwards: a bound with more decimals than a tick is widened, never narrowed.
+        return max(0, to_ticks(seconds, self.ticks, ROUND_FLOOR) - self._tolerance_ticks())
+
+    def _high(self, seconds: float) -> float:
+        if self.ticks is None:
+            return seconds + self.tolerance
+        return to_ticks(seconds, self.ticks, ROUND_CEILING) + self._tolerance_ticks()
+
+    def _tolerance_ticks(self) -> int:
+        assert self.ticks is not None
+        return to_ticks(self.tolerance, self.ticks, ROUND_CEILING)
+
+    # -- guards ---------------------------------------------------------------------------------
+    def compile(self, guard: Guard) -> Check:
+        """A guard as a closure over the model: data in, a predicate out - nothing evaluated."""
+        if isinstance(guard, All):
+            return _conjunction(tuple(self.compile(g) for g in guard.terms))
+        if isinstance(guard, AnyOf):
+            alts = tuple(self.compile(g) for g in guard.terms)
+            return lambda c, n, e: any(p(c, n, e) for p in alts)
+        if isinstance(guard, Not):
+            inner = self.compile(guard.term)
+            return lambda c, n, e: not inner(c, n, e)
+        return self._compile_test(guard)
+
+    def _compile_test(self, test: Test) -> Check:
+        value = test.value
+        if test.subject == "param":
+            constant = self.params[test.prop] == value
+            return lambda c, n, e: constant
+        if test.subject == "event":
+            services = frozenset(value) if isinstance(value, tuple) else frozenset()
+            return lambda c, n, e: e is not None and e.service in services
+        if test.subject == "group":
+            if test.prop == "ha_enabled":
+                return lambda c, n, e: c.ha_enabled is value
+            if test.prop == "link_up":
+                return lambda c, n, e: c.link_up is value
+            return lambda c, n, e: c.connected() is value
+        peer = test.subject == "peer"
+        monitored = self.monitored
+        if test.prop in ("state", "reason", "service_down"):
+            names = frozenset(value) if isinstance(value, tuple) else frozenset()
+            if test.prop == "state":
+                return lambda c, n, e: c.nodes[n ^ peer].state in names
+            if test.prop == "reason":
+                return lambda c, n, e: c.nodes[n ^ peer].reason in names
+            watched = names & monitored
+            return lambda c, n, e: not watched.isdisjoint(c.nodes[n ^ peer].stopped)
+        if test.prop == "up":
+            return lambda c, n, e: c.nodes[n ^ peer].up is value
+        if test.prop == "srm_running":
+            return lambda c, n, e: c.nodes[n ^ peer].srm is value
+        # monitored_down
+        return lambda c, n, e: (not monitored.isdisjoint(c.nodes[n ^ peer].stopped)) is value
+
+    # -- hosting ----------------------------------------------------------------------------------
+    def hosts_user(self, config: Config, node: int, home: int) -> bool:
+        """Does `node` serve the sessions of users whose home is `home`?"""
+        n = config.nodes[node]
+        if not n.up:
+            return False
+        kind = self.hosts[n.state]
+        return kind == "own_and_peer" or (kind == "own" and node == home)
+
+    def serving(self, config: Config, home: int) -> int:
+        """The node a client homed on `home` logs in to now, or NO_NODE."""
+        if self.hosts_user(config, home, home):
+            return home
+        if self.hosts_user(config, 1 - home, home):
+            return 1 - home
+        return NO_NODE
+
+
+def _conjunction(parts: tuple[Check, ...]) -> Check:
+    """The checks of `parts` in order, stopping at the first that fails: a chain of closures,
+    not all() over a generator, since guards are the innermost loop of every search."""
+    if not parts:
+        return lambda c, n, e: True
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    rest = _conjunction(parts[1:])
+    return lambda c, n, e: first(c, n, e) and rest(c, n, e)
+
+
+def to_ticks(seconds: float, ticks: int, rounding: str = ROUND_CEILING) -> int:
+    """`seconds` as a whole number of 1/`ticks` seconds, from the decimal it is written as
+    (repr gives the shortest decimal that reads back as the same float)."""
+    return int((Decimal(repr(float(seconds))) * ticks).to_integral_value(rounding))
+
+
+def default_monitored(spec: Spec, params: Mapping[str, ParamValue]) -> frozenset[str]:
+    """The services SRM monitors unless a trace says otherwise."""
+    return frozenset(
+        s.id
+        for s in spec.services.values()
+        if s.monitored_by_default or (s.monitored_if is not None and params[s.monitored_if] is True)
+    )
+
+
+# -- starting points ----------------------------------------------------------------------------
+def initial_config(model: Model, start: str, users_per_home: tuple[int, int] = (0, 0)) -> Config:
+    """A starting point of trace format v1 (`ha_disabled` or `normal`), every user signed in and
+    active on its home node."""
+    point = model.spec.initial[start]
+    node = Node(point.state, point.reason)
+    users = tuple(
+        Cohort(home, home, NOT_WAITING, count)
+        for home, count in enumerate(users_per_home)
+        if count > 0
+    )
+    start_time = 0 if model.ticks is not None else 0.0  # ticks are integers throughout
+    config = Config(start_time, point.ha_enabled, True, (node, node), (), users)
+    return _settle(model, config)[0]
+
+
+# -- what may happen now -------------------------------------------------------------------------
+def deadline(model: Model, config: Config) -> float | None:
+    """The latest time the clock may reach before something must fire, or None."""
+    times = [t.latest for t in config.timers]
+    times += [c.waiting_since + model.relogin_high for c in config.users if c.waiting_since >= 0]
+    return min(times) if times else None
+
+
+def enabled(model: Model, config: Config) -> tuple[Fire | Relogin, ...]:
+    """The internal choices open now: timers inside their window, clients allowed to re-login."""
+    now = config.now
+    fires: list[Fire | Relogin] = [Fire(t.name, t.node) for t in config.timers if t.earliest <= now]
+    fires += [
+        Relogin(c.key)
+        for c in config.users
+        if c.waiting_since >= 0 and c.waiting_since + model.relogin_low <= now
+    ]
+    return tuple(fires)
+
+
+def forced(model: Model, config: Config) -> tuple[Fire | Relogin, ...]:
+    """The choices that must be taken before time can pass: their window closes now."""
+    now = config.now
+    out: list[Fire | Relogin] = [Fire(t.name, t.node) for t in config.timers if t.latest <= now]
+    out += [
+        Relogin(c.key)
+        for c in config.users
+        if c.waiting_since >= 0 and c.waiting_since + model.relogin_high <= now
+    ]
+    return tuple(out)
+
+
+def advance(model: Model, config: Config, time: float) -> Config:
+    """The configuration at `time`: nothing happens on the way, so `time` may not pass a deadline."""
+    if time < config.now:
+        raise ClockError(f"the virtual clock cannot go back from t={config.now:g} to t={time:g}")
+    limit = deadline(model, config)
+    if limit is not None and time > limit:
+        raise ClockError(f"t={time:g} passes the deadline t={limit:g}; fire what is due first")
+    if time == config.now:
+        return config
+    return Config(
+        time if model.ticks is not None else float(time),
+        config.ha_enabled,
+        config.link_up,
+        config.nodes,
+        config.timers,
+        config.users,
+    )
+
+
+def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
+    """The administrator actions the spec offers now, e.g. failover of node 0."""
+    key = (config.nodes, config.ha_enabled, config.link_up)  # all an admin guard can read
+    found = model.offers.get(key)
+    if found is None:
+        found = _offered(model, config)
+        remember(model.offers, key, found)
+    return found
+
+
+def _offered(model: Model, config: Config) -> tuple[EventInput, ...]:
+    out = []
+    for event in model.spec.events.values():
+        if event.kind != "admin":
+            continue
+        choices = (
+            [EventInput(event.id, node=n) for n in (0, 1)]
+            if "node" in event.fields
+            else [EventInput(event.id)]
+        )
+        out += [c for c in choices if matching(model, prepare(model, config, c))]
+    return tuple(out)
+
+
+def describe_duration(model: Model, timer_id: str) -> str:
+    """A timer's duration in the spec's words and its value under the model's parameters, e.g.
+    "critical_service_down_delay_s = 90 s" or "between transition_min_s and transition_max_s =
+    1 to 60 s" (before any tolerance)."""
+    duration = model.spec.timers[timer_id].duration
+    low, high = evaluate(duration.min, model.params), evaluate(duration.max, model.params)
+    value = f"{low:g} s" if low == high else f"{low:g} to {high:g} s"
+    return f"{duration} = {value}"
+
+
+def offer_summary(model: Model, config: Config, nodes: Sequence[str]) -> str:
+    """Why an admin action is refused, in the page's words: each node's state and what the
+    page offers now, e.g. "pub is Idle, sub is Running in Backup Mode; offered now: fallback pub"."""
+    states = model.spec.states
+    shown = ", ".join(
+        f"{name} is {states[view.state].label}"
+        for name, view in zip(nodes, node_views(model, config), strict=True)
+    )
+    actions = [
+        o.name + (f" {nodes[o.node]}" if o.node is not None else "") for o in offered(model, config)
+    ]
+    return f"{shown}; offered now: {', '.join(actions) or 'nothing'}"
+
+
+# -- applying an input -----------------------------------------------------------------------------
+class NotEnabled(HasmError):
+    """An input that the configuration does not allow (a timer outside its window, ...)."""
+
+
+def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
+    """Every successor of `config` under `inp`. An admin event the spec does not offer has none;
+    a timer outside its window or an unknown cohort raises NotEnabled."""
+    if isinstance(inp, Relogin):
+        return (_relogin(model, config, inp),)
+    prepared = prepare(model, config, inp)
+    if not prepared.changed:
+        return (outcome(model, prepared, None, None),)
+    matches: Sequence[tuple[Transition | None, int | None]] = matching(model, prepared)
+    if prepared.admin and not matches:
+        return ()
+    steps: dict[Config, Step] = {}
+    for rule, n in matches or [(None, None)]:
+        step = outcome(model, prepared, rule, n)
+        steps.setdefault(step.config, step)
+    return tuple(steps.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """An event or timer about to be matched against the transitions: the world after its own
+    effect, which the guards see, and the nodes that may play `node`."""
+
+    inp: EventInput | Fire
+    trigger: str
+    world: Config
+    event: EventInput | None  # what guards see as the event (None for a timer)
+    bindings: tuple[int, ...]
+    moves: tuple[Move, ...] = ()
+    fired: RunningTimer | None = None
+    admin: bool = False  # offered only where a transition takes it
+    changed: bool = True  # False: an environment event that found nothing to change
+    nodes_changed: bool = True  # False: only users changed (a sign-in or sign-out)
+
+
+def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
+    """The first half of a step: check the input, take a fired timer off, apply the effect."""
+    if isinstance(inp, Fire):
+        running = config.timer(inp.timer, inp.node)
+        if running is None or running.earliest > config.now:
+            raise NotEnabled(
+                f"timer {inp.timer} on node {inp.node} cannot fire at t={config.now:g}"
+            )
+        timers = tuple(t for t in config.timers if t is not running)
+        world = _with(config, timers=timers)
+        return Prepared(inp, inp.timer, world, None, (inp.node,), fired=running)
+    event = model.spec.events.get(inp.name)
+    if event is None:
+        raise NotEnabled(f"unknown event '{inp.name}'")
+    bindings = (inp.node,) if inp.node is not None and "node" in event.fields else (0, 1)
+    if event.kind == "admin":
+        return Prepared(inp, inp.name, config, inp, bindings, admin=True)
+    world, moves = _effect(model, config, event.effect, inp)
+    nodes_changed = (world.nodes, world.ha_enabled, world.link_up) != (
+        config.nodes,
+        config.ha_enabled,
+        config.link_up,
+    )
+    return Prepared(
+        inp,
+        inp.name,
+        world,
+        inp,
+        bindings,
+        moves,
+        changed=world != config,
+        nodes_changed=nodes_changed,
+    )
+
+
+def matching(model: Model, prepared: Prepared) -> tuple[tuple[Transition, int], ...]:
+    """The transitions whose trigger and guard match, each with the node playing `node`, in
+    spec order (node 0 before node 1)."""
+    if not prepared.changed:
+        return ()
+    world, event = prepared.world, prepared.event
+    key = (
+        prepared.trigger,
+        prepared.bindings,
+        world.nodes,
+        world.ha_enabled,
+        world.link_up,
+        event is None,
+        None if event is None else event.service,
+    )
+    found = model.matches.get(key)
+    if found is None:
+        found = tuple(
+            (rule.transition, n)
+            for rule in model.rules.get(prepared.trigger, ())
+            for n in prepared.bindings
+            if rule.check(world, n, event)
+        )
+        remember(model.matches, key, found)
+    return found
+
+
+# How many guard outcomes one of a model's memos keeps before it starts again: a search meets
+# few node configurations, but a trace may go on without ever repeating one.
+_MEMO_LIMIT = 1 << 16
+
+
+def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    """Keep `value` in `memo` under `key`, starting the memo again once it is full."""
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = value
+
+
+def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | None) -> Step:
+    """The second half of a step: fire `rule` with node `n` (or none), end unserved sessions,
+    start and cancel timers."""
+    if not prepared.changed:
+        return Step(prepared.inp, prepared.world, None, None, changed=False)
+    world = prepared.world
+    if rule is None and not prepared.nodes_changed:
+        # Only users moved (a sign-in lands on a serving node, a sign-out ends a session): no
+        # timer condition reads users, and no session is left unserved, so nothing to settle.
+        return Step(prepared.inp, world, None, None, (), (), prepared.moves, prepared.fired)
+    reassigned: tuple[Move, ...] = ()
+    if rule is not None and n is not None:
+        world = _fire_rule(model, world, rule, n, prepared.event)
+        if _REASSIGN in rule.effects:
+            world, reassigned = _reassign_users(world, 1 - n, n)
+    settled, started, cancelled, dropped = _settle(model, world)
+    rule_id = rule.id if rule is not None else None
+    moves = prepared.moves + reassigned + dropped
+    return Step(prepared.inp, settled, rule_id, n, started, cancelled, moves, prepared.fired)
+
+
+def _reason(
+    model: Model, world: Config, target: Target, n: int, event: EventInput | None
+) -> str | None:
+    if isinstance(target.reason, ReasonChoice):
+        holds = model.reason_checks[target.reason](world, n, event)
+        return target.reason.then if holds else target.reason.otherwise
+    return target.reason
+
+
+def _fire_rule(
+    model: Model, world: Config, t: Transition, n: int, event: EventInput | None
+) -> Config:
+    nodes = list(world.nodes)
+    for index, target in ((n, t.node), (1 - n, t.peer)):
+        reason = _reason(model, world, target, n, event)
+        if target.state is not None or reason is not None:
+            old = nodes[index]
+            nodes[index] = Node(
+                target.state or old.state, reason or old.reason, old.up, old.srm, old.stopped
+            )
+    ha = world.ha_enabled
+    for effect in t.effects:
+        if effect == "enable_ha":
+            ha = True
+        elif effect == "disable_ha":
+            ha = False
+        elif effect == "start_services":
+            nodes = [dataclasses.replace(x, stopped=frozenset()) if x.up else x for x in nodes]
+        elif effect == "start_srm":
+            nodes = [dataclasses.replace(x, srm=True) if x.up else x for x in nodes]
+    return _with(world, ha_enabled=ha, nodes=(nodes[0], nodes[1]))
+
+
+# The transition effect of specs for releases before 10 (specs/imp-ha-pre10.yaml), where a
+# failover moved the user assignment itself: every user assigned to the peer gets the node as
+# its home. Its moves change the users' home, which a `home_fixed` invariant reports.
+_REASSIGN = "reassign_peer_users"
+
+
+def _reassign_users(config: Config, source: int, target: int) -> tuple[Config, tuple[Move, ...]]:
+    """Every cohort homed on `source` rehomed on `target`, sessions and waits kept."""
+    moves = tuple(
+        Move(c.key, (target, c.session, c.waiting_since), c.count)
+        for c in config.users
+        if c.home == source
+    )
+    for m in moves:
+        config = _move(config, m.source, m.target, m.count)
+    return config, moves
+
+
+# -- the world's own changes -------------------------------------------------------------------------
+def _effect(
+    model: Model, config: Config, effect: str | None, inp: EventInput
+) -> tuple[Config, tuple[Move, ...]]:
+    if effect in ("login", "logout"):
+        return _user_effect(model, config, effect, inp)
+    if effect == "link_down":
+        return _with(config, link_up=False), ()
+    if effect == "link_up":
+        return _with(config, link_up=True), ()
+    assert inp.node is not None  # the loader ties node effects to a node field
+    node = config.nodes[inp.node]
+    if effect == "stop_service":
+        new = dataclasses.replace(node, stopped=node.stopped | {inp.service or ""})
+    elif effect == "start_service":
+        new = dataclasses.replace(node, stopped=node.stopped - {inp.service or ""})
+    elif effect == "node_down":
+        new = dataclasses.replace(node, up=False, srm=False)
+    elif effect == "node_up":
+        new = node if node.up else dataclasses.replace(node, up=True, srm=True, stopped=frozenset())
+    elif effect == "srm_stop":
+        new = dataclasses.replace(node, srm=False)
+    else:  # srm_start: only a node that is up can start a service
+        new = dataclasses.replace(node, srm=True) if node.up else node
+    if new == node:
+        return config, ()
+    nodes = (new, config.nodes[1]) if inp.node == 0 else (config.nodes[0], new)
+    return _with(config, nodes=nodes), ()
+
+
+def _user_effect(
+    model: Model, config: Config, effect: str, inp: EventInput
+) -> tuple[Config, tuple[Move, ...]]:
+    key = inp.user
+    if key is None or config.count(key) == 0:
+        raise NotEnabled(f"no user in cohort {key}")
+    home, session, _ = key
+    if effect == "logout":
+        target = (home, NO_NODE, NOT_WAITING)
+    elif session != NO_NODE:
+        return config, ()  # signing in while signed in changes nothing
+    else:
+        target = (home, model.serving(config, home), NOT_WAITING)
+    if target == key:
+        return config, ()
+    return _move(config, key, target, 1), (Move(key, target, 1),)
+
+
+def _relogin(model: Model, config: Config, inp: Relogin) -> Step:
+    home, _, since = inp.user
+    n = inp.count
+    if since < 0 or not 1 <= n <= config.count(inp.user) or since + model.relogin_low > config.now:
+        raise NotEnabled(f"no {n} client(s) of cohort {inp.user} may re-login at t={config.now:g}")
+    target = (home, model.serving(config, home), NOT_WAITING)
+    # A re-login lands on a serving node and changes no node, so no session or timer moves.
+    return Step(
+        inp, _move(config, inp.user, target, n), None, None, moves=(Move(inp.user, target, n),)
+    )
+
+
+def _with(
+    config: Config,
+    *,
+    ha_enabled: bool | None = None,
+    link_up: bool | None = None,
+    nodes: tuple[Node, Node] | None = None,
+    timers: tuple[RunningTimer, ...] | None = None,
+) -> Config:
+    """`config` with the given parts replaced: what dataclasses.replace does, several times
+    faster, for the steps every search takes."""
+    return Config(
+        config.now,
+        config.ha_enabled if ha_enabled is None else ha_enabled,
+        config.link_up if link_up is None else link_up,
+        config.nodes if nodes is None else nodes,
+        config.timers if timers is None else timers,
+        config.users,
+    )
+
+
+def _move(config: Config, source: UserKey, target: UserKey, count: int) -> Config:
+    """`count` users from cohort `source` to cohort `target`; cohorts stay sorted.
+
+    On the hot path of every re-login, so it rebuilds one small tuple by hand instead of going
+    through dataclasses.replace, which costs several times more."""
+    users: list[Cohort] = []
+    placed = False
+    for c in config.users:
+        key = c[:3]
+        if not placed and target < key:
+            users.append(Cohort(*target, count))
+            placed = True
+        if key == source:
+            if c.count > count:
+                users.append(Cohort(*source, c.count - count))
+        elif key == target:
+            users.append(Cohort(*target, c.count + count))
+            placed = True
+        else:
+            users.append(c)
+    if not placed:
+        users.append(Cohort(*target, count))
+    return Config(
+        config.now, config.ha_enabled, config.link_up, config.nodes, config.timers, tuple(users)
+    )
+
+
+def _settle(
+    model: Model, config: Config
+) -> tuple[Config, tuple[RunningTimer, ...], tuple[RunningTimer, ...], tuple[Move, ...]]:
+    """End sessions no longer served, then start and cancel node timers by their conditions."""
+    moves = [
+        Move(c.key, (c.home, NO_NODE, config.now), c.count)
+        for c in config.users
+        if c.session != NO_NODE and not model.hosts_user(config, c.session, c.home)
+    ]
+    for m in moves:
+        config = _move(config, m.source, m.target, m.count)
+    started: list[RunningTimer] = []
+    cancelled: list[RunningTimer] = []
+    kept: list[RunningTimer] = []
+    due, wanted = _timers_due(model, config)
+    if len(config.timers) == len(wanted) and all((t.name, t.node) in wanted for t in config.timers):
+        return config, (), (), tuple(moves)  # what runs is what should
+    runs = {(t.name, t.node): t for t in config.timers} if config.timers else None
+    i = 0
+    for spec_timer in model.node_timers:
+        for n in (0, 1):
+            running = runs.get((spec_timer.name, n)) if runs else None
+            should = due[i]
+            i += 1
+            if should and running is None:
+                now = config.now
+                new = RunningTimer(
+                    spec_timer.name, n, now, now + spec_timer.low, now + spec_timer.high
+                )
+                started.append(new)
+                kept.append(new)
+            elif running is not None and not should:
+                cancelled.append(running)
+            elif running is not None:
+                kept.append(running)
+    if started or cancelled:
+        config = _with(config, timers=tuple(sorted(kept)))
+    return config, tuple(started), tuple(cancelled), tuple(moves)
+
+
+def _timers_due(
+    model: Model, config: Config
+) -> tuple[tuple[bool, ...], frozenset[tuple[str, int]]]:
+    """For each node timer and node (in that order), whether its condition holds, and the
+    (timer, node) of those that hold: it reads only the nodes and the group, so it is
+    remembered by them."""
+    key = (config.nodes, config.ha_enabled, config.link_up)
+    found = model.timers_due.get(key)
+    if found is None:
+        due = tuple(t.check(config, n, None) for t in model.node_timers for n in (0, 1))
+        wanted = frozenset(
+            (t.name, n)
+            for i, (t, n) in enumerate((t, n) for t in model.node_timers for n in (0, 1))
+            if due[i]
+        )
+        found = (due, wanted)
+        remember(model.timers_due, key, found)
+    return found
+
+
+# -- what the page shows ------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class NodeView:
+    state: str  # state id as the page shows it
+    reason: str
+    assigned_users: int
+    active_users: int
+
+
+def node_views(model: Model, config: Config) -> tuple[NodeView, NodeView]:
+    """Each node as the Presence Redundancy Group page shows it."""
+    display = model.spec.display
+    views = []
+    for i, node in enumerate(config.nodes):
+        reachable = node.up and node.srm
+        state = node.state if reachable else display.unreachable_state
+        reason = node.reason if reachable else display.unreachable_reason
+        assigned = sum(c.count for c in config.users if c.home == i)
+        active = sum(c.count for c in config.users if c.session == i)
+        shown = active if model.spec.states[state].shows_active_users else 0
+        views.append(NodeView(state, reason, assigned, shown))
+    return views[0], views[1]
+
+
+def documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
+    """The documented state pairs (P-rows) the configuration shows, either way round."""
+    key = (config.nodes, config.link_up)  # what the rows read: states, reasons, reachability
+    found = model.rows.get(key)
+    if found is None:
+        found = _documented_pairs(model, config)
+        remember(model.rows, key, found)
+    return found
+
+
+def _documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
+    views = node_views(model, config)
+    connected = config.connected()
+
+    def side_matches(side: PairSide | None, view: NodeView) -> bool:
+        if side is None:
+            return not connected
+        return view.state in side.states and view.reason in side.reasons
+
+    return tuple(
+        pid
+        for pid, pair in model.spec.state_pairs.items()
+        if any(
+            side_matches(pair.node1, views[a]) and side_matches(pair.node2, views[1 - a])
+            for a in (0, 1)
+        )
+    )
+
+
+def move_users(config: Config, source: UserKey, target: UserKey, count: int) -> Config:
+    """`count` users moved from cohort `source` to cohort `target`, nothing else changed (the
+    oracle's ranges of re-login counts stand for such moves)."""
+    return _move(config, source, target, count) if count else config

@@ -1,0 +1,2 @@
+"""Exhaustive verification: the spec's finite abstraction explored breadth first, every
+invariant checked, shortest counterexamples written as traces."""

@@ -1,0 +1,133 @@
+"""Checking trace files: one verdict per file, many files in parallel, JSON and JUnit reports."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from xml.sax.saxutils import escape, quoteattr
+
+from hasm.errors import HasmError, InputError, Problem
+from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.spec.loader import load_spec
+from hasm.spec.model import Spec
+from hasm.trace.reader import read_trace
+
+__all__ = ["Status", "Verdict", "check_file", "check_files", "exit_code", "junit_xml"]
+
+Status = Literal["conforms", "diverges", "input_error"]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What checking one trace file found."""
+
+    file: str
+    status: Status
+    records: int  # records checked (up to the divergence or the bad line)
+    divergence: Divergence | None = None
+    problems: tuple[Problem, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"file": self.file, "verdict": self.status, "records": self.records}
+        if self.divergence is not None:
+            out["divergence"] = self.divergence.to_json()
+        if self.problems:
+            out["problems"] = [
+                {
+                    "file": p.file,
+                    "line": p.line,
+                    "field": p.path,
+                    "message": p.message,
+                    "fix": p.fix,
+                }
+                for p in self.problems
+            ]
+        return out
+
+
+def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
+    """Check one trace file against `spec`: it conforms, diverges (with the report), or is not
+    a valid trace (with located problems). Never raises for a bad file."""
+    name = str(path)
+    checked = 0
+    try:
+        header, records = read_trace(path, spec, name=name)
+        oracle = Oracle.from_header(spec, header, tolerance)
+        for record in records:
+            oracle.record(record)
+            checked += 1
+    except ConformanceError as exc:
+        return Verdict(name, "diverges", checked, divergence=exc.divergence)
+    except InputError as exc:
+        return Verdict(name, "input_error", checked, problems=tuple(exc.problems))
+    except HasmError as exc:
+        return Verdict(name, "input_error", checked, problems=(Problem(name, None, "", str(exc)),))
+    return Verdict(name, "conforms", checked)
+
+
+def _check_in_worker(args: tuple[str | None, str, float]) -> Verdict:
+    spec_path, path, tolerance = args
+    return check_file(_worker_spec(spec_path), path, tolerance)
+
+
+_SPECS: dict[str | None, Spec] = {}
+
+
+def _worker_spec(spec_path: str | None) -> Spec:
+    """Each worker process loads the spec once."""
+    if spec_path not in _SPECS:
+        _SPECS[spec_path] = load_spec(spec_path)
+    return _SPECS[spec_path]
+
+
+def check_files(
+    spec: Spec,
+    paths: Sequence[str | Path],
+    tolerance: float = 0.0,
+    jobs: int = 1,
+    spec_path: str | None = None,
+) -> list[Verdict]:
+    """Verdicts for `paths`, in their order; with `jobs` > 1 (0: one per core) the files are
+    checked in that many processes, each loading the spec from `spec_path`."""
+    workers = (os.cpu_count() or 1) if jobs == 0 else jobs
+    if workers <= 1 or len(paths) <= 1:
+        return [check_file(spec, p, tolerance) for p in paths]
+    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
+        return list(pool.map(_check_in_worker, [(spec_path, str(p), tolerance) for p in paths]))
+
+
+def exit_code(verdicts: Sequence[Verdict]) -> int:
+    """2 if any file is bad input, else 1 if any diverges, else 0 (trace format v1's codes)."""
+    if any(v.status == "input_error" for v in verdicts):
+        return 2
+    return 1 if any(v.status == "diverges" for v in verdicts) else 0
+
+
+def junit_xml(verdicts: Sequence[Verdict], suite: str = "hasm check") -> str:
+    """A JUnit XML report: one test case per trace; a divergence is a failure, bad input an error."""
+    failures = sum(1 for v in verdicts if v.status == "diverges")
+    errors = sum(1 for v in verdicts if v.status == "input_error")
+    lines = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        f'<testsuite name={quoteattr(suite)} tests="{len(verdicts)}" '
+        f'failures="{failures}" errors="{errors}">',
+    ]
+    for v in verdicts:
+        lines.append(f'  <testcase classname="hasm.oracle.files" name={quoteattr(v.file)}>')
+        if v.divergence is not None:
+            message = f"line {v.divergence.line}, t={v.divergence.t:g}: does not conform"
+            lines.append(
+                f"    <failure message={quoteattr(message)}>{escape(str(v.divergence))}</failure>"
+            )
+        elif v.problems:
+            text = "\n".join(str(p) for p in v.problems)
+            lines.append(
+                f"    <error message={quoteattr(str(v.problems[0]))}>{escape(text)}</error>"
+            )
+        lines.append("  </testcase>")
+    lines.append("</testsuite>")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,701 @@
+"""Spec YAML to a validated, frozen `Spec`: schema first, then every cross-reference, all located."""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Iterable, Iterator
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, cast
+
+import jsonschema
+
+from hasm.errors import Problem, SpecError
+from hasm.spec.labels import normalise_label
+from hasm.spec.located import KeyPath, Located, read_yaml
+from hasm.spec.model import (
+    Acceptance,
+    All,
+    AllowedPair,
+    AnyOf,
+    Assumption,
+    Display,
+    Duration,
+    Event,
+    Expr,
+    Guard,
+    InitialPoint,
+    Invariant,
+    Not,
+    PairSide,
+    Parameter,
+    Reason,
+    ReasonChoice,
+    Service,
+    Source,
+    Spec,
+    State,
+    StatePair,
+    Target,
+    Test,
+    Timer,
+    Transition,
+)
+from hasm.spec.params import evaluate
+from hasm.spec.schemas import load_schema
+
+__all__ = ["CANONICAL", "GUARD_KEYS", "canonical_spec_path", "load_spec", "schema_problems"]
+
+CANONICAL = "imp-ha.yaml"
+
+
+def canonical_spec_path() -> Path:
+    """The packaged canonical spec, `specs/imp-ha.yaml` in the repository."""
+    return Path(str(files("hasm.specs").joinpath(CANONICAL)))
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Load and validate a spec file (the canonical spec by default); raise SpecError listing
+    every problem, each with file, line, key path, what is wrong and the fix."""
+    located = read_yaml(path if path is not None else canonical_spec_path(), SpecError)
+    if not isinstance(located.data, dict):
+        raise SpecError(
+            located.problem((), "a spec is a YAML mapping", "start from specs/imp-ha.yaml")
+        )
+    problems = list(schema_problems(located, load_schema("spec")))
+    if problems:
+        raise SpecError(problems)
+    return _Builder(located).build()
+
+
+# -- structural validation against the shipped JSON Schema ----------------------------------
+def schema_problems(located: Located, schema: dict[str, Any]) -> Iterator[Problem]:
+    """Every schema violation, translated into a located, plain-words problem."""
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(located.data), key=lambda e: _line_key(located, e))
+    for error in errors:
+        yield from _translate(located, _most_specific(error))
+
+
+def _line_key(located: Located, error: jsonschema.ValidationError) -> tuple[int, str]:
+    return (located.line(tuple(error.absolute_path)) or 0, error.message)
+
+
+def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
+    """For oneOf/anyOf, the branch error that got furthest into the value."""
+    while error.context:
+        error = max(error.context, key=lambda e: (len(e.absolute_path), -len(e.message)))
+    return error
+
+
+def _translate(located: Located, error: jsonschema.ValidationError) -> Iterator[Problem]:
+    path: KeyPath = tuple(error.absolute_path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    value = error.instance
+    if "propertyNames" in error.absolute_schema_path and isinstance(value, str):
+        path = (*path, value)  # a bad name is reported at its own key, not at the mapping
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = sorted(schema.get("properties", {}))
+        patterns = list(schema.get("patternProperties", {}))
+        if patterns:  # a guard: name its real condition keys rather than regexes
+            allowed = sorted({*allowed, *GUARD_KEYS})
+        for key in value:
+            if key in allowed or any(re.search(p, key) for p in patterns):
+                continue
+            yield located.problem(
+                (*path, key),
+                f"unknown key '{key}'",
+                _did_you_mean(key, allowed) or f"use one of: {', '.join(allowed)}",
+            )
+        return
+    if error.validator == "required":
+        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
+        yield located.problem(path, f"missing key '{missing}'", f"add '{missing}:' here")
+        return
+    if error.validator == "enum":
+        options = [str(o) for o in cast(list[object], error.validator_value)]
+        yield located.problem(
+            path,
+            f"{value!r} is not one of: {', '.join(options)}",
+            _did_you_mean(str(value), options) or "use one of the listed values",
+        )
+        return
+    if error.validator == "type":
+        wanted = error.validator_value
+        kinds = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
+        yield located.problem(path, f"expected {kinds}, got {_yaml_text(value)}")
+        return
+    if error.validator == "pattern":
+        yield located.problem(
+            path,
+            f"{value!r} is not a valid name here",
+            "use lower-case letters, digits and underscores, starting with a letter",
+        )
+        return
+    if error.validator == "const":
+        yield located.problem(path, f"must be {error.validator_value!r}, not {value!r}")
+        return
+    yield located.problem(path, error.message)
+
+
+GUARD_KEYS = (
+    "ha_enabled", "link_up", "connected", "not", "any", "event.service",
+    *(f"{who}.{what}" for who in ("node", "peer") for what in (
+        "state", "reason", "service_down", "up", "srm_running", "monitored_down")),
+    "param.<name>",
+)  # fmt: skip
+
+
+def _yaml_text(value: Any) -> str:
+    """A value as the YAML author wrote it: true, not True."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else repr(value)
+
+
+def _did_you_mean(word: str, options: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1)
+    return f"did you mean '{close[0]}'?" if close else ""
+
+
+# -- semantic validation and construction ------------------------------------------------------
+_EXPR_TOKEN = re.compile(r"\s*([-+])?\s*([a-z][a-z0-9_]*|[0-9]+(?:\.[0-9]+)?)")
+_NODE_TESTS = {"state", "reason", "service_down", "up", "srm_running", "monitored_down"}
+_EFFECT_FIELDS = {
+    "stop_service": ("node", "service"),
+    "start_service": ("node", "service"),
+    "node_down": ("node",),
+    "node_up": ("node",),
+    "srm_stop": ("node",),
+    "srm_start": ("node",),
+    "link_down": (),
+    "link_up": (),
+    "login": ("user",),
+    "logout": ("user",),
+}
+
+
+def _finite(value: Any) -> bool:
+    """A real, finite number (YAML can write .inf, .nan and 400-digit integers)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return tuple(value) if isinstance(value, list) else (str(value),)
+
+
+class _Builder:
+    """Builds a Spec from schema-valid data, collecting every cross-reference problem."""
+
+    def __init__(self, located: Located) -> None:
+        self.loc = located
+        self.data: dict[str, Any] = located.data
+        self.problems: list[Problem] = []
+
+    def bad(self, path: KeyPath, message: str, fix: str = "") -> None:
+        self.problems.append(self.loc.problem(path, message, fix))
+
+    def check_ref(self, path: KeyPath, name: str, known: Iterable[str], what: str) -> None:
+        known = list(known)
+        if name not in known:
+            self.bad(
+                path,
+                f"unknown {what} '{name}'",
+                _did_you_mean(name, known) or f"declare the {what} first",
+            )
+
+    def build(self) -> Spec:
+        d = self.data
+        self.source_ids = set(d["sources"]) | set(d["state_pairs"])
+        self.assumption_ids = set(d["assumptions"])
+        self.states = list(d["states"])
+        self.reasons = list(d["reasons"])
+        self.services = list(d["services"])
+        self.params: dict[str, Any] = d["parameters"]
+        self.event_ids = list(d["events"])
+        self.timer_ids = list(d["timers"])
+
+        sources = {k: Source(k, v["title"], v["where"]) for k, v in d["sources"].items()}
+        parameters = {k: self.parameter(k, v) for k, v in d["parameters"].items()}
+        services = {k: self.service(k, v) for k, v in d["services"].items()}
+        states = {k: self.state(k, v) for k, v in d["states"].items()}
+        reasons = {
+            k: Reason(k, v["label"], tuple(v.get("aliases", [])), self.sources(("reasons", k), v))
+            for k, v in d["reasons"].items()
+        }
+        self.unique_labels("states", states.items())
+        self.unique_labels("reasons", reasons.items())
+        display = self.display(d["display"])
+        initial = {k: self.initial(k, v) for k, v in d["initial"].items()}
+        events = {k: self.event(k, v) for k, v in d["events"].items()}
+        timers = {k: self.timer(k, v) for k, v in d["timers"].items()}
+        self.check_timers(timers)
+        transitions = tuple(self.transition(i, t) for i, t in enumerate(d["transitions"]))
+        self.unique_ids("transitions", [t.id for t in transitions])
+        invariants = tuple(self.invariant(i, v) for i, v in enumerate(d["invariants"]))
+        self.unique_ids("invariants", [v.id for v in invariants])
+        pairs = {k: self.pair(k, v) for k, v in d["state_pairs"].items()}
+        assumptions = {
+            k: Assumption(k, v["statement"], v["why"]) for k, v in d["assumptions"].items()
+        }
+        accepted = tuple(self.acceptance(i, v) for i, v in enumerate(d.get("accepted", [])))
+        if not self.problems:
+            self.check_default_windows(parameters, timers)
+        if self.problems:
+            raise SpecError(sorted(self.problems, key=lambda p: (p.line or 0, p.path)))
+        return Spec(
+            path=self.loc.file,
+            id=d["id"],
+            title=d["title"],
+            scope=d["scope"],
+            sources=sources,
+            parameters=parameters,
+            services=services,
+            states=states,
+            reasons=reasons,
+            display=display,
+            initial=initial,
+            events=events,
+            timers=timers,
+            transitions=transitions,
+            invariants=invariants,
+            state_pairs=pairs,
+            assumptions=assumptions,
+            accepted=accepted,
+        )
+
+    # -- element builders
+    def sources(self, path: KeyPath, raw: dict[str, Any]) -> tuple[str, ...]:
+        refs = _as_tuple(raw.get("source"))
+        for i, ref in enumerate(refs):
+            where = (
+                (*path, "source", i) if isinstance(raw.get("source"), list) else (*path, "source")
+            )
+            self.check_ref(where, ref, self.source_ids, "source")
+        return refs
+
+    def assumption(self, path: KeyPath, raw: dict[str, Any]) -> str | None:
+        ref = raw.get("assumption")
+        if ref is not None:
+            self.check_ref((*path, "assumption"), ref, self.assumption_ids, "assumption")
+        return cast(str | None, ref)
+
+    def parameter(self, name: str, raw: dict[str, Any]) -> Parameter:
+        path: KeyPath = ("parameters", name)
+        default, rng = raw["default"], raw.get("range")
+        if raw["type"] == "boolean":
+            if not isinstance(default, bool):
+                self.bad(
+                    (*path, "default"),
+                    f"a boolean parameter needs true or false, not {_yaml_text(default)}",
+                )
+            if rng is not None:
+                self.bad((*path, "range"), "a boolean parameter has no range", "remove 'range'")
+        else:
+            good_default = not isinstance(default, bool) and _finite(default)
+            if not good_default:
+                huge = isinstance(default, int) and not isinstance(default, bool)
+                shown = "a number too large" if huge else _yaml_text(default)
+                self.bad(
+                    (*path, "default"), f"a seconds parameter needs a finite number, not {shown}"
+                )
+                default = 0.0
+            if rng is not None and not all(_finite(bound) for bound in rng):
+                self.bad(
+                    (*path, "range"),
+                    "a range bound is infinite or too large for a number",
+                    "write [min, max] with finite numbers",
+                )
+                rng = None
+            elif rng is None:
+                self.bad(path, "a seconds parameter needs a range", "add 'range: [min, max]'")
+            elif rng[0] > rng[1] or rng[0] < 0:
+                self.bad(
+                    (*path, "range"),
+                    f"range {rng} is empty or negative",
+                    "write [min, max] with 0 <= min <= max",
+                )
+            elif good_default and not rng[0] <= default <= rng[1]:
+                self.bad(
+                    (*path, "default"),
+                    f"default {default} is outside the range {rng}",
+                    "change the default or widen the range",
+                )
+        return Parameter(
+            name=name,
+            cisco_name=raw["cisco_name"],
+            type=raw["type"],
+            default=default if isinstance(default, bool) else float(default),
+            range=(float(rng[0]), float(rng[1])) if rng else None,
+            description=raw["description"],
+            sources=self.sources(path, raw),
+            assumption=self.assumption(path, raw),
+            line=self.loc.line(path) or 0,
+        )
+
+    def service(self, sid: str, raw: dict[str, Any]) -> Service:
+        path: KeyPath = ("services", sid)
+        cond = raw.get("monitored_if")
+        if cond is not None:
+            self.check_ref((*path, "monitored_if"), cond, self.params, "parameter")
+            if cond in self.params and self.params[cond]["type"] != "boolean":
+                self.bad((*path, "monitored_if"), f"'{cond}' is not a boolean parameter")
+        return Service(sid, raw["name"], raw["monitored_by_default"], cond, self.sources(path, raw))
+
+    def state(self, sid: str, raw: dict[str, Any]) -> State:
+        path: KeyPath = ("states", sid)
+        return State(
+            id=sid,
+            label=raw["label"],
+            aliases=tuple(raw.get("aliases", [])),
+            kind=raw["kind"],
+            hosts=raw["hosts"],
+            shows_active_users=raw.get("shows_active_users", True),
+            definition=raw["definition"],
+            sources=self.sources(path, raw),
+            assumption=self.assumption(path, raw),
+            line=self.loc.line(path) or 0,
+        )
+
+    def unique_labels(self, section: str, items: Iterable[tuple[str, State | Reason]]) -> None:
+        seen: dict[str, str] = {}
+        for key, item in items:
+            for label in (item.label, *item.aliases):
+                other = seen.setdefault(normalise_label(label), key)
+                if other != key:
+                    self.bad(
+                        (section, key),
+                        f"label '{label}' is also used by '{other}'",
+                        "labels and aliases must be unique",
+                    )
+
+    def unique_ids(self, section: str, ids: list[str]) -> None:
+        for i, ident in enumerate(ids):
+            if ident in ids[:i]:
+                self.bad(
+                    (section, i, "id"), f"id '{ident}' is used twice", "give each a distinct id"
+                )
+
+    def display(self, raw: dict[str, Any]) -> Display:
+        u = raw["unreachable"]
+        self.check_ref(("display", "unreachable", "state"), u["state"], self.states, "state")
+        self.check_ref(("display", "unreachable", "reason"), u["reason"], self.reasons, "reason")
+        return Display(u["state"], u["reason"], self.assumption(("display",), raw))
+
+    def initial(self, name: str, raw: dict[str, Any]) -> InitialPoint:
+        self.check_ref(("initial", name, "state"), raw["state"], self.states, "state")
+        self.check_ref(("initial", name, "reason"), raw["reason"], self.reasons, "reason")
+        return InitialPoint(name, raw["ha_enabled"], raw["state"], raw["reason"])
+
+    def event(self, eid: str, raw: dict[str, Any]) -> Event:
+        path: KeyPath = ("events", eid)
+        fields = tuple(raw.get("fields", []))
+        effect = raw.get("effect")
+        if raw["kind"] == "admin" and effect is not None:
+            self.bad(
+                (*path, "effect"),
+                "an admin event has no effect of its own",
+                "give its transitions the effects",
+            )
+        if raw["kind"] == "environment" and effect is None:
+            self.bad(
+                path,
+                "an environment event needs an effect",
+                f"add 'effect:' ({', '.join(_EFFECT_FIELDS)})",
+            )
+        if effect is not None and set(_EFFECT_FIELDS[effect]) != set(fields):
+            need = list(_EFFECT_FIELDS[effect])
+            self.bad(
+                (*path, "fields"),
+                f"effect '{effect}' needs fields {need}, not {list(fields)}",
+                f"write 'fields: {need}'",
+            )
+        if "user" in fields and len(fields) > 1:
+            self.bad((*path, "fields"), "a user event has only the field 'user'")
+        if eid in self.timer_ids:
+            self.bad(path, f"'{eid}' names both an event and a timer", "rename one of them")
+        return Event(eid, raw["kind"], fields, effect, raw["description"], self.sources(path, raw))
+
+    def expr(self, path: KeyPath, raw: Any) -> Expr:
+        if isinstance(raw, int | float) and not isinstance(raw, bool):
+            return Expr(((1, float(raw)),))
+        terms: list[tuple[int, str | float]] = []
+        for match in _EXPR_TOKEN.finditer(str(raw)):
+            sign = -1 if match.group(1) == "-" else 1
+            token = match.group(2)
+            if token[0].isdigit():
+                terms.append((sign, float(token)))
+                continue
+            self.check_ref(path, token, self.params, "parameter")
+            if token in self.params and self.params[token]["type"] != "seconds":
+                self.bad(
+                    path,
+                    f"'{token}' is not a seconds parameter",
+                    "durations add and subtract seconds",
+                )
+            terms.append((sign, token))
+        return Expr(tuple(terms))
+
+    def timer(self, tid: str, raw: dict[str, Any]) -> Timer:
+        path: KeyPath = ("timers", tid)
+        dur = raw["duration"]
+        if isinstance(dur, dict):
+            duration = Duration(
+                self.expr((*path, "duration", "min"), dur["min"]),
+                self.expr((*path, "duration", "max"), dur["max"]),
+            )
+        else:
+            exact = self.expr((*path, "duration"), dur)
+            duration = Duration(exact, exact)
+        if raw["per"] == "user" and "while" in raw:
+            self.bad(
+                (*path, "while"),
+                "a per-user timer starts when a session ends, not on a condition",
+                "remove 'while'",
+            )
+        if raw["per"] == "node" and "while" not in raw:
+            self.bad(
+                path, "a per-node timer needs the condition it runs under", "add 'while: {...}'"
+            )
+        guard = self.guard((*path, "while"), raw.get("while", {}), None)
+        return Timer(
+            tid,
+            raw["per"],
+            duration,
+            guard,
+            raw["description"],
+            self.sources(path, raw),
+            self.assumption(path, raw),
+            self.loc.line(path) or 0,
+        )
+
+    def check_default_windows(
+        self, parameters: dict[str, Parameter], timers: dict[str, Timer]
+    ) -> None:
+        """Every timer window must be possible under the defaults, or no run could start."""
+        values = {name: p.default for name, p in parameters.items()}
+        for timer in timers.values():
+            low, high = evaluate(timer.duration.min, values), evaluate(timer.duration.max, values)
+            if low < 0 or high < low:
+                self.bad(
+                    ("timers", timer.id, "duration"),
+                    f"under the default parameters this timer runs [{low:g}, {high:g}] s, which is impossible",
+                    "change the defaults so that 0 <= min <= max",
+                )
+
+    def check_timers(self, timers: dict[str, Timer]) -> None:
+        per_user = [t for t in timers.values() if t.per == "user"]
+        if len(per_user) != 1:
+            self.bad(
+                ("timers",),
+                f"a spec has exactly one per-user timer (the client's re-login wait), not {len(per_user)}",
+            )
+
+    def guard(self, path: KeyPath, raw: dict[str, Any], event: str | None) -> Guard:
+        terms: list[Guard] = []
+        for key, value in raw.items():
+            here = (*path, key)
+            if key == "not":
+                terms.append(Not(self.guard(here, value, event)))
+            elif key == "any":
+                terms.append(
+                    AnyOf(tuple(self.guard((*here, i), g, event) for i, g in enumerate(value)))
+                )
+            else:
+                terms.append(self.test(here, key, value))
+        return All(tuple(terms))
+
+    def test(self, path: KeyPath, key: str, value: Any) -> Test:
+        subject, _, prop = key.rpartition(".")
+        if not subject:
+            return Test("group", key, value)
+        if subject == "param":
+            self.check_ref(path, prop, self.params, "parameter")
+            if prop in self.params:
+                kind = self.params[prop]["type"]
+                if (kind == "boolean") != isinstance(value, bool):
+                    self.bad(path, f"'{prop}' is a {kind} parameter; {value!r} cannot match it")
+            return Test("param", prop, value)
+        if subject == "event":
+            for name in _as_tuple(value):
+                self.check_ref(path, name, self.services, "service")
+            return Test("event", prop, _as_tuple(value))
+        if prop in ("state", "reason", "service_down"):
+            known, what = {
+                "state": (self.states, "state"),
+                "reason": (self.reasons, "reason"),
+                "service_down": (self.services, "service"),
+            }[prop]
+            for name in _as_tuple(value):
+                self.check_ref(path, name, known, what)
+            return Test(cast(Any, subject), prop, _as_tuple(value))
+        return Test(cast(Any, subject), prop, value)
+
+    def target(self, path: KeyPath, raw: dict[str, Any] | None) -> Target:
+        if raw is None:
+            return Target()
+        state = raw.get("state")
+        if state is not None:
+            self.check_ref((*path, "state"), state, self.states, "state")
+        reason = raw.get("reason")
+        if isinstance(reason, dict):
+            for key in ("then", "else"):
+                self.check_ref((*path, "reason", key), reason[key], self.reasons, "reason")
+            reason = ReasonChoice(
+                self.guard((*path, "reason", "when"), reason["when"], None),
+                reason["then"],
+                reason["else"],
+            )
+        elif reason is not None:
+            self.check_ref((*path, "reason"), reason, self.reasons, "reason")
+        return Target(state, reason)
+
+    def transition(self, index: int, raw: dict[str, Any]) -> Transition:
+        path: KeyPath = ("transitions", index)
+        triggers = _as_tuple(raw["on"])
+        for i, name in enumerate(triggers):
+            where = (*path, "on", i) if isinstance(raw["on"], list) else (*path, "on")
+            self.check_ref(where, name, [*self.event_ids, *self.timer_ids], "event or timer")
+            if name in self.data["timers"] and self.data["timers"][name]["per"] == "user":
+                self.bad(
+                    where, f"'{name}' is the per-user timer; users are not moved by transitions"
+                )
+            event = self.data["events"].get(name)
+            if event is not None and "user" in event.get("fields", []):
+                self.bad(where, f"'{name}' is a user event; users are not moved by transitions")
+        return Transition(
+            id=raw["id"],
+            summary=raw["summary"],
+            on=triggers,
+            when=self.guard((*path, "when"), raw["when"], None),
+            node=self.target((*path, "node"), raw.get("node")),
+            peer=self.target((*path, "peer"), raw.get("peer")),
+            effects=tuple(raw.get("effects", [])),
+            sources=self.sources(path, raw),
+            assumption=self.assumption(path, raw),
+            line=self.loc.line(path) or 0,
+        )
+
+    def invariant(self, index: int, raw: dict[str, Any]) -> Invariant:
+        path: KeyPath = ("invariants", index)
+        action = raw.get("action")
+        if raw["kind"] == "offered_only":
+            if action is None or "requires" not in raw:
+                self.bad(path, "an offered_only invariant needs 'action' and 'requires'")
+            elif (
+                action not in self.data["events"] or self.data["events"][action]["kind"] != "admin"
+            ):
+                admin = [e for e, v in self.data["events"].items() if v["kind"] == "admin"]
+                self.bad(
+                    (*path, "action"),
+                    f"'{action}' is not an admin event",
+                    _did_you_mean(action, admin) or f"use one of: {', '.join(admin)}",
+                )
+        kind = raw["kind"]
+        # Which fields each kind reads (hasm/invariants.py gives them meaning); a field another
+        # kind reads would be silently ignored here, so it is an error instead.
+        uses = {
+            "offered_only": {"action", "requires"},
+            "fires_after": {"rules", "timer", "requires", "since", "at_least"},
+            "bounded_response": {"on", "from", "when", "within", "goal", "sessions"},
+            "pairs_documented": {"also"},
+        }.get(kind, set())
+        optional = {"rules", "timer", "since", "at_least", "on", "from", "when", "within"}
+        optional |= {"goal", "sessions", "also", "action", "requires"}
+        for key in sorted(optional & set(raw) - uses):
+            self.bad((*path, key), f"a {kind} invariant has no '{key}'", f"remove '{key}'")
+        need = {"fires_after": ("rules",), "bounded_response": ("within", "sessions")}
+        for key in need.get(kind, ()):
+            if key not in raw:
+                self.bad(path, f"a {kind} invariant needs '{key}'")
+        if ("since" in raw) != ("at_least" in raw):
+            self.bad(path, "'since' and 'at_least' go together: the condition and how long")
+        rules = _as_tuple(raw.get("rules"))
+        for i, rule in enumerate(rules):
+            known = [t["id"] for t in self.data["transitions"]]
+            self.check_ref((*path, "rules", i), rule, known, "transition")
+        timer = raw.get("timer")
+        if timer is not None:
+            self.check_ref((*path, "timer"), timer, self.timer_ids, "timer")
+        on = _as_tuple(raw.get("on"))
+        for name in on:
+            known = [*self.event_ids, *self.timer_ids]
+            self.check_ref((*path, "on"), name, known, "event or timer")
+        also = []
+        for i, entry in enumerate(raw.get("also", [])):
+            for state in entry["pair"]:
+                self.check_ref((*path, "also", i, "pair"), state, self.states, "state")
+            reasons = entry.get("reasons")
+            for reason in reasons or ():
+                self.check_ref((*path, "also", i, "reasons"), reason, self.reasons, "reason")
+            ref = entry["assumption"]
+            self.check_ref((*path, "also", i, "assumption"), ref, self.assumption_ids, "assumption")
+            also.append(
+                AllowedPair(
+                    (entry["pair"][0], entry["pair"][1]),
+                    ref,
+                    (reasons[0], reasons[1]) if reasons else None,
+                )
+            )
+
+        def expr(key: str) -> Expr | None:
+            return self.expr((*path, key), raw[key]) if key in raw else None
+
+        def guard(key: str) -> Guard:
+            return self.guard((*path, key), raw.get(key, {}), None)
+
+        return Invariant(
+            raw["id"],
+            raw["statement"],
+            kind,
+            action,
+            guard("requires"),
+            self.sources(path, raw),
+            rules=rules,
+            timer=timer,
+            since=guard("since") if "since" in raw else None,
+            at_least=expr("at_least"),
+            on=on,
+            from_=guard("from"),
+            when=guard("when"),
+            within=expr("within"),
+            goal=guard("goal"),
+            sessions=raw.get("sessions"),
+            also=tuple(also),
+            assumption=self.assumption(path, raw),
+        )
+
+    def acceptance(self, index: int, raw: dict[str, Any]) -> Acceptance:
+        # Whether each offender still names a finding is `hasm lint`'s job (a stale acceptance
+        # is a finding there), so that a spec edit never silently keeps an acceptance alive.
+        path: KeyPath = ("accepted", index)
+        return Acceptance(
+            raw["check"],
+            _as_tuple(raw["offender"]),
+            raw["why"],
+            self.assumption(path, raw),
+            self.loc.line(path) or 0,
+        )
+
+    def pair(self, pid: str, raw: dict[str, Any]) -> StatePair:
+        def side(name: str) -> PairSide | None:
+            value = raw[name]
+            if value == "down":
+                return None
+            states, reasons = _as_tuple(value["state"]), _as_tuple(value["reason"])
+            for s in states:
+                self.check_ref(("state_pairs", pid, name, "state"), s, self.states, "state")
+            for r in reasons:
+                self.check_ref(("state_pairs", pid, name, "reason"), r, self.reasons, "reason")
+            return PairSide(states, reasons)
+
+        return StatePair(pid, side("node1"), side("node2"), raw.get("out_of_scope"))

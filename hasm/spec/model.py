@@ -1,0 +1,376 @@
+"""The frozen data of a loaded spec: what the YAML says, validated, with nothing evaluated."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Literal
+
+__all__ = [
+    "TRUE",
+    "Acceptance",
+    "All",
+    "AllowedPair",
+    "AnyOf",
+    "Assumption",
+    "Display",
+    "Duration",
+    "Event",
+    "EventField",
+    "EventKind",
+    "Expr",
+    "Guard",
+    "Hosts",
+    "InitialPoint",
+    "Invariant",
+    "Not",
+    "PairSide",
+    "ParamValue",
+    "Parameter",
+    "Reason",
+    "ReasonChoice",
+    "Service",
+    "Source",
+    "Spec",
+    "State",
+    "StatePair",
+    "Subject",
+    "Target",
+    "Test",
+    "TestValue",
+    "Timer",
+    "Transition",
+]
+
+ParamValue = bool | float
+Subject = Literal["group", "node", "peer", "param", "event"]
+TestValue = bool | float | str | tuple[str, ...]
+
+
+# -- guards: conditions on a configuration, as data ------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Test:
+    """One condition, e.g. `node.state: [idle, failed_over]` or `connected: true`."""
+
+    subject: Subject
+    prop: str
+    value: TestValue
+
+    @property
+    def key(self) -> str:
+        return self.prop if self.subject == "group" else f"{self.subject}.{self.prop}"
+
+
+@dataclass(frozen=True, slots=True)
+class All:
+    """Every term holds (a YAML mapping of conditions)."""
+
+    terms: tuple[Guard, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    """At least one term holds (`any: [...]`)."""
+
+    terms: tuple[Guard, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    """The term does not hold (`not: {...}`)."""
+
+    term: Guard
+
+
+Guard = Test | All | AnyOf | Not
+TRUE = All(())
+
+
+# -- durations: parameter arithmetic, as data ------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A sum of signed terms, each a parameter name or a number: `keep_alive_timeout_s - 15`."""
+
+    terms: tuple[tuple[int, str | float], ...]
+
+    def __str__(self) -> str:
+        out = ""
+        for i, (sign, term) in enumerate(self.terms):
+            text = term if isinstance(term, str) else f"{term:g}"
+            out += (f"{'-' if sign < 0 else ''}{text}") if i == 0 else f" {'-+'[sign > 0]} {text}"
+        return out
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        return tuple(t for _, t in self.terms if isinstance(t, str))
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """How long a timer runs: exactly `min` when min == max, else anywhere in [min, max]."""
+
+    min: Expr
+    max: Expr
+
+    @property
+    def exact(self) -> bool:
+        return self.min == self.max
+
+    def __str__(self) -> str:
+        return str(self.min) if self.exact else f"between {self.min} and {self.max}"
+
+
+# -- the spec's elements ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: str
+    title: str
+    where: str
+
+
+@dataclass(frozen=True, slots=True)
+class Parameter:
+    name: str
+    cisco_name: str
+    type: Literal["seconds", "boolean"]
+    default: ParamValue
+    range: tuple[float, float] | None
+    description: str
+    sources: tuple[str, ...]
+    assumption: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    id: str
+    name: str
+    monitored_by_default: bool
+    monitored_if: str | None
+    sources: tuple[str, ...]
+
+
+Hosts = Literal["own", "own_and_peer", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class State:
+    id: str
+    label: str
+    aliases: tuple[str, ...]
+    kind: str
+    hosts: Hosts
+    shows_active_users: bool
+    definition: str
+    sources: tuple[str, ...]
+    assumption: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    id: str
+    label: str
+    aliases: tuple[str, ...]
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Display:
+    """How the page shows a node whose SRM cannot report."""
+
+    unreachable_state: str
+    unreachable_reason: str
+    assumption: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class InitialPoint:
+    """A starting point of trace format v1 (`ha_disabled`, `normal`)."""
+
+    name: str
+    ha_enabled: bool
+    state: str
+    reason: str
+
+
+EventKind = Literal["admin", "environment"]
+EventField = Literal["node", "service", "user"]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    id: str
+    kind: EventKind
+    fields: tuple[EventField, ...]
+    effect: str | None
+    description: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    id: str
+    per: Literal["node", "user"]
+    duration: Duration
+    while_: Guard
+    description: str
+    sources: tuple[str, ...]
+    assumption: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReasonChoice:
+    """A target reason that depends on the configuration: `{when: ..., then: a, else: b}`."""
+
+    when: Guard
+    then: str
+    otherwise: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What a transition makes of one node; None leaves that part unchanged."""
+
+    state: str | None = None
+    reason: str | ReasonChoice | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    id: str
+    summary: str
+    on: tuple[str, ...]
+    when: Guard
+    node: Target
+    peer: Target
+    effects: tuple[str, ...]
+    sources: tuple[str, ...]
+    assumption: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
+class AllowedPair:
+    """A state pair a `pairs_documented` invariant allows beyond the documented rows: the two
+    states as the page shows them (either way round), and the assumption behind it; with
+    `reasons`, only with those reasons (the first state's, then the second's)."""
+
+    states: tuple[str, str]
+    assumption: str
+    reasons: tuple[str, str] | None = None
+
+    def allows(self, a: tuple[str, str], b: tuple[str, str]) -> bool:
+        """Does this entry allow the page's (state, reason) `a` beside `b`, either way round?"""
+        for one, two in ((a, b), (b, a)):
+            if (one[0], two[0]) == self.states and (
+                self.reasons is None or (one[1], two[1]) == self.reasons
+            ):
+                return True
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class Invariant:
+    """A named property of the spec; which fields it uses depends on its `kind` (the meaning is
+    hasm/invariants.py's)."""
+
+    id: str
+    statement: str
+    kind: str
+    action: str | None
+    requires: Guard
+    sources: tuple[str, ...]
+    rules: tuple[str, ...] = ()  # fires_after: the transitions it speaks of
+    timer: str | None = None  # fires_after: the timer that alone may fire them
+    since: Guard | None = None  # fires_after: the condition that must have held ...
+    at_least: Expr | None = None  # ... for at least this long
+    on: tuple[str, ...] = ()  # bounded_response: the events or timers that trigger it
+    from_: Guard = TRUE  # bounded_response: holds before the triggering step ...
+    when: Guard = TRUE  # ... and this after it
+    within: Expr | None = None  # bounded_response: the bound
+    goal: Guard = TRUE  # bounded_response: what must hold by then ...
+    sessions: str | None = None  # ... and where the affected users' sessions must be
+    also: tuple[AllowedPair, ...] = ()  # pairs_documented: pairs the assumptions introduce
+    assumption: str | None = None  # the assumption the invariant's wording rests on, if any
+
+
+@dataclass(frozen=True, slots=True)
+class PairSide:
+    """One node of a documented pair: the states and reasons it may show (None: node down)."""
+
+    states: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StatePair:
+    id: str
+    node1: PairSide | None
+    node2: PairSide | None
+    out_of_scope: str | None = None  # why the spec does not reach it, if it does not
+
+
+@dataclass(frozen=True, slots=True)
+class Assumption:
+    id: str
+    statement: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Acceptance:
+    """A lint finding the spec accepts on purpose (`accepted:`): the check, its offenders as
+    `hasm lint` names them, and why - so the spec lints clean without hiding anything."""
+
+    check: str
+    offenders: tuple[str, ...]
+    why: str
+    assumption: str | None
+    line: int
+
+
+_MAPPINGS = (
+    "sources", "parameters", "services", "states", "reasons", "initial", "events", "timers",
+    "state_pairs", "assumptions",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A whole spec, validated and frozen. Collections keep the file's order."""
+
+    path: str
+    id: str
+    title: str
+    scope: str
+    sources: Mapping[str, Source]
+    parameters: Mapping[str, Parameter]
+    services: Mapping[str, Service]
+    states: Mapping[str, State]
+    reasons: Mapping[str, Reason]
+    display: Display
+    initial: Mapping[str, InitialPoint]
+    events: Mapping[str, Event]
+    timers: Mapping[str, Timer]
+    transitions: tuple[Transition, ...]
+    invariants: tuple[Invariant, ...]
+    state_pairs: Mapping[str, StatePair]
+    assumptions: Mapping[str, Assumption]
+    accepted: tuple[Acceptance, ...] = ()  # lint findings accepted on purpose, with why
+    defaults: Mapping[str, ParamValue] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Frozen all the way down: the mappings are read-only views, so no caller can edit a
+        # loaded spec behind the back of the models compiled from it.
+        for name in _MAPPINGS:
+            object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
+        defaults = {name: p.default for name, p in self.parameters.items()}
+        object.__setattr__(self, "defaults", MappingProxyType(defaults))
+
+    @property
+    def user_timer(self) -> Timer:
+        """The one per-user timer: the client's re-login wait."""
+        return next(t for t in self.timers.values() if t.per == "user")

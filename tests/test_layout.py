@@ -1,0 +1,106 @@
+"""The package layout is the architecture: each package imports only those below it, every
+module says its one job in its first line and names its public surface."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "hasm"
+
+# Lowest first. A module may import the tiers below its own and its own package, never a package
+# beside it or above it. The top tier holds the entry points, which may import anything.
+TIERS: tuple[frozenset[str], ...] = (
+    frozenset({"errors"}),
+    frozenset({"spec"}),
+    frozenset({"core"}),
+    frozenset({"trace"}),
+    frozenset({"sim", "oracle"}),
+    frozenset({"explorer", "suite"}),
+    frozenset({"review"}),
+    frozenset({"cli", "strategies", "pytest_plugin", "__init__", "__main__"}),
+)
+TIER = {room: level for level, rooms in enumerate(TIERS) for room in rooms}
+
+
+def _room(module: str) -> str:
+    """`hasm.oracle.files` -> `oracle`; `hasm` (the package itself) -> `__init__`."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def _name(path: Path, package: Path = PACKAGE) -> str:
+    parts = path.relative_to(package.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every hasm module a file imports, anywhere in it (lazy imports inside functions too)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module == "hasm":
+                found += [(node.lineno, f"hasm.{a.name}") for a in node.names]
+            elif node.module.startswith("hasm."):
+                found.append((node.lineno, node.module))
+        elif isinstance(node, ast.Import):
+            found += [(node.lineno, a.name) for a in node.names if a.name.startswith("hasm.")]
+    return found
+
+
+def layering_violations(files: list[Path], package: Path = PACKAGE) -> list[str]:
+    out = []
+    for path in files:
+        here = _room(_name(path, package))
+        for line, module in _imports(path):
+            there = _room(module)
+            if there == here or there not in TIER:
+                continue
+            if TIER[there] >= TIER[here] and TIER[here] != len(TIERS) - 1:
+                out.append(
+                    f"{path.relative_to(package.parent)}:{line}: {here}/ imports {module}, "
+                    f"which is {'beside' if TIER[there] == TIER[here] else 'above'} it"
+                )
+    return out
+
+
+def test_every_room_is_in_a_tier() -> None:
+    rooms = {_room(_name(p)) for p in _modules()}
+    assert rooms <= set(TIER), f"not placed in a tier: {sorted(rooms - set(TIER))}"
+
+
+def test_no_package_imports_one_beside_or_above_it() -> None:
+    assert layering_violations(_modules()) == []
+
+
+def test_the_layering_check_can_fail(tmp_path: Path) -> None:
+    spec_dir = tmp_path / "hasm" / "spec"
+    spec_dir.mkdir(parents=True)
+    bad = spec_dir / "bad.py"
+    bad.write_text('"""Bad."""\n\ndef f() -> None:\n    from hasm.oracle.oracle import Oracle\n')
+    assert layering_violations([bad], tmp_path / "hasm") == [
+        "hasm/spec/bad.py:4: spec/ imports hasm.oracle.oracle, which is above it"
+    ]
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_module_says_its_job_and_names_its_surface(path: Path) -> None:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    doc = ast.get_docstring(tree)
+    assert doc, "a module's first line says its one job"
+    if path.name == "__main__.py" or (path.name == "__init__.py" and len(tree.body) == 1):
+        return  # nothing public beyond the docstring
+    names = {
+        t.id
+        for node in tree.body
+        if isinstance(node, ast.Assign)
+        for t in node.targets
+        if isinstance(t, ast.Name)
+    }
+    assert "__all__" in names, "the public surface is named in __all__"
