@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     )
     from hasm.errors import (
         ClockError,
+        ConformanceError,
         HasmError,
         InputError,
         NotOffered,
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
     from hasm.explorer.explore import Exploration, explore
     from hasm.explorer.explore import explore as verify
     from hasm.oracle.files import Verdict, check_file, check_files
-    from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+    from hasm.oracle.oracle import Divergence, Oracle
     from hasm.sim.machine import LiveGroup, compile_machine, machine_config
     from hasm.sim.runner import Run, run_scenario
     from hasm.sim.scenario import Scenario, load_scenario, packaged_scenarios
@@ -62,7 +63,7 @@ _HOMES: dict[str, str] = {
     "ClockError": "hasm.errors",
     "compile_machine": "hasm.sim.machine",
     "Config": "hasm.core.config",
-    "ConformanceError": "hasm.oracle.oracle",
+    "ConformanceError": "hasm.errors",
     "deadline": "hasm.core.semantics",
     "Divergence": "hasm.oracle.oracle",
     "enabled": "hasm.core.semantics",

@@ -1,19 +1,29 @@
-"""Every error hasm raises: one root, narrow located branches."""
+"""Every error hasm raises: one root, narrow located branches carrying where and what."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # a type only: the oracle builds the report, this module names its error
+    from hasm.oracle.oracle import Divergence
 
 __all__ = [
     "ClockError",
+    "ConformanceError",
+    "DiagramError",
     "HasmError",
     "InputError",
+    "NoSuchStep",
+    "NotEnabled",
     "NotOffered",
     "ParameterError",
     "Problem",
     "ScenarioError",
     "SpecError",
+    "SuiteError",
     "TraceError",
+    "UnknownInvariantKind",
 ]
 
 
@@ -73,3 +83,33 @@ class NotOffered(HasmError):
 
 class ClockError(HasmError):
     """An attempt to move the virtual clock backwards or past a deadline that must fire first."""
+
+
+class NotEnabled(HasmError):
+    """An input that the configuration does not allow (a timer outside its window, ...)."""
+
+
+class NoSuchStep(HasmError):
+    """The machine cannot take the step asked for: no transition it offers leads to the
+    successor given with `successor=`."""
+
+
+class ConformanceError(HasmError):
+    """A record the spec does not allow; `.divergence` holds the structured report."""
+
+    def __init__(self, divergence: Divergence) -> None:
+        self.divergence = divergence
+        super().__init__(str(divergence))
+
+
+class UnknownInvariantKind(HasmError, ValueError):
+    """A spec invariant whose kind this module cannot check; names the invariant and the kinds
+    it knows."""
+
+
+class SuiteError(HasmError):
+    """The spec's own path does not conform to the spec: a defect of hasm, not of the input."""
+
+
+class DiagramError(HasmError):
+    """A diagram that cannot be rendered: `dot` is missing or failed."""

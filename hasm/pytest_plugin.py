@@ -597,7 +597,7 @@ class OracleRun:
         return None
 
     def _check(self, record: dict[str, Any]) -> HasmFailure | None:
-        from hasm.oracle.oracle import ConformanceError  # noqa: PLC0415 - see _LAZY
+        from hasm.errors import ConformanceError  # noqa: PLC0415 - see _LAZY
 
         oracle, records = self._oracle, self._records
         if self._failed is not None or oracle is None or records is None:

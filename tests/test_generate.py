@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from hasm.cli import main as hasm_main
-from hasm.errors import InputError
+from hasm.errors import ConformanceError, InputError
 from hasm.oracle.files import check_file
-from hasm.oracle.oracle import ConformanceError, Oracle
+from hasm.oracle.oracle import Oracle
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
 from hasm.suite.generate import INDEX, Case, Suite, generate, read_suite, write_suite

@@ -17,10 +17,9 @@ from hypothesis import strategies as st
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, EventInput, Move, Relogin, Step
 from hasm.core.semantics import Model, advance, apply, initial_config, offered
-from hasm.errors import SpecError
+from hasm.errors import SpecError, UnknownInvariantKind
 from hasm.explorer.invariants import (
     KINDS,
-    UnknownInvariantKind,
     Violation,
     check_config,
     check_response,

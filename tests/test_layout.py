@@ -40,10 +40,26 @@ def _name(path: Path, package: Path = PACKAGE) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _type_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:`: names for annotations, not dependencies."""
+    return {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "TYPE_CHECKING"
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
-    """Every hasm module a file imports, anywhere in it (lazy imports inside functions too)."""
+    """Every hasm module a file imports at run time, anywhere in it (lazy imports inside
+    functions too)."""
     found = []
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    type_only = _type_only(tree)
+    for node in ast.walk(tree):
+        if id(node) in type_only:
+            continue
         if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             if node.module == "hasm":
                 found += [(node.lineno, f"hasm.{a.name}") for a in node.names]

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 from transitions import Machine, MachineError
 
 from hasm.core.config import Config, EventInput, Fire
-from hasm.core.semantics import Model, NotEnabled, apply, offered
-from hasm.errors import NotOffered
+from hasm.core.semantics import Model, apply, offered
+from hasm.errors import NoSuchStep, NotEnabled, NotOffered
 from hasm.sim import machine as machine_module
-from hasm.sim.machine import LiveGroup, NoSuchStep, compile_machine, config_pair, machine_config
+from hasm.sim.machine import LiveGroup, compile_machine, config_pair, machine_config
 from hasm.sim.runner import run_scenario
 from hasm.sim.scenario import load_scenario, packaged_scenarios
 from hasm.sim.simulator import Simulator

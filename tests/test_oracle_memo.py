@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from test_oracle import FAILED_CSNR, draw_trace, dump, normal_oracle, parse
 
 from hasm.core.semantics import Model
-from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.errors import ConformanceError
+from hasm.oracle.oracle import Divergence, Oracle
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace

@@ -21,7 +21,8 @@ from test_oracle import (
     parse,
 )
 
-from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.errors import ConformanceError
+from hasm.oracle.oracle import Divergence, Oracle
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 

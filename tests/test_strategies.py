@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
-from hasm.errors import NotOffered
-from hasm.oracle.oracle import ConformanceError, Oracle
+from hasm.errors import ConformanceError, NotOffered
+from hasm.oracle.oracle import Oracle
 from hasm.spec.model import Spec
 from hasm.spec.params import resolve_params
 from hasm.strategies import (

@@ -30,7 +30,6 @@ from conftest import (
 from hasm.core.config import NO_NODE, NOT_WAITING, Config, Fire, Relogin
 from hasm.core.semantics import (
     Model,
-    NotEnabled,
     advance,
     apply,
     deadline,
@@ -39,7 +38,7 @@ from hasm.core.semantics import (
     initial_config,
     offered,
 )
-from hasm.errors import ClockError
+from hasm.errors import ClockError, NotEnabled
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import ParamValue, Spec
 from hasm.trace.records import Record

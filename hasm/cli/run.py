@@ -20,7 +20,8 @@ from hasm.cli.common import (
 )
 from hasm.core.config import Config
 from hasm.core.semantics import node_views
-from hasm.oracle.oracle import ConformanceError, Oracle
+from hasm.errors import ConformanceError
+from hasm.oracle.oracle import Oracle
 from hasm.review.timeline import TimelineWriter
 from hasm.review.timeline_svg import TimelineRecorder, to_svg
 from hasm.sim.runner import Run, run_scenario, scenario_model, scenario_trace

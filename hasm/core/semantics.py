@@ -34,7 +34,7 @@ from hasm.core.config import (
     Step,
     UserKey,
 )
-from hasm.errors import ClockError, HasmError
+from hasm.errors import ClockError, NotEnabled
 from hasm.spec.model import (
     All,
     AnyOf,
@@ -54,7 +54,6 @@ __all__ = [
     "Check",
     "Model",
     "NodeView",
-    "NotEnabled",
     "Prepared",
     "advance",
     "apply",
@@ -67,6 +66,7 @@ __all__ = [
     "initial_config",
     "matching",
     "move_users",
+    "next_instant",
     "node_views",
     "offer_summary",
     "offered",
@@ -74,6 +74,7 @@ __all__ = [
     "prepare",
     "remember",
     "to_ticks",
+    "window_edges",
 ]
 
 # A compiled guard: (configuration, index of the node playing `node`, the event) -> holds?
@@ -157,6 +158,10 @@ class Model:
         relogin = spec.user_timer.duration
         self.relogin_low = self._low(evaluate(relogin.min, self.params))
         self.relogin_high = self._high(evaluate(relogin.max, self.params))
+
+    def relogin_window(self, since: float) -> tuple[float, float]:
+        """When a client waiting since `since` may log in again: the earliest and latest time."""
+        return since + self.relogin_low, since + self.relogin_high
 
     # -- bounds in the model's time ---------------------------------------------------------------
     def _low(self, seconds: float) -> float:
@@ -287,6 +292,31 @@ def deadline(model: Model, config: Config) -> float | None:
     return min(times) if times else None
 
 
+def window_edges(model: Model, config: Config) -> list[float]:
+    """Every time after now at which a running timer's window or a waiting client's re-login
+    window opens or closes: the instants at which what may happen changes."""
+    now = config.now
+    times = [x for t in config.timers for x in (t.earliest, t.latest) if x > now]
+    times += [
+        x
+        for c in config.users
+        if c.waiting_since >= 0
+        for x in model.relogin_window(c.waiting_since)
+        if x > now
+    ]
+    return times
+
+
+def next_instant(model: Model, config: Config) -> float | None:
+    """The next time after now at which something becomes possible or due; None when something
+    must fire first."""
+    due = deadline(model, config)
+    if due is not None and due <= config.now:
+        return None
+    times = window_edges(model, config)
+    return min(times) if times else None
+
+
 def enabled(model: Model, config: Config) -> tuple[Fire | Relogin, ...]:
     """The internal choices open now: timers inside their window, clients allowed to re-login."""
     now = config.now
@@ -379,10 +409,6 @@ def offer_summary(model: Model, config: Config, nodes: Sequence[str]) -> str:
 
 
 # -- applying an input -----------------------------------------------------------------------------
-class NotEnabled(HasmError):
-    """An input that the configuration does not allow (a timer outside its window, ...)."""
-
-
 def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
     """Every successor of `config` under `inp`. An admin event the spec does not offer has none;
     a timer outside its window or an unknown cohort raises NotEnabled."""

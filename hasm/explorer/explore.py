@@ -78,10 +78,10 @@ from hasm.core.semantics import (
     Model,
     advance,
     apply,
-    deadline,
     default_monitored,
     enabled,
     initial_config,
+    next_instant,
     node_views,
 )
 from hasm.explorer.invariants import (
@@ -97,7 +97,7 @@ from hasm.explorer.invariants import (
     watch_start,
     watch_step,
 )
-from hasm.spec.guards import guard_tests, named_services
+from hasm.spec.guards import guard_tests, named_services, params_read, spec_guards
 from hasm.spec.model import All, Guard, ParamValue, Spec, Test
 from hasm.spec.params import resolve_params
 from hasm.trace.records import Record, number
@@ -212,24 +212,9 @@ class Exploration:
 
 
 # -- variants ------------------------------------------------------------------------------------
-def _guards(spec: Spec) -> Iterator[Guard]:
-    for t in spec.transitions:
-        yield t.when
-        for target in (t.node, t.peer):
-            reason = target.reason
-            if reason is not None and not isinstance(reason, str):
-                yield reason.when
-    for timer in spec.timers.values():
-        yield timer.while_
-    for inv in spec.invariants:
-        yield from (inv.requires, inv.from_, inv.when, inv.goal)
-        if inv.since is not None:
-            yield inv.since
-
-
 def _switches(spec: Spec) -> list[str]:
     """The boolean parameters a guard reads: each changes what the spec does."""
-    read = {t.prop for g in _guards(spec) for t in guard_tests(g) if t.subject == "param"}
+    read = params_read(spec_guards(spec))
     return [name for name, p in spec.parameters.items() if p.type == "boolean" and name in read]
 
 
@@ -341,23 +326,6 @@ def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> 
     return min((*common, (a, b), tuple(timers), tuple(users), watched), mirror)
 
 
-def _next_instant(model: Model, config: Config) -> float | None:
-    """The next time after now at which something becomes possible or due."""
-    now = config.now
-    due = deadline(model, config)
-    if due is not None and due <= now:
-        return None  # something must fire first
-    times = [x for t in config.timers for x in (t.earliest, t.latest) if x > now]
-    for c in config.users:
-        if c.waiting_since >= 0:
-            times += [
-                x
-                for x in (c.waiting_since + model.relogin_low, c.waiting_since + model.relogin_high)
-                if x > now
-            ]
-    return min(times) if times else None
-
-
 class _Inputs:
     """Every input the explorer tries in a configuration: each event of the spec with every
     node, representative service and cohort it can take (no service event on a node that is
@@ -403,7 +371,7 @@ def _services(spec: Spec, monitored: frozenset[str]) -> tuple[str, ...]:
     named = named_services(spec)
     by_event = {
         name
-        for g in _guards(spec)
+        for g in spec_guards(spec)
         for t in guard_tests(g)
         if t.subject == "event"
         for name in (t.value if isinstance(t.value, tuple) else ())
@@ -527,7 +495,7 @@ class _Search:
                 fixed.remove(inp)
             for choice in self.inputs.chosen(model, config):
                 self._try(key, node, choice)
-            later = _next_instant(model, config)
+            later = next_instant(model, config)
             if later is not None:
                 self.transitions += 1
                 moved = advance(model, config, later)

@@ -53,8 +53,9 @@ from hasm.core.semantics import (
     node_views,
     offered,
     remember,
+    window_edges,
 )
-from hasm.errors import HasmError
+from hasm.errors import UnknownInvariantKind
 from hasm.spec.guards import describe_guard
 from hasm.spec.model import Invariant
 from hasm.spec.params import evaluate
@@ -62,7 +63,6 @@ from hasm.spec.params import evaluate
 __all__ = [
     "KINDS",
     "ResponseFailure",
-    "UnknownInvariantKind",
     "Violation",
     "Watch",
     "check_config",
@@ -77,11 +77,6 @@ __all__ = [
 
 # The `hosts` word of the spec language for a state that serves its peer's users too.
 _HOSTS_PEER = "own_and_peer"
-
-
-class UnknownInvariantKind(HasmError, ValueError):
-    """A spec invariant whose kind this module cannot check; names the invariant and the kinds
-    it knows."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -593,16 +588,7 @@ def check_response(
 
 
 def _next_time(model: Model, config: Config, limit: float) -> float:
-    now = config.now
-    times = [limit]
-    times += [x for t in config.timers for x in (t.earliest, t.latest) if x > now]
-    times += [
-        x
-        for c in config.users
-        if c.waiting_since >= 0
-        for x in (c.waiting_since + model.relogin_low, c.waiting_since + model.relogin_high)
-        if x > now
-    ]
+    times = [limit, *window_edges(model, config)]
     due = deadline(model, config)
     return min(times) if due is None else min(*times, due)
 

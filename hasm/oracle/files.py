@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
-from hasm.errors import HasmError, InputError, Problem
-from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.errors import ConformanceError, HasmError, InputError, Problem
+from hasm.oracle.oracle import Divergence, Oracle
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace

@@ -48,7 +48,7 @@ from hasm.core.semantics import (
     offered,
     to_ticks,
 )
-from hasm.errors import HasmError, InputError, Problem
+from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.candidates import (
     Candidate,
     Relative,
@@ -143,14 +143,6 @@ class Divergence:
             ],
             "why": list(self.why),
         }
-
-
-class ConformanceError(HasmError):
-    """A record the spec does not allow; `.divergence` holds the structured report."""
-
-    def __init__(self, divergence: Divergence) -> None:
-        self.divergence = divergence
-        super().__init__(str(divergence))
 
 
 # -- the oracle -----------------------------------------------------------------------------------

@@ -27,14 +27,13 @@ from typing import Literal, Protocol
 import graphviz
 
 from hasm.core.semantics import Model, describe_duration
-from hasm.errors import HasmError
+from hasm.errors import DiagramError
 from hasm.spec.guards import describe_guard
 from hasm.spec.model import All, AnyOf, Guard, ReasonChoice, Spec, Target, Test
 
 __all__ = [
     "ANY_STATE",
     "FORMATS",
-    "DiagramError",
     "Exploration",
     "NodeMachine",
     "PairMachine",
@@ -55,10 +54,6 @@ Role = Literal["node", "peer"]
 # The pseudo-source of a side whose state the guard does not constrain. Spec ids match
 # [a-z][a-z0-9_]*, so "*" can never be one.
 ANY_STATE = "*"
-
-
-class DiagramError(HasmError):
-    """A diagram that cannot be rendered: `dot` is missing or failed."""
 
 
 # -- the IR ---------------------------------------------------------------------------------------

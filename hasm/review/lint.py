@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hasm.errors import SpecError
-from hasm.spec.guards import guard_tests
+from hasm.spec.guards import guard_tests, params_read, spec_guards
 from hasm.spec.located import KeyPath, Located, read_yaml
 from hasm.spec.model import (
     Acceptance,
@@ -104,7 +104,7 @@ class _Domains:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         tested: dict[str, set[object]] = {}
-        for guard in _all_guards(spec):
+        for guard in spec_guards(spec, invariants="requires"):
             for test in guard_tests(guard):
                 if test.subject == "param":
                     tested.setdefault(test.prop, set()).add(test.value)
@@ -234,18 +234,6 @@ def _swap(guard: Guard) -> Guard:
     if isinstance(guard, All):
         return All(tuple(_swap(g) for g in guard.terms))
     return AnyOf(tuple(_swap(g) for g in guard.terms))
-
-
-def _all_guards(spec: Spec) -> Iterator[Guard]:
-    for timer in spec.timers.values():
-        yield timer.while_
-    for t in spec.transitions:
-        yield t.when
-        for target in (t.node, t.peer):
-            if isinstance(target.reason, ReasonChoice):
-                yield target.reason.when
-    for inv in spec.invariants:
-        yield inv.requires
 
 
 # -- what the checks share ---------------------------------------------------------------------------
@@ -424,7 +412,7 @@ def unhandled_event(ctx: _Context) -> Iterator[Finding]:
 
 
 def _guard_params(spec: Spec) -> set[str]:
-    return {t.prop for g in _all_guards(spec) for t in guard_tests(g) if t.subject == "param"}
+    return params_read(spec_guards(spec, invariants="requires"))
 
 
 def unused_parameter(ctx: _Context) -> Iterator[Finding]:
@@ -489,7 +477,7 @@ def unused_service(ctx: _Context) -> Iterator[Finding]:
     spec = ctx.spec
     named = {
         str(name)
-        for g in _all_guards(spec)
+        for g in spec_guards(spec, invariants="requires")
         for t in guard_tests(g)
         if t.prop in ("service_down", "service") and isinstance(t.value, tuple)
         for name in t.value

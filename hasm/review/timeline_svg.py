@@ -21,7 +21,8 @@ from xml.sax.saxutils import escape, quoteattr
 
 from hasm.core.config import Config, EventInput, Fire, RunningTimer
 from hasm.core.semantics import Model, node_views
-from hasm.oracle.oracle import ConformanceError, Divergence, Oracle
+from hasm.errors import ConformanceError
+from hasm.oracle.oracle import Divergence, Oracle
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 from hasm.trace.records import Record, TraceEvent

@@ -42,7 +42,6 @@ from hasm.core.semantics import (
     Check,
     Model,
     NodeView,
-    NotEnabled,
     Prepared,
     advance,
     apply,
@@ -52,13 +51,12 @@ from hasm.core.semantics import (
     outcome,
     prepare,
 )
-from hasm.errors import HasmError, NotOffered
+from hasm.errors import NoSuchStep, NotEnabled, NotOffered
 from hasm.spec.model import All, AnyOf, Guard, Not, Spec, Test
 
 __all__ = [
     "SEPARATOR",
     "LiveGroup",
-    "NoSuchStep",
     "compile_machine",
     "config_pair",
     "machine_config",
@@ -69,11 +67,6 @@ if TYPE_CHECKING:
     from transitions.core import TransitionConfigDict
 
 SEPARATOR = "|"  # between the two node states in a machine state's name
-
-
-class NoSuchStep(HasmError):
-    """The machine cannot take the step asked for: no transition it offers leads to the
-    successor given with `successor=`."""
 
 
 def pair_name(first: str, second: str) -> str:

@@ -2,11 +2,52 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import Literal
 
-from hasm.spec.model import All, AnyOf, Guard, Not, Spec, Test
+from hasm.spec.model import All, AnyOf, Guard, Not, ReasonChoice, Spec, Test
 
-__all__ = ["describe_guard", "guard_tests", "named_services"]
+__all__ = [
+    "InvariantGuards",
+    "describe_guard",
+    "guard_tests",
+    "named_services",
+    "params_read",
+    "spec_guards",
+]
+
+InvariantGuards = Literal["all", "requires", "none"]
+"""Which of an invariant's guards `spec_guards` yields: every one (`requires`, `from`, `when`,
+`goal`, `since`), only `requires` (the condition under which the invariant applies), or none."""
+
+
+def spec_guards(
+    spec: Spec, *, reasons: bool = True, invariants: InvariantGuards = "all"
+) -> Iterator[Guard]:
+    """The guards of a spec, in spec order: each transition's `when` (and, with `reasons`, the
+    `when` of its reason choices), each timer's `while`, then the invariants' guards chosen by
+    `invariants`. Each reader asks for the guards whose meaning it needs, and says so here."""
+    for t in spec.transitions:
+        yield t.when
+        if reasons:
+            for target in (t.node, t.peer):
+                if isinstance(target.reason, ReasonChoice):
+                    yield target.reason.when
+    for timer in spec.timers.values():
+        yield timer.while_
+    if invariants == "none":
+        return
+    for inv in spec.invariants:
+        yield inv.requires
+        if invariants == "all":
+            yield from (inv.from_, inv.when, inv.goal)
+            if inv.since is not None:
+                yield inv.since
+
+
+def params_read(guards: Iterable[Guard]) -> set[str]:
+    """The parameters the guards test (`param.NAME: value`)."""
+    return {t.prop for g in guards for t in guard_tests(g) if t.subject == "param"}
 
 
 def guard_tests(guard: Guard) -> Iterator[Test]:
@@ -46,22 +87,9 @@ def _describe_test(test: Test) -> str:
 def named_services(spec: Spec) -> frozenset[str]:
     """The services some guard of the spec names (`service_down`, `event.service`): the only
     services the spec tells apart from the others."""
-
-    guards: list[Guard] = [t.when for t in spec.transitions]
-    guards += [
-        target.reason.when
-        for t in spec.transitions
-        for target in (t.node, t.peer)
-        if target.reason is not None and not isinstance(target.reason, str)
-    ]
-    guards += [t.while_ for t in spec.timers.values()]
-    for inv in spec.invariants:
-        guards += [inv.requires, inv.from_, inv.when, inv.goal]
-        if inv.since is not None:
-            guards.append(inv.since)
     return frozenset(
         name
-        for g in guards
+        for g in spec_guards(spec)
         for t in guard_tests(g)
         if t.prop == "service_down" or t.subject == "event"
         for name in (t.value if isinstance(t.value, tuple) else ())

@@ -80,9 +80,9 @@ from hasm.core.semantics import (
     outcome,
     prepare,
 )
-from hasm.errors import HasmError, InputError, Problem
-from hasm.oracle.oracle import ConformanceError, Oracle
-from hasm.spec.guards import guard_tests, named_services
+from hasm.errors import ConformanceError, HasmError, InputError, Problem, SuiteError
+from hasm.oracle.oracle import Oracle
+from hasm.spec.guards import named_services, params_read, spec_guards
 from hasm.spec.model import All, AnyOf, Guard, Not, ParamValue, ReasonChoice, Spec, Test, Transition
 from hasm.spec.params import evaluate, resolve_params
 from hasm.trace.reader import read_trace
@@ -95,7 +95,6 @@ __all__ = [
     "USER_NAMES",
     "Case",
     "Suite",
-    "SuiteError",
     "SuiteFile",
     "generate",
     "read_suite",
@@ -117,10 +116,6 @@ MAX_FAULTS = 2
 # How many configurations a timer condition's witness is looked for in by running the clock on
 # from them (`_fire_shows_when_due`), at most: the search meets thousands.
 LOOKAHEADS = 200
-
-
-class SuiteError(HasmError):
-    """The spec's own path does not conform to the spec: a defect of hasm, not of the input."""
 
 
 # -- what a suite is ------------------------------------------------------------------------------
@@ -248,9 +243,7 @@ def _variants(spec: Spec, fixed: Mapping[str, ParamValue]) -> list[_Variant]:
     """The parameter variants: each boolean parameter a guard reads (and `fixed` does not fix)
     both ways, the spec's default first."""
     base = resolve_params(spec, fixed, file="--param", path="param")
-    guards: list[Guard] = [t.when for t in spec.transitions]
-    guards += [t.while_ for t in spec.timers.values()]
-    read = {t.prop for g in guards for t in guard_tests(g) if t.subject == "param"}
+    read = params_read(spec_guards(spec, reasons=False, invariants="none"))
     switches = [
         n
         for n, p in spec.parameters.items()
@@ -1708,9 +1701,7 @@ def _narrowed(spec: Spec, variant: _Variant, fixed: Mapping[str, ParamValue]) ->
     close some window entirely that leaves the windows narrowest in total and is accepted."""
     timers = list(spec.timers.values())
     closes = {p for t in timers for p in t.duration.max.params}
-    guards: list[Guard] = [t.when for t in spec.transitions]
-    guards += [t.while_ for t in spec.timers.values()]
-    read = {t.prop for g in guards for t in guard_tests(g) if t.subject == "param"}
+    read = params_read(spec_guards(spec, reasons=False, invariants="none"))
     values: dict[str, ParamValue] = dict(variant.params)
 
     def width(chosen: Mapping[str, ParamValue]) -> float:
