@@ -1,4 +1,9 @@
-"""DOC boundaries"""
+"""The boundary cases of each timer: just before its window opens, at its opening, at its close,
+just after it, and at the close widened by the suite's tolerance - with the negative claims of
+the fired page before the window and of the unfired page after it.
+
+A node timer's window is its own; the re-login window is found by replaying the search's
+user-less path with one user homed on each node (`_relogin_start`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""DOC cases"""
+"""What a suite is: its cases, what they cover, its index, and the names and margins every case
+shares.
+
+Negative cases are marked in the index, never in the trace (trace format v1's header has fixed
+keys): `expect` is `{"verdict": "diverges", "line": N}` for them and `{"verdict": "conforms"}`
+otherwise, with `tolerance` where the file must be checked with `--tolerance`."""
 
 from __future__ import annotations
 
@@ -20,19 +25,10 @@ __all__ = [
     "json_value",
 ]
 
-
-SUITE_VERSION = 1
-
-
+SUITE_VERSION = 1  # the index's format (`hasm_suite`)
 NODE_NAMES = ("node0", "node1")
-
-
 USER_NAMES = ("user0", "user1")  # one user homed on each node: users of a home are alike
-
-
 EPSILON = 0.001  # "just before" / "just after" a boundary, and the step after a deadline
-
-
 TOLERANCE = 1.0  # the suite's tolerance cases: a timing bound widened by this many seconds
 
 
@@ -113,4 +109,5 @@ class Suite:
 
 
 def json_value(value: ParamValue) -> bool | int | float:
+    """A parameter's value as a header or the index writes it (whole seconds without `.0`)."""
     return value if isinstance(value, bool) else number(value)

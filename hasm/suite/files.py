@@ -1,4 +1,4 @@
-"""DOC files"""
+"""A suite on disk: its case files and index written whole or not at all, and read back."""
 
 from __future__ import annotations
 

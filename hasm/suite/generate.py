@@ -68,7 +68,11 @@ from hasm.suite.witnesses import Collector, conjuncts
 from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict, dumps
 from hasm.trace.records import number
 
-__all__ = ["generate", "read_suite", "write_suite"]
+__all__ = ["SLUG_LENGTH", "generate", "read_suite", "write_suite"]
+
+# A case file's name is its number, its slug and `.jsonl`: a slug of at most this many
+# characters keeps it far below the 255 bytes most file systems allow in a name.
+SLUG_LENGTH = 120
 
 
 def _out_of_range_cases(spec: Spec, fixed: Mapping[str, ParamValue], done: int) -> list[Case]:
@@ -317,5 +321,6 @@ def _expected(spec: Spec, writer: CaseWriter, plan: Plan, line: int | None) -> t
 
 
 def _slug(text: str) -> str:
+    """A case's name in a file name: safe characters only, at most SLUG_LENGTH of them."""
     out = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
-    return out[:120]
+    return out[:SLUG_LENGTH]

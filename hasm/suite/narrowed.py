@@ -1,4 +1,6 @@
-"""DOC narrowed"""
+"""The narrowed-window twins: a variant with every timer window as narrow as the parameter ranges
+allow, each deadline unchanged, and a case planned again under it, where its observations pin
+what the default windows leave open."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ __all__ = ["accepts", "narrowed_twin", "narrowed_variant"]
 
 
 def narrowed_twin(plan: Plan, variant: Variant) -> Plan:
+    """The plan again under `variant`, its narrowed variant: the same operations."""
     return dataclasses.replace(
         plan,
         title=f"{plan.title} (timer windows narrowed to their deadlines)",
@@ -77,6 +80,7 @@ def narrowed_variant(
 
 
 def accepts(spec: Spec, overrides: Mapping[str, ParamValue]) -> bool:
+    """Does the spec accept a header with these parameter overrides?"""
     try:
         resolve_params(spec, overrides)
     except HasmError:

@@ -1,4 +1,9 @@
-"""DOC observe"""
+"""The page in a trace's words: what a configuration shows, and what every behaviour the oracle
+still follows agrees on.
+
+Observations pin only what the spec determines: after each step a case observes the fields on
+which every behaviour of the spec consistent with the file so far agrees (`pinned`), and
+leaves the others out."""
 
 from __future__ import annotations
 
@@ -38,6 +43,7 @@ def observation(model: Model, config: Config) -> dict[str, Any]:
 
 
 def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """A flat mapping from field paths (`nodes/node0/state`) as an observation's nested one."""
     out: dict[str, Any] = {}
     for path, value in flat.items():
         parts = path.split("/")
@@ -62,9 +68,11 @@ def pinned(oracle: Oracle) -> dict[str, Any]:
 
 
 def shown_states(model: Model, config: Config) -> tuple[str, str]:
+    """The two nodes' states as the page shows them (an unreachable node as `display` says)."""
     a, b = node_views(model, config)
     return (a.state, b.state)
 
 
 def action_name(inp: EventInput) -> str:
+    """An admin action as coverage items and titles name it: `manual_fallback node1`."""
     return inp.name if inp.node is None else f"{inp.name} {NODE_NAMES[inp.node]}"

@@ -1,4 +1,6 @@
-"""DOC plans"""
+"""The case plans: from the witnesses the search found, the events and observations of each
+case (before it is written), positive and negative, for transitions, reasons, conditions,
+guards, effects, timer conditions, state pairs, admin actions and time parameters."""
 
 from __future__ import annotations
 
@@ -35,7 +37,7 @@ __all__ = [
 ]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     """A case before it is written: its variant, start, operations and expectations."""
 
@@ -48,7 +50,7 @@ class Plan:
     tolerance: float = 0.0
     slug: str = ""
     # The case may also be written with every timer window narrowed to its deadline
-    # (`narrowed_variant`), where its observations pin more (see `_write_cases`).
+    # (`narrowed_variant`), where its observations pin more (see hasm.suite.generate).
     pin: bool = False
 
 
@@ -64,6 +66,7 @@ def path_ops(edges: Sequence[Edge]) -> list[Op]:
 
 
 def state_words(spec: Spec, pair: tuple[str, str]) -> str:
+    """A state pair in words, for titles: `node0 Normal, node1 Backup Activated`."""
     return f"{NODE_NAMES[0]} {spec.states[pair[0]].label}, {NODE_NAMES[1]} {spec.states[pair[1]].label}"
 
 
@@ -86,6 +89,7 @@ def _case_path(search: Search, reached: Reached) -> tuple[str, list[Op]]:
 
 
 def transition_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
+    """Each transition seen to fire, and each branch of its reason choices taken."""
     for t in spec.transitions:
         found = col.rules.get(t.id)
         if found is not None:
@@ -240,6 +244,7 @@ def effect_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
 
 
 def admin_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
+    """Each admin action where it is offered, and (negative) where it is not."""
     for name, (search, reached, inp) in col.offered.items():
         start, ops = _case_path(search, reached)
         t = reached.config.now
@@ -293,6 +298,7 @@ def while_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
 
 
 def pair_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
+    """Each state pair the page shows, by the best path to it."""
     for pair, (search, reached) in col.pairs.items():
         start, ops = _case_path(search, reached)
         yield Plan(

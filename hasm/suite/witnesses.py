@@ -1,4 +1,6 @@
-"""DOC witnesses"""
+"""The witnesses: which step or configuration of the search best shows each target - a rule
+firing, a condition or guard that matters, an effect, a timer condition, a state pair, an admin
+action offered or refused, a timer started."""
 
 from __future__ import annotations
 
@@ -24,12 +26,27 @@ from hasm.spec.model import All, Guard, ReasonChoice, Spec, Transition
 from hasm.suite.observe import action_name, observation, shown_states
 from hasm.suite.reach import Edge, Reached, Search
 
-__all__ = ["LOOKAHEADS", "Collector", "Found", "Witness", "conjuncts"]
+__all__ = [
+    "LOOKAHEADS",
+    "RELOGIN_STARTS",
+    "TIMER_STARTS",
+    "Collector",
+    "Found",
+    "Witness",
+    "conjuncts",
+]
 
 
 # How many configurations a timer condition's witness is looked for in by running the clock on
 # from them (`_fire_shows_when_due`), at most: the search meets thousands.
 LOOKAHEADS = 200
+# How many starts of each node timer are kept for its boundary cases, shallowest first:
+# `timer_plans` tries them in turn until one's cases the spec pins (nothing else runs in the
+# window), and each try replays the path, so a few suffice and more only cost time.
+TIMER_STARTS = 12
+# And how many events are kept where a client may start waiting to re-login: more, since the
+# search has no users and most events start no wait (each is replayed with users to see).
+RELOGIN_STARTS = 40
 
 
 def conjuncts(guard: Guard) -> tuple[Guard, ...]:
@@ -94,6 +111,7 @@ class Collector:
         return True
 
     def visitor(self, search: Search) -> Callable[[tuple[Any, ...], Reached], None]:
+        """What `search.run` calls with each state and step: it keeps the witnesses."""
         model = search.model
         checks = {
             t.id: tuple(model.compile(c) for c in conjuncts(t.when)) for t in self.spec.transitions
@@ -118,12 +136,12 @@ class Collector:
                 step = edge.steps[0]
                 for timer in step.started:
                     found = self.starts.setdefault(timer.name, [])
-                    if len(found) < 12:
+                    if len(found) < TIMER_STARTS:
                         found.append((search, reached, timer))
                 # The search has no users: whether a client starts waiting at this event is
                 # found by replaying the path with users (_relogin_start).
                 found = self.starts.setdefault(self.user_timer, [])
-                if len(found) < 40:
+                if len(found) < RELOGIN_STARTS:
                     found.append((search, reached, None))
 
         def visit(key: tuple[Any, ...], reached: Reached) -> None:

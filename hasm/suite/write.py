@@ -1,4 +1,5 @@
-"""DOC write"""
+"""Writing one case's trace: its operations played with the oracle following, to know what is
+pinned, and its verdict as `hasm check` gives it."""
 
 from __future__ import annotations
 
@@ -23,6 +24,8 @@ __all__ = ["CaseWriter", "Claim", "EventOp", "Look", "Op", "case_header", "check
 
 @dataclass(frozen=True)
 class EventOp:
+    """Write the event `inp` at `t` (and feed it to the oracle)."""
+
     t: float
     inp: EventInput
 
@@ -44,10 +47,11 @@ class Claim:
     fields: Mapping[str, Any]
 
 
-Op = EventOp | Look | Claim
+Op = EventOp | Look | Claim  # one operation of a case plan
 
 
 def dumps(obj: Mapping[str, Any]) -> str:
+    """One line of a trace, as trace format v1 spaces it."""
     return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
