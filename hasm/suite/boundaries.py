@@ -128,8 +128,7 @@ def _boundary(
             return None, "no client starts waiting where the search looked"
         base, config = replayed
         cohort = next(c for c in config.users if c.waiting_since == config.now)
-        low = cohort.waiting_since + model.relogin_low
-        high = cohort.waiting_since + model.relogin_high
+        low, high = model.relogin_window(cohort.waiting_since)
         fire = Relogin(cohort.key, cohort.count)
         where = f"for {USER_NAMES[cohort.home]}"
     # What else is due before the window (less the tolerance) opens fires at its deadline, as
@@ -146,7 +145,11 @@ def _boundary(
             return None, "other timers run in its window wherever the search starts it"
     for c in config.users:
         mine = isinstance(fire, Relogin) and c.key == fire.user
-        if c.waiting_since >= 0 and not mine and c.waiting_since + model.relogin_low <= horizon:
+        if (
+            c.waiting_since >= 0
+            and not mine
+            and model.relogin_window(c.waiting_since)[0] <= horizon
+        ):
             return None, "other clients log in during its window wherever it starts"
     before = observation(model, advance(model, config, high))
     fired = apply(model, advance(model, config, high), fire)
