@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 from hasm.spec.loader import load_spec
-from hasm.suite.generate import generate, read_suite, write_suite
+from hasm.suite.files import read_suite, write_suite
+from hasm.suite.generate import generate
 from hasm.suite.mutants import run_mutants
 
 GOAL = 0.95

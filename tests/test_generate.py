@@ -21,7 +21,9 @@ from hasm.oracle.files import check_file
 from hasm.oracle.oracle import Oracle
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
-from hasm.suite.generate import INDEX, Case, Suite, generate, read_suite, write_suite
+from hasm.suite.cases import Case, Suite
+from hasm.suite.files import INDEX, read_suite, write_suite
+from hasm.suite.generate import generate
 from hasm.trace.reader import read_trace
 
 SMALL = Path(__file__).parent / "specs" / "small.yaml"

@@ -17,7 +17,8 @@ import pytest
 from hasm.cli import main as hasm_main
 from hasm.spec.loader import load_spec
 from hasm.spec.model import TRUE, Spec
-from hasm.suite.generate import generate, read_suite, write_suite
+from hasm.suite.files import read_suite, write_suite
+from hasm.suite.generate import generate
 from hasm.suite.mutants import mutants, run_mutants, selected
 
 SMALL = Path(__file__).parent / "specs" / "small.yaml"

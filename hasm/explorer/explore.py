@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import itertools
 import json
 import multiprocessing
 import os
@@ -72,7 +71,17 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from hasm.core.config import NO_NODE, Config, EventInput, Input, Node, Relogin, Step
+from hasm.core.config import Config, EventInput, Input, Node, Relogin, Step
+from hasm.core.search import (
+    Inputs,
+    bounded,
+    mirror_node,
+    mirror_session,
+    path,
+    searched_services,
+    settings,
+    switches,
+)
 from hasm.core.semantics import (
     Check,
     Model,
@@ -83,6 +92,7 @@ from hasm.core.semantics import (
     initial_config,
     next_instant,
     node_views,
+    window_edges,
 )
 from hasm.explorer.invariants import (
     ResponseFailure,
@@ -97,7 +107,7 @@ from hasm.explorer.invariants import (
     watch_start,
     watch_step,
 )
-from hasm.spec.guards import guard_tests, named_services, params_read, spec_guards
+from hasm.spec.guards import named_services
 from hasm.spec.model import All, Guard, ParamValue, Spec, Test
 from hasm.spec.params import resolve_params
 from hasm.trace.records import Record, number
@@ -212,12 +222,6 @@ class Exploration:
 
 
 # -- variants ------------------------------------------------------------------------------------
-def _switches(spec: Spec) -> list[str]:
-    """The boolean parameters a guard reads: each changes what the spec does."""
-    read = params_read(spec_guards(spec))
-    return [name for name, p in spec.parameters.items() if p.type == "boolean" and name in read]
-
-
 def variants(
     spec: Spec,
     params: Mapping[str, ParamValue] | None = None,
@@ -227,11 +231,13 @@ def variants(
     `monitored` fixed where given."""
     fixed = dict(params or {})
     base = resolve_params(spec, fixed, file="--param", path="param")
-    switches = [name for name in _switches(spec) if name not in fixed]
+    # Every boolean parameter any guard reads (of a transition, a reason choice, a timer, an
+    # invariant), false first.
+    flags = switches(spec, fixed)
     named = named_services(spec)
     out: list[Variant] = []
-    for values in itertools.product((False, True), repeat=len(switches)):
-        chosen = {**base, **dict(zip(switches, values, strict=True))}
+    for setting in settings(spec, flags, default_first=False):
+        chosen = {**base, **setting}
         if monitored is not None:
             sets = [monitored]
         else:
@@ -242,7 +248,7 @@ def variants(
                 if other and other not in sets:
                     sets.append(other)
         for services in sets:
-            words = [f"{n}={'true' if chosen[n] else 'false'}" for n in switches]
+            words = [f"{n}={'true' if chosen[n] else 'false'}" for n in flags]
             words.append("monitored: " + (", ".join(sorted(services)) or "none"))
             out.append(Variant(chosen, frozenset(services), "; ".join(words)))
     return tuple(out)
@@ -281,33 +287,21 @@ def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> 
     due), and the watch - and of a configuration and its mirror image (the nodes swapped), the
     smaller, since a spec is written once for `node` and `peer` and so cannot tell them apart."""
     now = config.now
-    low, high = model.relogin_low, model.relogin_high
     thresholds = watch_deadlines(model, config, watch)
     points = [x for x in thresholds if x is not None and x > now]
-    for t in config.timers:
-        points.append(t.earliest)
-        points.append(t.latest)
-    for c in config.users:
-        if c.waiting_since >= 0:
-            points.append(c.waiting_since + low)
-            points.append(c.waiting_since + high)
-    rank = {x: i for i, x in enumerate(sorted({x for x in points if x > now}), 1)}
+    points += window_edges(model, config)
+    rank = {x: i for i, x in enumerate(sorted(set(points)), 1)}
     a, b = _node_key(config.nodes[0]), _node_key(config.nodes[1])
     timers = [
         (t.node, t.name, rank.get(t.earliest, 0), rank.get(t.latest, 0)) for t in config.timers
     ]
-    users = [
-        (
-            c.home,
-            c.session,
-            rank.get(c.waiting_since + low, 0),
-            rank.get(c.waiting_since + high, 0),
-            c.count,
-        )
-        if c.waiting_since >= 0
-        else (c.home, c.session, -1, -1, c.count)
-        for c in config.users
-    ]
+    users = []
+    for c in config.users:
+        if c.waiting_since >= 0:
+            opens, closes = model.relogin_window(c.waiting_since)
+            users.append((c.home, c.session, rank.get(opens, 0), rank.get(closes, 0), c.count))
+        else:
+            users.append((c.home, c.session, -1, -1, c.count))
     # A watched condition: not holding (-1), held long enough (-2), or until which deadline.
     watched = tuple([-1 if x is None else -2 if x <= now else rank[x] for x in thresholds])
     common = (config.ha_enabled, config.link_up)
@@ -317,8 +311,8 @@ def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> 
     mirror = (
         *common,
         (b, a),
-        tuple(sorted((1 - n, *rest) for n, *rest in timers)),
-        tuple(sorted((1 - h, s if s == NO_NODE else 1 - s, *rest) for h, s, *rest in users)),
+        tuple(sorted((mirror_node(n), *rest) for n, *rest in timers)),
+        tuple(sorted((mirror_node(h), mirror_session(s), *rest) for h, s, *rest in users)),
         tuple([x for i in range(0, len(watched), 2) for x in (watched[i + 1], watched[i])]),
     )
     if a > b:
@@ -337,22 +331,10 @@ class _Inputs:
     changes nothing a guard can see - it would only spend the fault bound."""
 
     def __init__(self, model: Model) -> None:
-        self.services = _services(model.spec, model.monitored)
-        admin: list[EventInput] = []
-        world: list[EventInput] = []
-        self.user_events: list[str] = []
-        for event in model.spec.events.values():
-            if "user" in event.fields:
-                self.user_events.append(event.id)
-                continue
-            nodes: tuple[int | None, ...] = (0, 1) if "node" in event.fields else (None,)
-            services: tuple[str | None, ...] = (
-                self.services if "service" in event.fields else (None,)
-            )
-            inputs = [EventInput(event.id, n, s) for n in nodes for s in services]
-            (admin if event.kind == "admin" else world).extend(inputs)
-        self.admin = tuple(admin)
-        self.world = tuple(world)
+        spec = model.spec
+        self.inputs = Inputs.of(spec, _services(spec, model.monitored))
+        self.admin = tuple(i for i in self.inputs.events if spec.events[i.name].kind == "admin")
+        self.world = tuple(i for i in self.inputs.events if spec.events[i.name].kind != "admin")
 
     def fixed(self, config: Config) -> list[EventInput]:
         """The admin actions and the world's events (no service event on a node that is down)."""
@@ -360,25 +342,14 @@ class _Inputs:
 
     def chosen(self, model: Model, config: Config) -> Iterator[Input]:
         """The users' events and the internal choices open now."""
-        for name in self.user_events:
-            for c in config.users:
-                yield EventInput(name, user=c.key)
+        yield from self.inputs.for_users(config)
         yield from enabled(model, config)
 
 
 def _services(spec: Spec, monitored: frozenset[str]) -> tuple[str, ...]:
-    """The services the explorer stops and starts when `monitored` are monitored (see _Inputs)."""
-    named = named_services(spec)
-    by_event = {
-        name
-        for g in spec_guards(spec)
-        for t in guard_tests(g)
-        if t.subject == "event"
-        for name in (t.value if isinstance(t.value, tuple) else ())
-    }
-    kept = sorted(s for s in named if s in monitored or s in by_event)
-    others = sorted(monitored - named)
-    return (*kept, *others[:1])
+    """The services the explorer stops and starts when `monitored` are monitored (see _Inputs):
+    a named service it does not monitor only where an event's service is tested."""
+    return searched_services(spec, monitored, every_named=False)
 
 
 def _pair(config: Config) -> Pair:
@@ -510,12 +481,12 @@ class _Search:
 
     def _try(self, key: tuple[Any, ...], node: _Node, inp: Input) -> bool:
         """Take `inp` from the node's configuration; whether it led anywhere."""
-        useful = False
-        for step in apply(self.model, node.config, inp):
-            if step.changed and step.config.faults() <= self.max_faults:
-                useful = True
-                self._edge(key, node, step)
-        return useful
+        steps = bounded(
+            (s for s in apply(self.model, node.config, inp) if s.changed), self.max_faults
+        )
+        for step in steps:
+            self._edge(key, node, step)
+        return bool(steps)
 
     def _reached(self, key: tuple[Any, ...], config: Config) -> None:
         self.pairs.add(_pair(config))
@@ -562,14 +533,8 @@ class _Search:
         self._reached(child, step.config)
 
     def _path(self, key: tuple[Any, ...]) -> tuple[str, Config, list[Step]]:
-        steps: list[Step] = []
-        node = self.seen[key]
-        while node.parent is not None:
-            if node.step is not None:
-                steps.append(node.step)
-            node = self.seen[node.parent]
-        steps.reverse()
-        return node.start, node.config, steps
+        start, steps = path(self.seen, self.seen[key], lambda node: node.step)
+        return start.start, start.config, steps
 
     def _counterexample(
         self,
@@ -638,7 +603,7 @@ def explore(
     began = time.perf_counter()
     bounds = Bounds(max_faults, first)
     chosen = variants(spec, params, monitored)
-    switches = _switches(spec)
+    flags = switches(spec)
     inputs = [_services(spec, v.monitored) for v in chosen]
 
     # Two ways one exploration covers another variant, which then is not explored (unless the
@@ -657,7 +622,7 @@ def explore(
     widest = [i for i in every if not any(covers(i, j) for j in every)]
     # Being within is transitive, so a variant within another is within a widest one.
     within = {i: next(j for j in widest if covers(i, j)) for i in every if i not in widest}
-    off = [i for i in widest if not any(chosen[i].params[s] for s in switches)]
+    off = [i for i in widest if not any(chosen[i].params[s] for s in flags)]
     # One process explores the variants with every switch off first, so the others can be
     # found the same; more go at once (one found the same is rarely worth an idle process).
     together = _workers(len(widest), jobs) > 1
@@ -693,9 +658,9 @@ def explore(
                 and not outcomes[j].result.violations
                 and not any(
                     v.params[s] != chosen[j].params[s] and s in outcomes[j].result.read
-                    for s in switches
+                    for s in flags
                 )
-                and all(v.params[k] == chosen[j].params[k] for k in v.params if k not in switches)
+                and all(v.params[k] == chosen[j].params[k] for k in v.params if k not in flags)
             ),
             None,
         )

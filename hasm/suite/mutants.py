@@ -11,7 +11,7 @@ the index expects (under the spec): a positive case that diverges, a negative on
 conforms or diverges elsewhere, a header the mutant refuses.
 
 **Equivalent mutants.** A survivor may be a mutant no trace can tell apart from the spec. The
-check: the generator's search (hasm.suite.generate) is run once on the spec, recording every step it
+check: the generator's search (hasm.suite.reach) is run once on the spec, recording every step it
 tries - each configuration with each input, events and timer firings alike; a survivor whose
 model gives the very same successors on every one of those steps (and, for a parameter range,
 accepts and refuses the same values over the range's span) behaves as the spec does on
@@ -32,10 +32,10 @@ import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from hasm.core.config import Config, EventInput, Input, Node
+from hasm.core.config import Config, EventInput, Input, Node, Step
+from hasm.core.search import bounded
 from hasm.core.semantics import Model, advance, apply, deadline, forced
 from hasm.errors import HasmError
 from hasm.spec.loader import load_spec
@@ -54,17 +54,12 @@ from hasm.spec.model import (
     Transition,
 )
 from hasm.spec.params import resolve_params
-from hasm.suite.generate import (
-    MAX_DEPTH,
-    MAX_FAULTS,
-    SuiteFile,
-    _key,
-    _observation,
-    _relative,
-    _Search,
-    _variants,
-    _verdict,
-)
+from hasm.suite.files import SuiteFile
+from hasm.suite.narrowed import accepts
+from hasm.suite.observe import observation
+from hasm.suite.reach import MAX_DEPTH, MAX_FAULTS, Search, relative, state_key, variants
+from hasm.suite.witnesses import conjuncts
+from hasm.suite.write import check_verdict
 
 __all__ = ["Mutant", "MutantResult", "MutationReport", "mutants", "run_mutants", "selected"]
 
@@ -138,13 +133,9 @@ class MutationReport:
 
 
 # -- making mutants -------------------------------------------------------------------------------
-def _conjuncts(guard: Guard) -> tuple[Guard, ...]:
-    return guard.terms if isinstance(guard, All) else (guard,)
-
-
 def _guard_variants(guard: Guard) -> Iterator[tuple[str, Guard]]:
     """A guard dropped, negated, and each of its conditions dropped or negated."""
-    parts = _conjuncts(guard)
+    parts = conjuncts(guard)
     if parts:
         yield "guard dropped", TRUE
         yield "guard negated", Not(guard)
@@ -369,7 +360,7 @@ def _kill(index: int) -> tuple[int, str | None]:
         try:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, CASE_BUDGET)
-            got = _verdict(mutant.spec, case.text, case.tolerance)
+            got = check_verdict(mutant.spec, case.text, case.tolerance)
         except _OutOfTime:
             return index, f"{UNDECIDED} {case.name}"
         except Exception:  # a mutant that crashes the core is told apart from the spec
@@ -425,9 +416,9 @@ def _equivalent(spec: Spec, survivors: Sequence[Mutant], indices: Sequence[int])
     """The survivors whose steps are the spec's, or differ only unseen, on every step the
     generator's search tries (`_same_steps`)."""
     steps: list[tuple[Mapping[str, Any], Config, Input]] = []
-    searches: dict[int, _Search] = {}
-    for variant in _variants(spec, {}):
-        search = _Search(spec, variant)
+    searches: dict[int, Search] = {}
+    for variant in variants(spec, {}):
+        search = Search(spec, variant)
         search.tried = []
         search.run(lambda key, reached: None)
         searches[id(variant.params)] = search
@@ -443,7 +434,7 @@ def _same_steps(
     spec: Spec,
     mutant: Mutant,
     steps: Sequence[tuple[Mapping[str, Any], Config, Input]],
-    searches: Mapping[int, _Search],
+    searches: Mapping[int, Search],
 ) -> bool:
     """Does the mutant step as the spec does on every one of `steps`? Where its successors
     differ, they may still differ only in what no observation shows: see `_alike_onwards`."""
@@ -482,10 +473,10 @@ def _same_steps(
 
 
 # -- differences no observation shows ------------------------------------------------------------
-def _tried(search: _Search, config: Config) -> bool:
+def _tried(search: Search, config: Config) -> bool:
     """Did the search try every input on this configuration (or one the same but for the
     time, or the nodes' roles)? Then `_same_steps` compares the mutant's steps there."""
-    reached = search.seen.get(_key(config))
+    reached = search.seen.get(state_key(config))
     return reached is not None and reached.depth < MAX_DEPTH
 
 
@@ -515,7 +506,7 @@ def _matched(
 def _alike_onwards(
     ours: Model,
     theirs: Model,
-    search: _Search,
+    search: Search,
     pairs: Iterable[tuple[Config, Config]],
     explored: dict[tuple[Any, ...], int],
 ) -> bool:
@@ -538,12 +529,12 @@ def _alike_onwards(
         a, b, depth = frontier.pop()
         if a == b and _tried(search, a):
             continue  # equal again, where the step-wise check compares every step already
-        if _unseen(a) != _unseen(b) or _observation(ours, a) != _observation(theirs, b):
+        if _unseen(a) != _unseen(b) or observation(ours, a) != observation(theirs, b):
             return False
         # A pair met before, as early in a continuation or earlier, is checked from there: a
         # difference would have ended the check. (Times relative to the clock: the semantics
         # depends on how long ago things happened, not on what time it is.)
-        key = (_relative(a), _relative(b))
+        key = (relative(a), relative(b))
         if depth >= MAX_DEPTH or explored.get(key, MAX_DEPTH) <= depth:
             continue
         explored[key] = depth
@@ -560,13 +551,14 @@ def _alike_onwards(
                 frontier.append((advance(ours, a, limit), advance(theirs, b, limit), depth + 1))
         for inp in inputs:
             try:
-                mine = [s.config for s in apply(ours, a, inp)]
-                other_ = [s.config for s in apply(theirs, b, inp)]
+                ours_: Sequence[Step] = apply(ours, a, inp)
+                theirs_: Sequence[Step] = apply(theirs, b, inp)
             except HasmError:
                 return False
             if isinstance(inp, EventInput):  # the search's bound on faults, both sides alike
-                mine = [c for c in mine if c.faults() <= MAX_FAULTS]
-                other_ = [c for c in other_ if c.faults() <= MAX_FAULTS]
+                ours_, theirs_ = bounded(ours_, MAX_FAULTS), bounded(theirs_, MAX_FAULTS)
+            mine = [s.config for s in ours_]
+            other_ = [s.config for s in theirs_]
             matched = _matched(mine, other_)
             if matched is None:
                 return False
@@ -599,21 +591,6 @@ def _same_range(spec: Spec, mutant: Mutant) -> bool:
                 for bound in bounds
             ]
             for probe in probes:
-                if _accepts(spec, probe) != _accepts(mutant.spec, probe):
+                if accepts(spec, probe) != accepts(mutant.spec, probe):
                     return False
     return True
-
-
-def _accepts(spec: Spec, overrides: Mapping[str, Any]) -> bool:
-    try:
-        resolve_params(spec, overrides)
-    except HasmError:
-        return False
-    return True
-
-
-def read_cases(directory: Path) -> list[SuiteFile]:
-    """A suite's cases (hasm.suite.generate.read_suite)."""
-    from hasm.suite.generate import read_suite  # noqa: PLC0415 - one entry point for the CLI
-
-    return read_suite(directory)
