@@ -9,7 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_params, add_spec, overrides, spec_of
-from hasm.suite.generate import generate, read_suite, write_suite
+from hasm.suite.files import read_suite, write_suite
+from hasm.suite.generate import generate
 from hasm.suite.mutants import run_mutants
 
 __all__ = ["cmd_generate", "cmd_mutants", "register"]

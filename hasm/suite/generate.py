@@ -48,9 +48,6 @@ from hasm.errors import ConformanceError, HasmError, SuiteError
 from hasm.spec.model import ParamValue, ReasonChoice, Spec
 from hasm.suite.boundaries import TIMER_SIDES, timer_plans
 from hasm.suite.cases import NODE_NAMES, USER_NAMES, Case, Suite, json_value
-
-# The suite on disk is hasm.suite.files'; hasm.cli.suite imports it from here (for now).
-from hasm.suite.files import read_suite, write_suite
 from hasm.suite.narrowed import narrowed_twin, narrowed_variant
 from hasm.suite.observe import action_name
 from hasm.suite.plans import (
@@ -68,7 +65,7 @@ from hasm.suite.witnesses import Collector, conjuncts
 from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict, dumps
 from hasm.trace.records import number
 
-__all__ = ["SLUG_LENGTH", "generate", "read_suite", "write_suite"]
+__all__ = ["SLUG_LENGTH", "generate"]
 
 # A case file's name is its number, its slug and `.jsonl`: a slug of at most this many
 # characters keeps it far below the 255 bytes most file systems allow in a name.
