@@ -303,21 +303,6 @@ class Notation:
     always: str | None = None  # an `all` of no terms, when not written as an empty one
 
 
-def describe_guard(guard: Guard, notation: Notation | None = None) -> str:
-    """A guard in a notation; by default the spec's own, e.g. `node.state: [idle, failed_over],
-    peer.state: backup`."""
-    how = SPEC_NOTATION if notation is None else notation
-    if isinstance(guard, Test):
-        return how.test(guard)
-    if isinstance(guard, Not):
-        before, after = how.not_
-        return before + describe_guard(guard.term, how) + after
-    if isinstance(guard, All) and not guard.terms and how.always is not None:
-        return how.always
-    before, between, after = how.all if isinstance(guard, All) else how.any
-    return before + between.join(describe_guard(g, how) for g in guard.terms) + after
-
-
 def _spec_test(test: Test) -> str:
     value = test.value
     if isinstance(value, tuple):
@@ -349,6 +334,20 @@ SUITE_NOTATION = Notation(
     test=_suite_test, all=("{", ", ", "}"), any=("any of [", "; ", "]"), not_=("not {", "}")
 )
 """The notation of the conformance suite's case titles: `node.state: [normal]`, `not {...}`."""
+
+
+def describe_guard(guard: Guard, notation: Notation = SPEC_NOTATION) -> str:
+    """A guard in a notation; by default the spec's own, e.g. `node.state: [idle, failed_over],
+    peer.state: backup`."""
+    if isinstance(guard, Test):
+        return notation.test(guard)
+    if isinstance(guard, Not):
+        before, after = notation.not_
+        return before + describe_guard(guard.term, notation) + after
+    if isinstance(guard, All) and not guard.terms and notation.always is not None:
+        return notation.always
+    before, between, after = notation.all if isinstance(guard, All) else notation.any
+    return before + between.join(describe_guard(g, notation) for g in guard.terms) + after
 
 
 def either(names: Iterable[str]) -> str:
