@@ -28,8 +28,8 @@ import graphviz
 
 from hasm.core.semantics import Model, describe_duration
 from hasm.errors import DiagramError
-from hasm.spec.guards import describe_guard
-from hasm.spec.model import All, AnyOf, Guard, ReasonChoice, Spec, Target, Test
+from hasm.spec.guards import describe_guard, states_known, verdict
+from hasm.spec.model import Guard, ReasonChoice, Spec, Target
 
 __all__ = [
     "ANY_STATE",
@@ -139,37 +139,11 @@ class Exploration(Protocol):
 
 
 # -- extracting the node machine --------------------------------------------------------------
-def _state_tests(guard: Guard, subject: str, every: frozenset[str]) -> frozenset[str] | None:
-    """The states `subject` may be in for `guard` to hold, or None when the guard does not say.
-
-    A static reading of the guard: conjunctions intersect, alternatives unite, and a negated
-    state test is its complement; any other negation says nothing about the state."""
-    if isinstance(guard, Test):
-        if guard.subject == subject and guard.prop == "state" and isinstance(guard.value, tuple):
-            return frozenset(guard.value)
-        return None
-    if isinstance(guard, All):
-        out: frozenset[str] | None = None
-        for term in guard.terms:
-            allowed = _state_tests(term, subject, every)
-            if allowed is not None:
-                out = allowed if out is None else out & allowed
-        return out
-    if isinstance(guard, AnyOf):
-        union: frozenset[str] = frozenset()
-        for term in guard.terms:
-            allowed = _state_tests(term, subject, every)
-            if allowed is None:
-                return None
-            union |= allowed
-        return union
-    inner = guard.term
-    while isinstance(inner, All) and len(inner.terms) == 1:
-        inner = inner.terms[0]
-    if isinstance(inner, (Test, AnyOf)):
-        allowed = _state_tests(inner, subject, every)
-        return None if allowed is None else every - allowed
-    return None
+def _sources(guard: Guard, role: Role, every: frozenset[str]) -> tuple[str, ...]:
+    """The states `role` may be in for `guard` to hold, read statically from its state tests
+    alone: sorted, or (ANY_STATE,) when they allow every state."""
+    allowed = [s for s in sorted(every) if verdict(guard, states_known({role: s})) is not False]
+    return (ANY_STATE,) if len(allowed) == len(every) else tuple(allowed)
 
 
 def _reason_words(spec: Spec, target: Target) -> str:
@@ -200,8 +174,7 @@ def node_machine(spec: Spec) -> NodeMachine:
         for role, target in sides:
             if target.state is None and target.reason is None:
                 continue
-            allowed = _state_tests(t.when, role, every)
-            sources = (ANY_STATE,) if allowed is None else tuple(sorted(allowed))
+            sources = _sources(t.when, role, every)
             arcs.append(Arc(role, sources, target.state, _reason_words(spec, target)))
         cites = ", ".join(t.sources)
         if t.assumption is not None:

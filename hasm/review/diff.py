@@ -18,7 +18,7 @@ from typing import Any
 
 from hasm.review.lint import reachable_pairs
 from hasm.spec.guards import describe_guard
-from hasm.spec.model import All, AnyOf, Duration, Expr, Not, ReasonChoice, Spec, Target, Test
+from hasm.spec.model import Duration, Expr, Guard, ReasonChoice, Spec, Target
 
 __all__ = ["Change", "SpecDiff", "diff_specs", "render_json", "render_text"]
 
@@ -73,13 +73,9 @@ def _show(value: Any) -> str:
         return f"{{when: {{{describe_guard(value.when)}}}, then: {value.then}, else: {value.otherwise}}}"
     if isinstance(value, tuple | list):
         return "[" + ", ".join(_show(v) for v in value) + "]"
-    if _is_guard(value):
+    if isinstance(value, Guard):
         return "{" + describe_guard(value) + "}"
     return str(value)
-
-
-def _is_guard(value: Any) -> bool:
-    return isinstance(value, All | AnyOf | Not | Test)
 
 
 def _fields(item: Any, skip: Iterable[str] = ()) -> dict[str, str]:

@@ -16,18 +16,8 @@ from pathlib import Path
 from hasm.errors import HasmError
 from hasm.sim.runner import run_scenario
 from hasm.sim.scenario import load_scenario
-from hasm.spec.model import (
-    All,
-    AnyOf,
-    Duration,
-    Guard,
-    Not,
-    PairSide,
-    ReasonChoice,
-    Spec,
-    Target,
-    Test,
-)
+from hasm.spec.guards import describe_guard, either, word_notation
+from hasm.spec.model import Duration, Guard, PairSide, ReasonChoice, Spec, Target
 from hasm.spec.params import evaluate
 
 __all__ = ["Coverage", "coverage", "readable_guard", "render_doc"]
@@ -45,56 +35,9 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
-def _either(names: Iterable[str]) -> str:
-    items = list(names)
-    if len(items) > 1 and any(" or " in item for item in items):
-        items = [f'"{item}"' for item in items]  # a label that itself says "or"
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
-
-
-def _test_words(test: Test, spec: Spec) -> str:
-    value = test.value
-    names = value if isinstance(value, tuple) else ()
-    truth = value is True
-    if test.subject == "group":
-        words = {
-            "ha_enabled": ("HA is enabled", "HA is disabled"),
-            "link_up": ("the link is up", "the link is down"),
-            "connected": ("the nodes hear each other", "the nodes do not hear each other"),
-        }[test.prop]
-        return words[0] if truth else words[1]
-    if test.subject == "param":
-        shown = ("true" if value else "false") if isinstance(value, bool) else f"{value:g} s"
-        return f"{test.prop} is {shown}"
-    if test.subject == "event":
-        return "the event's service is " + _either(spec.services[s].name for s in names)
-    who = "node" if test.subject == "node" else "peer"
-    if test.prop == "state":
-        return f"{who} is " + _either(spec.states[s].label for s in names)
-    if test.prop == "reason":
-        return f"{who}'s reason is " + _either(spec.reasons[r].label for r in names)
-    if test.prop == "service_down":
-        return _either(spec.services[s].name for s in names) + f" is down on {who}"
-    phrases = {
-        "up": (f"{who} is up", f"{who} is down"),
-        "srm_running": (f"{who}'s SRM runs", f"{who}'s SRM is stopped"),
-        "monitored_down": (
-            f"a monitored service is down on {who}",
-            f"every monitored service runs on {who}",
-        ),
-    }[test.prop]
-    return phrases[0] if truth else phrases[1]
-
-
 def readable_guard(guard: Guard, spec: Spec) -> str:
     """A guard in words, e.g. "node is Idle or Failed Over; peer is Running in Backup Mode"."""
-    if isinstance(guard, All):
-        return "; ".join(readable_guard(g, spec) for g in guard.terms) or "always"
-    if isinstance(guard, AnyOf):
-        return "either (" + ") or (".join(readable_guard(g, spec) for g in guard.terms) + ")"
-    if isinstance(guard, Not):
-        return "not (" + readable_guard(guard.term, spec) + ")"
-    return _test_words(guard, spec)
+    return describe_guard(guard, word_notation(spec))
 
 
 def _target_words(target: Target, spec: Spec) -> str:
@@ -130,8 +73,8 @@ def _cites(sources: Sequence[str], assumption: str | None) -> str:
 def _side_words(side: PairSide | None, spec: Spec) -> str:
     if side is None:
         return "down (not reachable)"
-    states = _either(spec.states[s].label for s in side.states)
-    reasons = _either(spec.reasons[r].label for r in side.reasons)
+    states = either(spec.states[s].label for s in side.states)
+    reasons = either(spec.reasons[r].label for r in side.reasons)
     return f"{states} / {reasons}"
 
 

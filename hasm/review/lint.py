@@ -1,15 +1,13 @@
 """Static checks of a spec: each a small named function that reports every offender, located.
 
 The checks read the spec as data and never run it. Guards are analysed exactly as the spec
-language defines them: every guard becomes a disjunction of terms, each term a set of allowed
-values per variable (a node's state, reason, services, up and SRM flags, the link, HA, a
-parameter, the event's service), and a term is possible when every variable keeps a value and the
-few laws that tie them hold (connected means the link and both nodes and SRMs are up; an SRM runs
-only on a node that is up; a monitored service down means the node has a monitored service
-down). What a check calls reachable is an over-approximation: the state pairs that transitions
-can lead to from the initial points when only their guards' possibility is asked, not timers,
-services or users. So an unreachable state reported here really is unreachable, while a lapse
-or an overlap reported in a reachable pair may still be one the exact explorer never meets.
+language defines them, in disjunctive normal form (`hasm.spec.guards.dnf`): every guard becomes
+a disjunction of terms, each term a set of allowed values per variable, possible when the laws
+that tie the variables hold. What a check calls reachable is an over-approximation: the state
+pairs that transitions can lead to from the initial points when only their guards' possibility
+is asked, not timers, services or users. So an unreachable state reported here really is
+unreachable, while a lapse or an overlap reported in a reachable pair may still be one the exact
+explorer never meets.
 
 A spec accepts a finding on purpose in its `accepted:` section (check, offender, why and an
 assumption); an accepted finding is still listed, marked accepted, and an acceptance that names
@@ -19,27 +17,25 @@ goes stale.
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from hasm.errors import SpecError
-from hasm.spec.guards import guard_tests, params_read, spec_guards
-from hasm.spec.located import KeyPath, Located, read_yaml
-from hasm.spec.model import (
-    Acceptance,
-    All,
-    AnyOf,
-    Guard,
-    Not,
-    ReasonChoice,
-    Spec,
-    Target,
-    Test,
-    Transition,
+from hasm.spec.guards import (
+    Domains,
+    Term,
+    allows,
+    conjoin,
+    dnf,
+    guard_tests,
+    params_read,
+    spec_guards,
+    swap,
 )
+from hasm.spec.located import KeyPath, Located, read_yaml
+from hasm.spec.model import Acceptance, ReasonChoice, Spec, Target, Transition
 
 __all__ = [
     "CHECKS",
@@ -89,153 +85,6 @@ class LintResult:
         return not self.findings
 
 
-# -- guards as sets of possible values -------------------------------------------------------------
-_SIDES = ("node", "peer")
-_LINK = ("link_up", "node.up", "node.srm_running", "peer.up", "peer.srm_running")
-_OTHER = "(another value)"  # a seconds parameter's value other than those the guards test
-_NO_SERVICE = "(none)"  # the event's service when the event names none
-Term = Mapping[str, frozenset[object]]
-_BOOL: frozenset[object] = frozenset((True, False))
-
-
-class _Domains:
-    """The values each variable of a guard can take, from the spec's own declarations."""
-
-    def __init__(self, spec: Spec) -> None:
-        self.spec = spec
-        tested: dict[str, set[object]] = {}
-        for guard in spec_guards(spec, invariants="requires"):
-            for test in guard_tests(guard):
-                if test.subject == "param":
-                    tested.setdefault(test.prop, set()).add(test.value)
-        self.params = {
-            name: _BOOL if p.type == "boolean" else frozenset({*tested.get(name, ()), _OTHER})
-            for name, p in spec.parameters.items()
-        }
-
-    def of(self, var: str) -> frozenset[object]:
-        side, _, prop = var.partition(".")
-        if side in _SIDES and prop == "state":
-            return frozenset(self.spec.states)
-        if side in _SIDES and prop == "reason":
-            return frozenset(self.spec.reasons)
-        if side == "param":
-            return self.params.get(prop, frozenset({_OTHER}))
-        if var == "event.service":
-            return frozenset({*self.spec.services, _NO_SERVICE})
-        return _BOOL
-
-
-def _literals(test: Test) -> list[dict[str, frozenset[object]]]:
-    """A test as a disjunction of one-variable terms (a service test holds if any service in it
-    is down, so it is one term per service)."""
-    value = test.value
-    if test.subject == "group":
-        return [{test.prop: frozenset({value})}]
-    if test.subject == "param":
-        return [{f"param.{test.prop}": frozenset({value})}]
-    if test.subject == "event":
-        names = value if isinstance(value, tuple) else ()
-        return [{"event.service": frozenset(names)}]
-    var = f"{test.subject}.{test.prop}"
-    if test.prop in ("state", "reason"):
-        names = value if isinstance(value, tuple) else ()
-        return [{var: frozenset(names)}]
-    if test.prop == "service_down":
-        names = value if isinstance(value, tuple) else ()
-        return [{f"{test.subject}.down.{s}": frozenset({True})} for s in names]
-    return [{var: frozenset({value})}]
-
-
-def _conjoin(a: Term, b: Term) -> dict[str, frozenset[object]] | None:
-    out = dict(a)
-    for var, values in b.items():
-        both = out[var] & values if var in out else values
-        if not both:
-            return None
-        out[var] = both
-    return out
-
-
-def _product(left: list[Term], right: list[Term]) -> list[Term]:
-    out: list[Term] = []
-    for a in left:
-        for b in right:
-            term = _conjoin(a, b)
-            if term is not None and _possible(term):
-                out.append(term)
-    return out
-
-
-def dnf(guard: Guard, domains: _Domains, negate: bool = False) -> list[Term]:
-    """The guard (or its negation) as a list of possible terms: it holds exactly when one does."""
-    if isinstance(guard, Test):
-        lits = _literals(guard)
-        if not negate:
-            return [t for t in lits if _possible(t)]
-        # not (l1 or l2 ...) = (not l1) and (not l2) ...
-        out: list[Term] = [{}]
-        for lit in lits:
-            ((var, values),) = lit.items()
-            rest = domains.of(var) - values
-            if not rest:
-                return []
-            out = _product(out, [{var: rest}])
-        return out
-    if isinstance(guard, Not):
-        return dnf(guard.term, domains, not negate)
-    conjunctive = isinstance(guard, All) != negate
-    parts = [dnf(g, domains, negate) for g in guard.terms]
-    if conjunctive:
-        out = [{}]
-        for part in parts:
-            out = _product(out, part)
-            if not out:
-                break
-        return out
-    return [t for part in parts for t in part]
-
-
-def _allows(term: Term, var: str, value: object) -> bool:
-    return var not in term or value in term[var]
-
-
-def _possible(term: Term) -> bool:
-    """Do the laws that tie the variables together leave the term a value?"""
-    for side in _SIDES:
-        if not any(  # an SRM runs only on a node that is up
-            _allows(term, f"{side}.up", up) and _allows(term, f"{side}.srm_running", srm)
-            for up, srm in ((True, True), (True, False), (False, False))
-        ):
-            return False
-        down = [v for v in term if v.startswith(f"{side}.down.")]
-        forced_down = any(term[v] == {True} for v in down)
-        if forced_down and not _allows(term, f"{side}.monitored_down", True):
-            return False
-    for values in itertools.product((True, False), repeat=len(_LINK)):
-        _link, n_up, n_srm, p_up, p_srm = values
-        if (n_srm and not n_up) or (p_srm and not p_up):
-            continue
-        if not all(_allows(term, var, v) for var, v in zip(_LINK, values, strict=True)):
-            continue
-        if _allows(term, "connected", all(values)):
-            return True
-    return False
-
-
-def _swap(guard: Guard) -> Guard:
-    """The guard with the roles of node and peer exchanged."""
-    if isinstance(guard, Test):
-        if guard.subject in _SIDES:
-            return replace(guard, subject="peer" if guard.subject == "node" else "node")
-        return guard
-    if isinstance(guard, Not):
-        return Not(_swap(guard.term))
-    if isinstance(guard, All):
-        return All(tuple(_swap(g) for g in guard.terms))
-    return AnyOf(tuple(_swap(g) for g in guard.terms))
-
-
 # -- what the checks share ---------------------------------------------------------------------------
 Pair = tuple[str, str]
 
@@ -246,7 +95,7 @@ class _Context:
     def __init__(self, spec: Spec, located: Located | None) -> None:
         self.spec = spec
         self.located = located
-        self.domains = _Domains(spec)
+        self.domains = Domains(spec)
         self.file = spec.path
         # A transition fires with its trigger: a timer's condition held until it fired.
         self.rule_terms: dict[str, list[Term]] = {}
@@ -260,14 +109,14 @@ class _Context:
         terms = self.rule_terms[t.id]
         if timer is None:
             return terms
-        return _product(dnf(timer.while_, self.domains), terms)
+        return conjoin(dnf(timer.while_, self.domains), terms)
 
     def pair_allowed(self, term: Term) -> list[Pair]:
         """The statically reachable (node, peer) state pairs a term admits."""
         return [
             p
             for p in self.pairs
-            if _allows(term, "node.state", p[0]) and _allows(term, "peer.state", p[1])
+            if allows(term, "node.state", p[0]) and allows(term, "peer.state", p[1])
         ]
 
     def _reachable_pairs(self) -> tuple[Pair, ...]:
@@ -286,9 +135,9 @@ class _Context:
             for a, b, ha in frontier:
                 for t, terms in fired:
                     if not any(
-                        _allows(term, "node.state", a)
-                        and _allows(term, "peer.state", b)
-                        and _allows(term, "ha_enabled", ha)
+                        allows(term, "node.state", a)
+                        and allows(term, "peer.state", b)
+                        and allows(term, "ha_enabled", ha)
                         for term in terms
                     ):
                         continue
@@ -348,7 +197,7 @@ def _leaves(ctx: _Context, t: Transition, sid: str) -> bool:
     for side, target in (("node", t.node), ("peer", t.peer)):
         if target.state is None or target.state == sid:
             continue
-        if any(_allows(term, f"{side}.state", sid) for term in ctx.rule_terms[t.id]):
+        if any(allows(term, f"{side}.state", sid) for term in ctx.rule_terms[t.id]):
             return True
     return False
 
@@ -374,8 +223,8 @@ def overlapping_guards(ctx: _Context) -> Iterator[Finding]:
                 for swapped in (False, True) if group else (False,):
                     if (i == j and not swapped) or _same_outcome(a, b, swapped):
                         continue
-                    guard_b = _swap(b.when) if swapped else b.when
-                    both = _product(terms_a, dnf(guard_b, ctx.domains))
+                    guard_b = swap(b.when) if swapped else b.when
+                    both = conjoin(terms_a, dnf(guard_b, ctx.domains))
                     where = sorted({p for term in both for p in ctx.pair_allowed(term)})
                     if not where:
                         continue
@@ -399,8 +248,8 @@ def unhandled_event(ctx: _Context) -> Iterator[Finding]:
         states = sorted({s for term in required for s in term.get("node.state", ())}, key=str)
         rules = [t for t in ctx.spec.transitions if inv.action in t.on]
         for state in states:
-            here = _product(required, [{"node.state": frozenset({state})}])
-            if any(_product(here, ctx.rule_terms[t.id]) for t in rules):
+            here = conjoin(required, [{"node.state": frozenset({state})}])
+            if any(conjoin(here, ctx.rule_terms[t.id]) for t in rules):
                 continue
             yield ctx.finding(
                 "unhandled_event",
@@ -550,7 +399,7 @@ def timer_lapses(ctx: _Context) -> Iterator[Finding]:
         rules = [t for t in ctx.spec.transitions if timer.id in t.on]
         open_terms = dnf(timer.while_, ctx.domains)
         for t in rules:
-            open_terms = _product(open_terms, dnf(t.when, ctx.domains, negate=True))
+            open_terms = conjoin(open_terms, dnf(t.when, ctx.domains, negate=True))
             if not open_terms:
                 break
         where = sorted({p for term in open_terms for p in ctx.pair_allowed(term)})

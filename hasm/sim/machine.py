@@ -52,7 +52,8 @@ from hasm.core.semantics import (
     prepare,
 )
 from hasm.errors import NoSuchStep, NotEnabled, NotOffered
-from hasm.spec.model import All, AnyOf, Guard, Not, Spec, Test
+from hasm.spec.guards import states_known, verdict
+from hasm.spec.model import Spec
 
 __all__ = [
     "SEPARATOR",
@@ -102,29 +103,6 @@ class _Plan:
         return (self.trigger, self.rule is None, self.source)
 
 
-def _state_verdict(guard: Guard, node_state: str, peer_state: str) -> bool | None:
-    """What the guard's `node.state`/`peer.state` tests alone decide, in three-valued logic:
-    True or False, or None when the rest of the guard decides."""
-    if isinstance(guard, Test):
-        if guard.prop != "state" or guard.subject not in ("node", "peer"):
-            return None
-        state = node_state if guard.subject == "node" else peer_state
-        # As Model.compile reads a state test: a tuple of ids, anything else matches nothing.
-        return isinstance(guard.value, tuple) and state in guard.value
-    if isinstance(guard, Not):
-        inner = _state_verdict(guard.term, node_state, peer_state)
-        return None if inner is None else not inner
-    parts = [_state_verdict(g, node_state, peer_state) for g in guard.terms]
-    if isinstance(guard, AnyOf):
-        if any(p is True for p in parts):
-            return True
-        return False if all(p is False for p in parts) else None
-    assert isinstance(guard, All)
-    if any(p is False for p in parts):
-        return False
-    return True if all(p is True for p in parts) else None
-
-
 def _triggers(spec: Spec) -> list[str]:
     """Every trigger: the spec's events, then its timers (node timers and the client re-login)."""
     return [*spec.events, *spec.timers]
@@ -148,8 +126,11 @@ def _plans(spec: Spec) -> tuple[_Plan, ...]:
     states = sorted(spec.states)
     plans: list[_Plan] = []
     for t in spec.transitions:
+        # A pair is a source unless the guard's state tests alone rule it out.
         allowed = {
-            (a, b): _state_verdict(t.when, a, b) is not False for a in states for b in states
+            (a, b): verdict(t.when, states_known({"node": a, "peer": b})) is not False
+            for a in states
+            for b in states
         }
         for trigger in t.on:
             for n in (0, 1):
