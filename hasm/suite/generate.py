@@ -45,6 +45,7 @@ from dataclasses import dataclass
 
 from hasm.core.config import EventInput
 from hasm.errors import ConformanceError, HasmError, SuiteError
+from hasm.spec.guards import conjuncts
 from hasm.spec.model import ParamValue, ReasonChoice, Spec
 from hasm.suite.boundaries import TIMER_SIDES, timer_plans
 from hasm.suite.cases import NODE_NAMES, USER_NAMES, Case, Suite, json_value
@@ -61,7 +62,7 @@ from hasm.suite.plans import (
     while_plans,
 )
 from hasm.suite.reach import MAX_DEPTH, MAX_FAULTS, Search, Variant, variants
-from hasm.suite.witnesses import Collector, conjuncts
+from hasm.suite.witnesses import Collector
 from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict, dumps
 from hasm.trace.records import number
 

@@ -38,6 +38,7 @@ from hasm.core.config import Config, EventInput, Input, Node, Step
 from hasm.core.search import bounded
 from hasm.core.semantics import Model, advance, apply, deadline, forced
 from hasm.errors import HasmError
+from hasm.spec.guards import conjuncts
 from hasm.spec.loader import load_spec
 from hasm.spec.model import (
     TRUE,
@@ -58,7 +59,6 @@ from hasm.suite.files import SuiteFile
 from hasm.suite.narrowed import accepts
 from hasm.suite.observe import observation
 from hasm.suite.reach import MAX_DEPTH, MAX_FAULTS, Search, relative, state_key, variants
-from hasm.suite.witnesses import conjuncts
 from hasm.suite.write import check_verdict
 
 __all__ = ["Mutant", "MutantResult", "MutationReport", "mutants", "run_mutants", "selected"]

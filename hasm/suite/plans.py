@@ -4,7 +4,6 @@ guards, effects, timer conditions, state pairs, admin actions and time parameter
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -15,12 +14,13 @@ from hasm.core.semantics import (
     outcome,
 )
 from hasm.errors import HasmError
-from hasm.spec.model import AnyOf, Guard, Not, ParamValue, ReasonChoice, Spec, Test, Transition
+from hasm.spec.guards import SUITE_NOTATION, conjuncts, describe_guard
+from hasm.spec.model import ParamValue, ReasonChoice, Spec, Transition
 from hasm.spec.params import resolve_params
 from hasm.suite.cases import EPSILON, NODE_NAMES
 from hasm.suite.observe import action_name, observation, shown_states
 from hasm.suite.reach import Edge, Reached, Search, Variant
-from hasm.suite.witnesses import Collector, Witness, conjuncts
+from hasm.suite.witnesses import Collector, Witness
 from hasm.suite.write import Claim, EventOp, Look, Op
 
 __all__ = [
@@ -68,19 +68,6 @@ def path_ops(edges: Sequence[Edge]) -> list[Op]:
 def state_words(spec: Spec, pair: tuple[str, str]) -> str:
     """A state pair in words, for titles: `node0 Normal, node1 Backup Activated`."""
     return f"{NODE_NAMES[0]} {spec.states[pair[0]].label}, {NODE_NAMES[1]} {spec.states[pair[1]].label}"
-
-
-def _describe(guard: Guard) -> str:
-    """A condition in the spec's words, for titles: `node.state: [normal]`, `not {...}`."""
-    if isinstance(guard, Test):
-        value = guard.value
-        shown = f"[{', '.join(value)}]" if isinstance(value, tuple) else json.dumps(value)
-        return f"{guard.key}: {shown}"
-    if isinstance(guard, Not):
-        return f"not {{{_describe(guard.term)}}}"
-    if isinstance(guard, AnyOf):
-        return "any of [" + "; ".join(_describe(t) for t in guard.terms) + "]"
-    return "{" + ", ".join(_describe(t) for t in guard.terms) + "}"
 
 
 def _case_path(search: Search, reached: Reached) -> tuple[str, list[Op]]:
@@ -142,7 +129,7 @@ def condition_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
                     t,
                     found,
                     f"condition {i + 1} of {t.id}",
-                    f"without {_describe(part)}",
+                    f"without {describe_guard(part, SUITE_NOTATION)}",
                     f"condition-{t.id}-{i + 1}",
                     f"condition:{t.id}:{i + 1}",
                 )
@@ -287,7 +274,7 @@ def while_plans(spec: Spec, col: Collector) -> Iterator[Plan]:
             high = next(x.high for x in search.model.node_timers if x.name == timer.id)
             later = reached.config.now + high + EPSILON
             yield Plan(
-                f"timer {timer.id} does not run on {NODE_NAMES[n]} without {_describe(part)}",
+                f"timer {timer.id} does not run on {NODE_NAMES[n]} without {describe_guard(part, SUITE_NOTATION)}",
                 [f"while:{timer.id}:{i + 1}"],
                 search.variant,
                 start,

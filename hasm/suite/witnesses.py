@@ -22,7 +22,8 @@ from hasm.core.semantics import (
     outcome,
     prepare,
 )
-from hasm.spec.model import All, Guard, ReasonChoice, Spec, Transition
+from hasm.spec.guards import conjuncts
+from hasm.spec.model import ReasonChoice, Spec, Transition
 from hasm.suite.observe import action_name, observation, shown_states
 from hasm.suite.reach import Edge, Reached, Search
 
@@ -33,7 +34,6 @@ __all__ = [
     "Collector",
     "Found",
     "Witness",
-    "conjuncts",
 ]
 
 
@@ -47,11 +47,6 @@ TIMER_STARTS = 12
 # And how many events are kept where a client may start waiting to re-login: more, since the
 # search has no users and most events start no wait (each is replayed with users to see).
 RELOGIN_STARTS = 40
-
-
-def conjuncts(guard: Guard) -> tuple[Guard, ...]:
-    """A guard's top-level conditions (a mapping's entries), each of which it needs."""
-    return guard.terms if isinstance(guard, All) else (guard,)
 
 
 Found = tuple[Search, Reached]
