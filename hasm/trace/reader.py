@@ -12,9 +12,8 @@ import difflib
 import io
 import json
 import math
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, BinaryIO, NoReturn, TextIO, cast
@@ -24,6 +23,7 @@ from hasm.spec.labels import normalise_label
 from hasm.spec.located import dotted
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
+from hasm.trace.memo import PLAIN, LineMemo
 from hasm.trace.records import (
     VERSION,
     NodeObservation,
@@ -32,12 +32,16 @@ from hasm.trace.records import (
     TraceHeader,
     TraceObservation,
     TraceRecord,
+    new_event,
+    new_observation,
 )
 
 __all__ = ["TraceReader", "read_trace"]
 
-# _Checker.memoised). What is kept between lines is the previous record's time and a few
-# bounded caches, so a trace of any length streams in constant memory.
+# The reader is one pass over the lines: at most one json decode per line, then plain dict
+# lookups, and a line that repeats an earlier one but for its `t` is not decoded again (see
+# hasm.trace.memo). What is kept between lines is the previous record's time and a few bounded
+# caches, so a trace of any length streams in constant memory.
 
 
 _HEADER_KEYS = ("hasm_trace", "nodes", "users", "params", "monitored", "initial", "group")
@@ -81,7 +85,7 @@ class TraceReader:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._memo = True  # reuse the checked content of repeated lines (see _Checker.memoised)
+        self._memo = True  # reuse the checked content of repeated lines (see hasm.trace.memo)
         self._states = _Labels("state", [(s.id, s.label, s.aliases) for s in spec.states.values()])
         self._reasons = _Labels(
             "reason", [(r.id, r.label, r.aliases) for r in spec.reasons.values()]
@@ -138,11 +142,12 @@ class TraceReader:
         decode = _DECODER.decode
         lineno = 0
         checker: _Checker | None = None
+        memo: LineMemo | None = None
         try:
             for text in lines:
                 lineno += 1
-                if checker is not None and checker.memo is not None and text.startswith(_PLAIN):
-                    record = checker.memoised(text, lineno)
+                if memo is not None and memo.table is not None and text.startswith(PLAIN):
+                    record = memo.record(text, lineno)
                     if record is not None:
                         yield record
                         continue
@@ -157,6 +162,7 @@ class TraceReader:
                     continue
                 header = self._header(obj, file, lineno)
                 checker = _Checker(self, header)
+                memo = LineMemo(checker, decode) if self._memo else None
                 yield header
         except UnicodeDecodeError as exc:
             line = lineno + 1
@@ -390,9 +396,6 @@ class _Checker:
         "file",
         "last_line",
         "last_t",
-        "memo",
-        "memo_chars",
-        "memo_misses",
         "node_cache",
         "node_set",
         "nodes",
@@ -412,76 +415,9 @@ class _Checker:
         # (state, reason, assigned, active) as written -> its checked NodeObservation.
         self.node_cache: dict[tuple[object, ...], NodeObservation] = {}
         self.offered_cache: dict[tuple[object, ...], OfferedObservation] = {}
-        # A record's text after `{"t": <number>, ` -> how to make its record (see `memoised`).
-        # (True, nodes, sessions, ha_enabled, offered) or (False, event, node, service, user)
-        self.memo: dict[str, tuple[Any, Any, Any, Any, Any]] | None = {} if reader._memo else None
-        self.memo_misses = self.memo_chars = 0
 
     def fail(self, line: int, path: str, message: str, fix: str = "") -> NoReturn:
         raise TraceError(Problem(self.file, line, path, message, fix))
-
-    # -- repeated lines
-    def memoised(self, text: str, line: int) -> TraceRecord | None:
-        """The record of a line laid out as `{"t": <number>, <rest>`, the way json.dumps and
-        the trace writer write them, or None to read the line the ordinary way.
-
-        Traces repeat themselves: the same observation, polled again, differs only in `t`. The
-        rest of such a line is checked once and its content kept, by its exact text; a later
-        line with the same rest gets the same content without being decoded again. This is
-        exact: for a JSON number N, `{"t": N, ` + rest decodes to a non-empty object without
-        another `t` exactly when `{` + rest does (JSON's grammar splits the object there), and
-        what a record holds besides `t` depends only on the header. Anything unusual - another
-        layout, an exponent, a problem - goes the ordinary way, so one path reports errors.
-        """
-        memo = self.memo
-        comma = text.find(", ", 6)
-        if (
-            memo is None
-            or comma < 0
-            or len(text) - comma > _MEMO_LONGEST  # not worth copying and hashing
-            or _PLAIN_NUMBER.fullmatch(text, 6, comma) is None
-        ):
-            return None
-        rest = text[comma + 2 :]
-        number = text[6:comma]
-        t = float(number)
-        hit = memo.get(rest)
-        if hit is not None:
-            if not self.last_t <= t:
-                return None  # the ordinary way reports it
-            self.last_t, self.last_line = t, line
-            observation, a, b, c, d = hit
-            if observation:
-                return _new_observation(line, t, a, b, c, d)
-            return _new_event(line, t, a, b, c, d)
-        # A miss: decode the rest alone, once, and remember it if it holds up.
-        misses = self.memo_misses = self.memo_misses + 1
-        if misses > _MEMO_TRIAL and misses > 19 * (line - misses):  # hits are fewer than that
-            self.memo = None  # this trace rarely repeats itself: stop paying for the memo
-            return None
-        try:
-            obj = _DECODER.decode("{" + rest)
-        except (ValueError, RecursionError):
-            return None
-        if obj.__class__ is not dict or "t" in obj:
-            return None
-        obj["t"] = float(number) if "." in number else int(number)
-        before = self.last_t, self.last_line
-        try:
-            record = self.record(obj, line)
-        except TraceError:
-            self.last_t, self.last_line = before
-            return None
-        self.memo_chars += len(rest)
-        if self.memo_chars > _MEMO_CHARS:
-            memo.clear()
-            self.memo_chars = len(rest)
-        if isinstance(record, TraceObservation):
-            r = record
-            memo[rest] = (True, r.nodes, r.sessions, r.ha_enabled, r.offered)
-        else:
-            memo[rest] = (False, record.event, record.node, record.service, record.user)
-        return record
 
     # -- any record
     def record(self, obj: Any, line: int) -> TraceRecord:
@@ -572,7 +508,7 @@ class _Checker:
             user = obj.get("user")
             if user.__class__ is not str or user not in self.users:
                 self._bad_field(obj, line, name, "user", "use a user of the header's 'users'")
-        return _new_event(line, t, name, node, service, user)
+        return new_event(line, t, name, node, service, user)
 
     def _event_keys(
         self, obj: dict[str, Any], line: int, name: str, takes: tuple[bool, bool, bool, int]
@@ -658,7 +594,7 @@ class _Checker:
             offered = self._offered(raw_offered, line)
         if len(observe) != seen:
             self._keys(observe, line, ("observe",), _OBSERVE_KEYS)
-        return _new_observation(line, t, nodes, sessions, ha_enabled, offered)
+        return new_observation(line, t, nodes, sessions, ha_enabled, offered)
 
     def _nodes(self, raw_nodes: Any, line: int) -> dict[str, NodeObservation]:
         if raw_nodes.__class__ is not dict:
@@ -849,57 +785,9 @@ class _Checker:
                 )
 
 
-# The memo of repeated lines keeps up to _MEMO_CHARS characters of lines (it starts afresh when
-# full: a few MB with what it decoded), lines up to _MEMO_LONGEST characters, and gives up on a
-# trace whose lines rarely repeat (fewer than 1 in 20 after _MEMO_TRIAL misses). The caches of
-# node views and offered actions keep up to _CACHE_SIZE entries each.
-_MEMO_CHARS = 2_000_000
-_MEMO_LONGEST = 4096
+# The caches of node views and offered actions keep up to _CACHE_SIZE entries each.
 _CACHE_SIZE = 512
-_MEMO_TRIAL = 2000
-_PLAIN = '{"t": '  # how json.dumps and the trace writer start a record
-_PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-# A frozen slotted dataclass's generated __init__ sets each field through object.__setattr__;
-# its slots' own descriptors do the same twice as fast, and a trace makes a record per line.
-_new = object.__new__
-_EV = tuple(TraceEvent.__dict__[f.name].__set__ for f in fields(TraceEvent))
-_OB = tuple(TraceObservation.__dict__[f.name].__set__ for f in fields(TraceObservation))
-
-
-def _new_event(
-    line: int, t: float, event: str, node: str | None, service: str | None, user: str | None
-) -> TraceEvent:
-    """TraceEvent(line, t, event, node, service, user), made faster."""
-    record: TraceEvent = _new(TraceEvent)
-    _EV[0](record, line)
-    _EV[1](record, t)
-    _EV[2](record, event)
-    _EV[3](record, node)
-    _EV[4](record, service)
-    _EV[5](record, user)
-    return record
-
-
-def _new_observation(
-    line: int,
-    t: float,
-    nodes: Mapping[str, NodeObservation],
-    sessions: Mapping[str, str | None],
-    ha_enabled: bool | None,
-    offered: OfferedObservation | None,
-) -> TraceObservation:
-    """TraceObservation(line, t, nodes, sessions, ha_enabled, offered), made faster."""
-    record: TraceObservation = _new(TraceObservation)
-    _OB[0](record, line)
-    _OB[1](record, t)
-    _OB[2](record, nodes)
-    _OB[3](record, sessions)
-    _OB[4](record, ha_enabled)
-    _OB[5](record, offered)
-    return record
 
 
 _BLANK = object()

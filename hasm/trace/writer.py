@@ -155,8 +155,3 @@ class PollingTraceWriter(TraceWriter):
             "sessions": {user: self.sessions[user] for user in self.watched},
             "ha_enabled": config.ha_enabled,
         }
-
-
-# -- reading ---------------------------------------------------------------------------------
-# The reader is one pass over the lines: at most one json decode per line, then plain dict
-# lookups, and a line that repeats an earlier one but for its `t` is not decoded again (see
