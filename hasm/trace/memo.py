@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from hasm.errors import TraceError
 from hasm.trace.records import TraceObservation, TraceRecord, new_event, new_observation
 
-__all__ = ["PLAIN", "LineMemo", "RecordChecker"]
+__all__ = ["PLAIN", "Checks", "LineMemo"]
 
 PLAIN = '{"t": '  # how encode_line (and json.dumps) start a record
 _PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?")
@@ -23,8 +23,8 @@ _MEMO_LONGEST = 4096
 _MEMO_TRIAL = 2000
 
 
-class RecordChecker(Protocol):
-    """What the memo needs of the reader's checker of records."""
+class Checks(Protocol):
+    """What the memo needs of the checker of records (hasm.trace.checker.RecordChecker)."""
 
     last_t: float  # the previous record's time
     last_line: int  # and its line
@@ -38,7 +38,7 @@ class LineMemo:
 
     __slots__ = ("chars", "checker", "decode", "misses", "table")
 
-    def __init__(self, checker: RecordChecker, decode: Callable[[str], Any]) -> None:
+    def __init__(self, checker: Checks, decode: Callable[[str], Any]) -> None:
         self.checker, self.decode = checker, decode  # decode: the reader's strict JSON decode
         # A record's text after `{"t": <number>, ` -> how to make its record (see `record`).
         # (True, nodes, sessions, ha_enabled, offered) or (False, event, node, service, user)
