@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import math
 import numbers
 import os
@@ -305,18 +304,17 @@ class HasmOracle:
         parameter overrides `params`, the `monitored` services, and the `group`'s name for
         reports. `tolerance` overrides the test's for this run."""
         __tracebackhide__ = True
-        header: dict[str, Any] = {
-            "hasm_trace": 1,
-            "nodes": _plain(nodes),
-            "users": _plain(users) if users is not None else {},
-        }
-        if params is not None:
-            header["params"] = _plain(params)
-        if monitored is not None:
-            header["monitored"] = _plain(monitored)
-        header["initial"] = initial
-        if group is not None:
-            header["group"] = group
+        from hasm.trace.records import HeaderLine  # noqa: PLC0415 - see _LAZY
+
+        # The values as given, in JSON's types: the reader judges them (hence the casts).
+        header = HeaderLine(
+            cast("Sequence[str]", _plain(nodes)),
+            cast("Mapping[str, str]", _plain(users) if users is not None else {}),
+            initial,
+            params=cast("Mapping[str, ParamValue]", _plain(params)) if params is not None else None,
+            monitored=cast("Sequence[str]", _plain(monitored)) if monitored is not None else None,
+            group=group,
+        ).json()
         tol = self.tolerance if tolerance is None else self._checked(tolerance)
         run = OracleRun(self._settings, tol, self._trace_path(len(self.runs) + 1))
         self.runs.append(run)
@@ -429,11 +427,6 @@ class _LineFeed:
         return self._lines.popleft()
 
 
-def _dumps(obj: Mapping[str, Any]) -> str:
-    """One trace line, as hasm.trace's writer writes them."""
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
-
-
 def _time(t: object) -> object:
     """A time as the writer writes it: a real number (numpy's too) as a float, integral values
     without a fraction; anything else is left for the reader to judge."""
@@ -492,12 +485,10 @@ class OracleRun:
         """`name` happened at `t` (seconds since the run began): an event of trace format v1
         such as "failover" (with `node`), "service_stop" (`node`, `service`), "login" (`user`)."""
         __tracebackhide__ = True
-        fields = {"node": node, "service": service, "user": user}
-        record = {
-            "t": _time(t),
-            "event": name,
-            **{k: v for k, v in fields.items() if v is not None},
-        }
+        from hasm.trace.records import EventLine  # noqa: PLC0415 - see _LAZY
+
+        # The time as given, if not a number: the reader judges it (hence the cast).
+        record = EventLine(cast(float, _time(t)), name, node, service, user).json()
         failure = self._check(record)
         if failure is not None:
             raise failure
@@ -518,7 +509,7 @@ class OracleRun:
         __tracebackhide__ = True
         given = {"nodes": nodes, "sessions": sessions, "ha_enabled": ha_enabled, "offered": offered}
         seen = {key: _plain(value) for key, value in given.items() if value is not None}
-        failure = self._check({"t": _time(t), "observe": seen})
+        failure = self._check(self._observation(t, seen))
         if failure is not None:
             raise failure
 
@@ -526,7 +517,7 @@ class OracleRun:
         """Time passed to `t` with nothing seen, so that `allowed()` speaks of `t` (written to
         the trace as an empty observation)."""
         __tracebackhide__ = True
-        failure = self._check({"t": _time(t), "observe": {}})
+        failure = self._check(self._observation(t, {}))
         if failure is not None:
             raise failure
 
@@ -563,6 +554,13 @@ class OracleRun:
         return written
 
     # -- machinery
+    @staticmethod
+    def _observation(t: object, seen: Mapping[str, Any]) -> dict[str, Any]:
+        from hasm.trace.records import ObservationLine  # noqa: PLC0415 - see _LAZY
+
+        # The time as given, if not a number: the reader judges it (hence the cast).
+        return ObservationLine(cast(float, _time(t)), seen).json()
+
     def _started(self) -> Oracle:
         __tracebackhide__ = True
         if self._oracle is None:
@@ -586,8 +584,10 @@ class OracleRun:
 
     def _line(self, obj: Mapping[str, Any]) -> HasmFailure | None:
         """Keep `obj` as the trace's next line and hand it to the reader."""
+        from hasm.trace.records import encode_line  # noqa: PLC0415 - see _LAZY
+
         try:
-            text = _dumps(obj)
+            text = encode_line(obj)
         except (TypeError, ValueError) as exc:
             what = "the header" if not self._lines else f"the record at t={obj.get('t')!r}"
             problem = Problem(_UNWRITTEN, None, "", f"{what} cannot be written as JSON: {exc}")

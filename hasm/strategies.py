@@ -48,7 +48,7 @@ from hasm.oracle.oracle import TICKS, Oracle
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
-from hasm.trace.records import number
+from hasm.trace.records import EventLine, HeaderLine, number, param_value
 from hasm.trace.writer import TraceWriter
 
 __all__ = [
@@ -94,19 +94,13 @@ class Group:
 
     def header(self) -> dict[str, Any]:
         """The trace format v1 header of a run of this group."""
-        out: dict[str, Any] = {
-            "hasm_trace": 1,
-            "nodes": list(self.nodes),
-            "users": dict(self.users),
-        }
-        if self.params:
-            out["params"] = {
-                k: v if isinstance(v, bool) else number(v) for k, v in self.params.items()
-            }
-        if self.monitored is not None:
-            out["monitored"] = sorted(self.monitored)
-        out["initial"] = self.initial
-        return out
+        return HeaderLine(
+            list(self.nodes),
+            dict(self.users),
+            self.initial,
+            params={k: param_value(v) for k, v in self.params.items()} or None,
+            monitored=sorted(self.monitored) if self.monitored is not None else None,
+        ).json()
 
     def start_kwargs(self) -> dict[str, Any]:
         """The arguments of `hasm_oracle.start(...)` for this group."""
@@ -147,12 +141,7 @@ class ScheduledEvent:
 
     def record(self) -> dict[str, Any]:
         """The event as a trace record."""
-        out: dict[str, Any] = {"t": number(self.t), "event": self.event}
-        for key in ("node", "service", "user"):
-            value = getattr(self, key)
-            if value is not None:
-                out[key] = value
-        return out
+        return EventLine(number(self.t), self.event, self.node, self.service, self.user).json()
 
 
 @dataclass(frozen=True)
@@ -289,15 +278,9 @@ def _boundaries(oracle: Oracle) -> list[tuple[float, str]]:
         for c in config.users:
             if c.waiting_since >= 0:
                 where = f"clients homed on {nodes[c.home]}"
-                out.add(
-                    ((c.waiting_since + model.relogin_low) / TICKS, f"{where} may log in again")
-                )
-                out.add(
-                    (
-                        (c.waiting_since + model.relogin_high) / TICKS,
-                        f"{where} have logged in again",
-                    )
-                )
+                earliest, latest = model.relogin_window(c.waiting_since)
+                out.add((earliest / TICKS, f"{where} may log in again"))
+                out.add((latest / TICKS, f"{where} have logged in again"))
     return sorted((t, why) for t, why in out if t >= now)
 
 

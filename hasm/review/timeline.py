@@ -75,8 +75,7 @@ class TimelineWriter:
             yield f"{INDENT}starts {timer.name} on {self.nodes[timer.node]}: fires {self._window(timer)}"
         waiting = sum(m.count for m in step.moves if m.target[2] >= 0)
         if waiting:
-            low = record.time + self.model.relogin_low
-            high = record.time + self.model.relogin_high
+            low, high = self.model.relogin_window(record.time)
             yield f"{INDENT}{waiting} client(s) lose their session and wait to re-login in [t={_t(low)}, t={_t(high)}]"
         yield from self._views_if_changed(record)
 

@@ -8,42 +8,40 @@ v1 raises `TraceError`, an InputError located at file, line and field.
 
 from __future__ import annotations
 
-import difflib
 import io
 import json
 import math
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import fields, replace
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any, BinaryIO, NoReturn, TextIO, cast
+from typing import Any, BinaryIO, TextIO, cast
 
 from hasm.errors import ParameterError, Problem, TraceError
-from hasm.spec.labels import normalise_label
 from hasm.spec.located import dotted
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
-from hasm.trace.records import (
-    VERSION,
-    NodeObservation,
-    OfferedObservation,
-    TraceEvent,
-    TraceHeader,
-    TraceObservation,
-    TraceRecord,
+from hasm.trace.checker import RecordChecker, SpecIndex
+from hasm.trace.memo import PLAIN, LineMemo
+from hasm.trace.records import VERSION, TraceHeader, TraceRecord
+from hasm.trace.wording import (
+    as_float,
+    choose,
+    kind_of,
+    one_of_nodes,
+    path_key,
+    quoted,
+    show,
 )
 
 __all__ = ["TraceReader", "read_trace"]
 
-# _Checker.memoised). What is kept between lines is the previous record's time and a few
-# bounded caches, so a trace of any length streams in constant memory.
+# The reader is one pass over the lines: at most one json decode per line, then plain dict
+# lookups, and a line that repeats an earlier one but for its `t` is not decoded again (see
+# hasm.trace.memo). What is kept between lines is the previous record's time and a few bounded
+# caches, so a trace of any length streams in constant memory.
 
 
 _HEADER_KEYS = ("hasm_trace", "nodes", "users", "params", "monitored", "initial", "group")
-_FIELDS = ("node", "service", "user")
-_OBSERVE_KEYS = ("nodes", "sessions", "ha_enabled", "offered")
-_NODE_KEYS = ("state", "reason", "assigned_users", "active_users")
 _JSON_SPACE = " \t\r\n"  # JSON's white space; a line of only these is blank
 _INF = math.inf
 _HEADER_EXAMPLE = '{"hasm_trace": 1, "nodes": ["<first node>", "<second node>"]}'
@@ -81,22 +79,8 @@ class TraceReader:
 
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
-        self._memo = True  # reuse the checked content of repeated lines (see _Checker.memoised)
-        self._states = _Labels("state", [(s.id, s.label, s.aliases) for s in spec.states.values()])
-        self._reasons = _Labels(
-            "reason", [(r.id, r.label, r.aliases) for r in spec.reasons.values()]
-        )
-        # event id -> (takes node, takes service, takes user, its number of keys)
-        self._events: dict[str, tuple[bool, bool, bool, int]] = {
-            e.id: (
-                "node" in e.fields,
-                "service" in e.fields,
-                "user" in e.fields,
-                2 + len(e.fields),
-            )
-            for e in spec.events.values()
-        }
-        self._services = frozenset(spec.services)
+        self._memo = True  # reuse the checked content of repeated lines (see hasm.trace.memo)
+        self.index = SpecIndex(spec)
 
     def read(
         self, source: str | Path | TextIO | BinaryIO, *, name: str | None = None
@@ -137,12 +121,13 @@ class TraceReader:
         lines = map(bytes.decode, cast(BinaryIO, source)) if binary else iter(cast(TextIO, source))
         decode = _DECODER.decode
         lineno = 0
-        checker: _Checker | None = None
+        checker: RecordChecker | None = None
+        memo: LineMemo | None = None
         try:
             for text in lines:
                 lineno += 1
-                if checker is not None and checker.memo is not None and text.startswith(_PLAIN):
-                    record = checker.memoised(text, lineno)
+                if memo is not None and memo.table is not None and text.startswith(PLAIN):
+                    record = memo.record(text, lineno)
                     if record is not None:
                         yield record
                         continue
@@ -156,7 +141,8 @@ class TraceReader:
                     yield checker.record(obj, lineno)
                     continue
                 header = self._header(obj, file, lineno)
-                checker = _Checker(self, header)
+                checker = RecordChecker(self.index, header)
+                memo = LineMemo(checker, decode) if self._memo else None
                 yield header
         except UnicodeDecodeError as exc:
             line = lineno + 1
@@ -191,7 +177,7 @@ class TraceReader:
                     file,
                     line,
                     "",
-                    f"the header is a JSON object, not {_kind(obj)}",
+                    f"the header is a JSON object, not {kind_of(obj)}",
                     f"start the trace with {_HEADER_EXAMPLE}",
                 )
             )
@@ -213,7 +199,7 @@ class TraceReader:
                     file,
                     line,
                     "hasm_trace",
-                    f"trace format version {_show(version)} is not supported: "
+                    f"trace format version {show(version)} is not supported: "
                     f"this hasm reads version {VERSION}",
                     f'write "hasm_trace": {VERSION} and the format of shared/docs/trace-format.md',
                 )
@@ -225,7 +211,7 @@ class _HeaderReader:
     """A header line's keys, every problem in it collected before raising."""
 
     def __init__(self, reader: TraceReader, file: str, line: int) -> None:
-        self.spec, self.services = reader.spec, reader._services
+        self.spec, self.services = reader.spec, reader.index.services
         self.file, self.line = file, line
         self.problems: list[Problem] = []
 
@@ -236,7 +222,7 @@ class _HeaderReader:
         for key in obj:
             if key not in _HEADER_KEYS:
                 self.bad(
-                    _key(key), f"unknown header key {_quoted(key)}", _choose(key, _HEADER_KEYS)
+                    path_key(key), f"unknown header key {quoted(key)}", choose(key, _HEADER_KEYS)
                 )
         nodes = self.nodes(obj)
         users = self.users(obj.get("users", {}), nodes)
@@ -246,12 +232,12 @@ class _HeaderReader:
         if not isinstance(initial, str) or initial not in self.spec.initial:
             self.bad(
                 "initial",
-                f"unknown starting point {_show(initial)}",
-                _choose(initial, self.spec.initial),
+                f"unknown starting point {show(initial)}",
+                choose(initial, self.spec.initial),
             )
         group = obj.get("group")
         if "group" in obj and not isinstance(group, str):
-            self.bad("group", f"group is the redundancy group's name, a string, not {_show(group)}")
+            self.bad("group", f"group is the redundancy group's name, a string, not {show(group)}")
         if self.problems or nodes is None:
             raise TraceError(self.problems)
         return TraceHeader(self.file, nodes, users, params, overrides, monitored, initial, group)
@@ -266,17 +252,17 @@ class _HeaderReader:
         if not isinstance(raw, list) or len(raw) != 2:
             self.bad(
                 "nodes",
-                f"nodes are the group's two nodes, a list of two names, not {_show(raw)}",
+                f"nodes are the group's two nodes, a list of two names, not {show(raw)}",
                 'write "nodes": ["<first node>", "<second node>"]',
             )
             return None
         good = True
         for i, node in enumerate(raw):
             if not isinstance(node, str) or not node:
-                self.bad(f"nodes[{i}]", f"a node is a non-empty name, not {_show(node)}")
+                self.bad(f"nodes[{i}]", f"a node is a non-empty name, not {show(node)}")
                 good = False
         if good and raw[0] == raw[1]:
-            self.bad("nodes[1]", f"both nodes are named {_show(raw[0])}", "name two distinct nodes")
+            self.bad("nodes[1]", f"both nodes are named {show(raw[0])}", "name two distinct nodes")
             good = False
         return (raw[0], raw[1]) if good else None
 
@@ -284,18 +270,18 @@ class _HeaderReader:
         if not isinstance(raw, dict):
             self.bad(
                 "users",
-                f"users maps each user id to its home node, not {_show(raw)}",
+                f"users maps each user id to its home node, not {show(raw)}",
                 'write "users": {"alice": "<first node>"}',
             )
             return {}
         users: dict[str, str] = {}
         for user, home in raw.items():
-            path = dotted(("users", _key(user)))
+            path = dotted(("users", path_key(user)))
             if not user:
                 self.bad(path, "a user id is a non-empty string", "name the user")
             elif not isinstance(home, str) or (nodes is not None and home not in nodes):
-                fix = _one_of_nodes(nodes) if nodes is not None else "use one of the nodes"
-                self.bad(path, f"home node {_show(home)} is not one of the nodes", fix)
+                fix = one_of_nodes(nodes) if nodes is not None else "use one of the nodes"
+                self.bad(path, f"home node {show(home)} is not one of the nodes", fix)
             else:
                 users[user] = home
         return users
@@ -304,7 +290,7 @@ class _HeaderReader:
         if not isinstance(raw, dict):
             self.bad(
                 "params",
-                f"params maps parameter names to values, not {_show(raw)}",
+                f"params maps parameter names to values, not {show(raw)}",
                 'write "params": {"keep_alive_timeout_s": 90}',
             )
             return dict(self.spec.defaults), {}
@@ -326,13 +312,13 @@ class _HeaderReader:
             return param is None or param.type == "boolean"
         if isinstance(value, float):
             return math.isfinite(value)  # 1e400 reads as inf
-        return isinstance(value, int) and _as_float(value) < _INF
+        return isinstance(value, int) and as_float(value) < _INF
 
     def monitored(self, raw: object) -> frozenset[str] | None:
         if not isinstance(raw, list):
             self.bad(
                 "monitored",
-                f"monitored is a list of service ids, not {_show(raw)}",
+                f"monitored is a list of service ids, not {show(raw)}",
                 'write "monitored": ["database", "presence_engine", "xcp_router"]',
             )
             return None
@@ -341,575 +327,27 @@ class _HeaderReader:
             if not isinstance(service, str) or service not in self.services:
                 self.bad(
                     f"monitored[{i}]",
-                    f"unknown service {_show(service)}",
-                    _choose(service, self.spec.services),
+                    f"unknown service {show(service)}",
+                    choose(service, self.spec.services),
                 )
             elif service in seen:
-                self.bad(f"monitored[{i}]", f"{_show(service)} is listed twice", "list it once")
+                self.bad(f"monitored[{i}]", f"{show(service)} is listed twice", "list it once")
             else:
                 seen.add(service)
         return frozenset(seen)
 
 
 class _Shown:
-    """A value that is neither a number nor a boolean, with `_show` as its repr."""
+    """A value that is neither a number nor a boolean, with `show` as its repr."""
 
     def __init__(self, value: object) -> None:
         self.value = value
 
     def __repr__(self) -> str:
-        return _show(self.value)
-
-
-class _Labels:
-    """A spec's states or reasons by label: exact labels first, then normalised ones."""
-
-    def __init__(self, what: str, items: list[tuple[str, str, tuple[str, ...]]]) -> None:
-        self.what = what
-        self.exact = {label: sid for sid, label, aliases in items for label in (label, *aliases)}
-        self.normal = {normalise_label(label): sid for label, sid in self.exact.items()}
-        self.labels = [label for _, label, _ in items]
-
-    def id_of(self, label: str) -> str | None:
-        found = self.exact.get(label)
-        return found if found is not None else self.normal.get(normalise_label(label))
-
-    def fix(self, label: str) -> str:
-        labels = list(self.exact)
-        normal = [normalise_label(x) for x in labels]
-        close = difflib.get_close_matches(normalise_label(label), normal, n=1)
-        if close:
-            return f"did you mean {_quoted(labels[normal.index(close[0])])}?"
-        return f"use one of the spec's {self.what}s: {', '.join(self.labels)}"
-
-
-class _Checker:
-    """The records of one trace: each checked against its header and the previous record."""
-
-    __slots__ = (
-        "file",
-        "last_line",
-        "last_t",
-        "memo",
-        "memo_chars",
-        "memo_misses",
-        "node_cache",
-        "node_set",
-        "nodes",
-        "offered_cache",
-        "reader",
-        "services",
-        "session_values",
-        "users",
-    )
-
-    def __init__(self, reader: TraceReader, header: TraceHeader) -> None:
-        self.reader, self.file, self.nodes = reader, header.file, header.nodes
-        self.users, self.services = header.users, reader._services
-        self.node_set = frozenset(header.nodes)
-        self.session_values = frozenset((None, *header.nodes))
-        self.last_t, self.last_line = 0.0, 0
-        # (state, reason, assigned, active) as written -> its checked NodeObservation.
-        self.node_cache: dict[tuple[object, ...], NodeObservation] = {}
-        self.offered_cache: dict[tuple[object, ...], OfferedObservation] = {}
-        # A record's text after `{"t": <number>, ` -> how to make its record (see `memoised`).
-        # (True, nodes, sessions, ha_enabled, offered) or (False, event, node, service, user)
-        self.memo: dict[str, tuple[Any, Any, Any, Any, Any]] | None = {} if reader._memo else None
-        self.memo_misses = self.memo_chars = 0
-
-    def fail(self, line: int, path: str, message: str, fix: str = "") -> NoReturn:
-        raise TraceError(Problem(self.file, line, path, message, fix))
-
-    # -- repeated lines
-    def memoised(self, text: str, line: int) -> TraceRecord | None:
-        """The record of a line laid out as `{"t": <number>, <rest>`, the way json.dumps and
-        the trace writer write them, or None to read the line the ordinary way.
-
-        Traces repeat themselves: the same observation, polled again, differs only in `t`. The
-        rest of such a line is checked once and its content kept, by its exact text; a later
-        line with the same rest gets the same content without being decoded again. This is
-        exact: for a JSON number N, `{"t": N, ` + rest decodes to a non-empty object without
-        another `t` exactly when `{` + rest does (JSON's grammar splits the object there), and
-        what a record holds besides `t` depends only on the header. Anything unusual - another
-        layout, an exponent, a problem - goes the ordinary way, so one path reports errors.
-        """
-        memo = self.memo
-        comma = text.find(", ", 6)
-        if (
-            memo is None
-            or comma < 0
-            or len(text) - comma > _MEMO_LONGEST  # not worth copying and hashing
-            or _PLAIN_NUMBER.fullmatch(text, 6, comma) is None
-        ):
-            return None
-        rest = text[comma + 2 :]
-        number = text[6:comma]
-        t = float(number)
-        hit = memo.get(rest)
-        if hit is not None:
-            if not self.last_t <= t:
-                return None  # the ordinary way reports it
-            self.last_t, self.last_line = t, line
-            observation, a, b, c, d = hit
-            if observation:
-                return _new_observation(line, t, a, b, c, d)
-            return _new_event(line, t, a, b, c, d)
-        # A miss: decode the rest alone, once, and remember it if it holds up.
-        misses = self.memo_misses = self.memo_misses + 1
-        if misses > _MEMO_TRIAL and misses > 19 * (line - misses):  # hits are fewer than that
-            self.memo = None  # this trace rarely repeats itself: stop paying for the memo
-            return None
-        try:
-            obj = _DECODER.decode("{" + rest)
-        except (ValueError, RecursionError):
-            return None
-        if obj.__class__ is not dict or "t" in obj:
-            return None
-        obj["t"] = float(number) if "." in number else int(number)
-        before = self.last_t, self.last_line
-        try:
-            record = self.record(obj, line)
-        except TraceError:
-            self.last_t, self.last_line = before
-            return None
-        self.memo_chars += len(rest)
-        if self.memo_chars > _MEMO_CHARS:
-            memo.clear()
-            self.memo_chars = len(rest)
-        if isinstance(record, TraceObservation):
-            r = record
-            memo[rest] = (True, r.nodes, r.sessions, r.ha_enabled, r.offered)
-        else:
-            memo[rest] = (False, record.event, record.node, record.service, record.user)
-        return record
-
-    # -- any record
-    def record(self, obj: Any, line: int) -> TraceRecord:
-        if obj.__class__ is not dict:
-            self.fail(
-                line,
-                "",
-                f"a record is a JSON object, not {_kind(obj)}",
-                'write {"t": <seconds>, "event": ...} or {"t": <seconds>, "observe": {...}}',
-            )
-        raw_t: Any = obj.get("t")
-        kind = raw_t.__class__
-        t: float = raw_t if kind is float else _as_float(raw_t) if kind is int else -1.0
-        if not self.last_t <= t < _INF:
-            self._bad_time(obj, raw_t, t, line)
-        self.last_t, self.last_line = t, line
-        if "event" in obj:
-            if "observe" in obj:
-                self.fail(
-                    line,
-                    "observe",
-                    "a record is an event or an observation, not both",
-                    "write the event and the observation on two lines",
-                )
-            return self.event(obj, line, t)
-        if "observe" in obj:
-            return self.observation(obj, line, t)
-        self.fail(
-            line,
-            "",
-            "a record has 'event' (what happened) or 'observe' (what was seen)",
-            'add "event": "<event>" or "observe": {...}',
-        )
-
-    def _bad_time(self, obj: dict[str, Any], raw: object, t: float, line: int) -> NoReturn:
-        if "t" not in obj:
-            self.fail(line, "t", "missing 't': every record has a time", 'add "t": <seconds>')
-        if raw.__class__ not in (int, float):
-            self.fail(
-                line, "t", f"t is a number of seconds, not {_show(raw)}", 'write "t": <seconds>'
-            )
-        if t == _INF:
-            self.fail(
-                line,
-                "t",
-                "t is too large: it must be a finite number of seconds",
-                "t counts seconds since the trace began",
-            )
-        if t < 0:
-            self.fail(
-                line,
-                "t",
-                f"t={_num(t)} is negative",
-                "t counts seconds since the trace began, from 0",
-            )
-        self.fail(
-            line,
-            "t",
-            f"t={_num(t)} goes back in time: line {self.last_line} has t={_num(self.last_t)}",
-            "records are in time order",
-        )
-
-    # -- events
-    def event(self, obj: dict[str, Any], line: int, t: float) -> TraceEvent:
-        name = obj["event"]
-        takes = self.reader._events.get(name) if name.__class__ is str else None
-        if takes is None:
-            self.fail(
-                line,
-                "event",
-                f"unknown event {_show(name)}",
-                _choose(name, self.reader.spec.events),
-            )
-        takes_node, takes_service, takes_user, count = takes
-        if len(obj) != count:
-            self._event_keys(obj, line, name, takes)
-        node = service = user = None
-        if takes_node:
-            node = obj.get("node")
-            if node not in self.nodes:
-                self._bad_field(obj, line, name, "node", _one_of_nodes(self.nodes))
-        if takes_service:
-            service = obj.get("service")
-            if service.__class__ is not str or service not in self.services:
-                fix = _choose(service, self.reader.spec.services)  # in the spec's order
-                self._bad_field(obj, line, name, "service", fix)
-        if takes_user:
-            user = obj.get("user")
-            if user.__class__ is not str or user not in self.users:
-                self._bad_field(obj, line, name, "user", "use a user of the header's 'users'")
-        return _new_event(line, t, name, node, service, user)
-
-    def _event_keys(
-        self, obj: dict[str, Any], line: int, name: str, takes: tuple[bool, bool, bool, int]
-    ) -> None:
-        """Keys the event does not take are errors; missing fields are reported by the caller."""
-        fields = [f for f, taken in zip(_FIELDS, takes[:3], strict=True) if taken]
-        allowed = ("t", "event", *fields)
-        for key in obj:
-            if key in allowed:
-                continue
-            if key in _FIELDS:
-                self.fail(
-                    line,
-                    key,
-                    f"event {name} takes no '{key}'"
-                    + (f"; it takes {', '.join(fields)}" if fields else ""),
-                    f"remove '{key}'",
-                )
-            self.fail(line, _key(key), f"unknown key {_quoted(key)}", _choose(key, allowed))
-
-    def _bad_field(
-        self, obj: dict[str, Any], line: int, name: str, field: str, fix: str
-    ) -> NoReturn:
-        if field not in obj:
-            takes = self.reader._events[name]
-            self._event_keys(obj, line, name, takes)  # a misspelt field is reported as such
-            self.fail(line, field, f"event {name} needs '{field}'", f'add "{field}": ...')
-        self.fail(line, field, f"unknown {field} {_show(obj[field])}", fix)
-
-    # -- observations
-    def observation(self, obj: dict[str, Any], line: int, t: float) -> TraceObservation:
-        if len(obj) != 2:
-            for key in obj:
-                if key not in ("t", "observe"):
-                    self.fail(
-                        line,
-                        _key(key),
-                        f"unknown key {_quoted(key)} in an observation",
-                        "put what was seen inside 'observe'",
-                    )
-        observe = obj["observe"]
-        if observe.__class__ is not dict:
-            self.fail(
-                line,
-                "observe",
-                f"observe is an object of what was seen, not {_show(observe)}",
-                'write "observe": {"nodes": {...}, "sessions": {...}, ...}',
-            )
-        seen = 0
-        nodes: Mapping[str, NodeObservation] = _EMPTY
-        raw_nodes = observe.get("nodes")
-        if raw_nodes is not None:
-            seen += 1
-            nodes = MappingProxyType(self._nodes(raw_nodes, line))
-        sessions: Mapping[str, str | None] = _EMPTY
-        raw_sessions = observe.get("sessions")
-        if raw_sessions is not None:
-            seen += 1
-            if raw_sessions.__class__ is not dict:
-                self.fail(
-                    line,
-                    "observe.sessions",
-                    f"sessions maps user ids to a node or null, not {_show(raw_sessions)}",
-                )
-            if not raw_sessions.keys() <= self.users.keys() or not self._session_nodes(
-                raw_sessions
-            ):
-                self._bad_sessions(raw_sessions, line)
-            sessions = MappingProxyType(raw_sessions)
-        ha_enabled = observe.get("ha_enabled")
-        if ha_enabled is not None:
-            seen += 1
-            if ha_enabled is not True and ha_enabled is not False:
-                self.fail(
-                    line,
-                    "observe.ha_enabled",
-                    f"ha_enabled is true or false, not {_show(ha_enabled)}",
-                )
-        offered = None
-        raw_offered = observe.get("offered")
-        if raw_offered is not None:
-            seen += 1
-            offered = self._offered(raw_offered, line)
-        if len(observe) != seen:
-            self._keys(observe, line, ("observe",), _OBSERVE_KEYS)
-        return _new_observation(line, t, nodes, sessions, ha_enabled, offered)
-
-    def _nodes(self, raw_nodes: Any, line: int) -> dict[str, NodeObservation]:
-        if raw_nodes.__class__ is not dict:
-            self.fail(
-                line,
-                "observe.nodes",
-                f"nodes maps node names to what was seen of them, not {_show(raw_nodes)}",
-            )
-        nodes: dict[str, NodeObservation] = {}
-        cache = self.node_cache
-        for name, raw in raw_nodes.items():
-            if name not in self.nodes:
-                self.fail(
-                    line,
-                    dotted(("observe", "nodes", _key(name))),
-                    f"{_quoted(name)} is not one of the trace's nodes",
-                    _one_of_nodes(self.nodes),
-                )
-            if raw.__class__ is dict:
-                state = raw.get("state")
-                reason = raw.get("reason")
-                assigned = raw.get("assigned_users")
-                active = raw.get("active_users")
-                # Only these keys, strings and ints as written: the view may be known already.
-                if (
-                    (state is None or state.__class__ is str)
-                    and (reason is None or reason.__class__ is str)
-                    and (assigned is None or assigned.__class__ is int)
-                    and (active is None or active.__class__ is int)
-                    and len(raw)
-                    == (state is not None)
-                    + (reason is not None)
-                    + (assigned is not None)
-                    + (active is not None)
-                ):
-                    cache_key = (state, reason, assigned, active)
-                    view = cache.get(cache_key)
-                    if view is None:
-                        view = self._node(raw, line, name)
-                        if len(cache) >= _CACHE_SIZE:
-                            cache.clear()
-                        cache[cache_key] = view
-                    nodes[name] = view
-                    continue
-            nodes[name] = self._node(raw, line, name)
-        return nodes
-
-    def _session_nodes(self, sessions: dict[str, Any]) -> bool:
-        try:
-            return set(sessions.values()) <= self.session_values
-        except TypeError:  # an unhashable value: a list or an object
-            return False
-
-    def _bad_sessions(self, sessions: dict[str, Any], line: int) -> NoReturn:
-        for user, node in sessions.items():
-            path = dotted(("observe", "sessions", _key(user)))
-            if user not in self.users:
-                self.fail(
-                    line,
-                    path,
-                    f"unknown user {_quoted(user)}",
-                    "use a user of the header's 'users'",
-                )
-            if node is not None and node not in self.nodes:
-                self.fail(
-                    line,
-                    path,
-                    f"a session is on a node or null, not {_show(node)}",
-                    _one_of_nodes(self.nodes) + ", or null for no session",
-                )
-        raise AssertionError("unreachable: the sessions were found bad")  # pragma: no cover
-
-    def _node(self, raw: object, line: int, name: str) -> NodeObservation:
-        base = ("observe", "nodes", name)
-        if not isinstance(raw, dict):
-            self.fail(
-                line,
-                dotted(base),
-                f"what was seen of a node is an object, not {_show(raw)}",
-                'write {"state": "...", "reason": "...", "assigned_users": 0, "active_users": 0}',
-            )
-        self._keys(raw, line, base, _NODE_KEYS)
-        ids: list[str | None] = []
-        for field, labels in (("state", self.reader._states), ("reason", self.reader._reasons)):
-            value = raw.get(field)
-            if value is None:
-                ids.append(None)
-            elif not isinstance(value, str):
-                self.fail(
-                    line,
-                    dotted((*base, field)),
-                    f"{field} is the label the page shows, a string, not {_show(value)}",
-                )
-            else:
-                found = labels.id_of(value)
-                if found is None:
-                    self.fail(
-                        line,
-                        dotted((*base, field)),
-                        f"unknown {field} {_quoted(value)}",
-                        labels.fix(value),
-                    )
-                ids.append(found)
-        counts: list[int | None] = []
-        for field in ("assigned_users", "active_users"):
-            value = raw.get(field)
-            if value.__class__ is float and value.is_integer():
-                value = int(value)  # 3.0 is the whole number 3 (as JSON Schema counts it)
-            if value is not None and (value.__class__ is not int or value < 0):
-                self.fail(
-                    line,
-                    dotted((*base, field)),
-                    f"{field} is a whole number >= 0, not {_show(value)}",
-                )
-            counts.append(value)
-        return NodeObservation(ids[0], ids[1], counts[0], counts[1])
-
-    def _offered(self, raw: Any, line: int) -> OfferedObservation:
-        if raw.__class__ is not dict:
-            self.fail(
-                line,
-                "observe.offered",
-                f"offered is an object of the actions offered, not {_show(raw)}",
-                'write "offered": {"failover": [...], "fallback": [...], "recover": false}',
-            )
-        failover = raw.get("failover")
-        fallback = raw.get("fallback")
-        recover = raw.get("recover")
-        count = 0
-        if failover is not None:
-            count += 1
-            failover = self._node_set(failover, line, "failover")
-        if fallback is not None:
-            count += 1
-            fallback = self._node_set(fallback, line, "fallback")
-        if recover is not None:
-            count += 1
-            if recover is not True and recover is not False:
-                self.fail(
-                    line,
-                    "observe.offered.recover",
-                    f"recover is true or false, not {_show(recover)}",
-                )
-        if len(raw) != count:
-            self._keys(raw, line, ("observe", "offered"), ("failover", "fallback", "recover"))
-        key = (failover, fallback, recover)
-        offered = self.offered_cache.get(key)
-        if offered is None:  # at most 5 * 5 * 3 distinct values, over two nodes
-            offered = self.offered_cache[key] = OfferedObservation(failover, fallback, recover)
-        return offered
-
-    def _node_set(self, value: Any, line: int, action: str) -> frozenset[str]:
-        if value.__class__ is list:
-            try:
-                chosen = frozenset(value)
-            except TypeError:  # an unhashable item: reported below
-                chosen = None
-            if chosen is not None and chosen <= self.node_set and len(chosen) == len(value):
-                return chosen
-        path = f"observe.offered.{action}"
-        if not isinstance(value, list):
-            self.fail(line, path, f"{action} is a list of nodes, not {_show(value)}")
-        for i, node in enumerate(value):
-            if node not in self.nodes:
-                self.fail(
-                    line, f"{path}[{i}]", f"unknown node {_show(node)}", _one_of_nodes(self.nodes)
-                )
-        self.fail(line, path, f"a node is listed twice in {_show(value)}", "list it once")
-
-    def _keys(
-        self, raw: dict[str, Any], line: int, base: tuple[str, ...], allowed: Sequence[str]
-    ) -> None:
-        """Unknown keys and null values in an object whose keys are all optional."""
-        for key, value in raw.items():
-            if key not in allowed:
-                self.fail(
-                    line,
-                    dotted((*base, _key(key))),
-                    f"unknown key {_quoted(key)}",
-                    _choose(key, allowed),
-                )
-            if value is None:
-                self.fail(
-                    line,
-                    dotted((*base, key)),
-                    f"{key} is null",
-                    "leave the key out when it was not observed",
-                )
-
-
-# The memo of repeated lines keeps up to _MEMO_CHARS characters of lines (it starts afresh when
-# full: a few MB with what it decoded), lines up to _MEMO_LONGEST characters, and gives up on a
-# trace whose lines rarely repeat (fewer than 1 in 20 after _MEMO_TRIAL misses). The caches of
-# node views and offered actions keep up to _CACHE_SIZE entries each.
-_MEMO_CHARS = 2_000_000
-_MEMO_LONGEST = 4096
-_CACHE_SIZE = 512
-_MEMO_TRIAL = 2000
-_PLAIN = '{"t": '  # how json.dumps and the trace writer start a record
-_PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?")
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
-
-
-# A frozen slotted dataclass's generated __init__ sets each field through object.__setattr__;
-# its slots' own descriptors do the same twice as fast, and a trace makes a record per line.
-_new = object.__new__
-_EV = tuple(TraceEvent.__dict__[f.name].__set__ for f in fields(TraceEvent))
-_OB = tuple(TraceObservation.__dict__[f.name].__set__ for f in fields(TraceObservation))
-
-
-def _new_event(
-    line: int, t: float, event: str, node: str | None, service: str | None, user: str | None
-) -> TraceEvent:
-    """TraceEvent(line, t, event, node, service, user), made faster."""
-    record: TraceEvent = _new(TraceEvent)
-    _EV[0](record, line)
-    _EV[1](record, t)
-    _EV[2](record, event)
-    _EV[3](record, node)
-    _EV[4](record, service)
-    _EV[5](record, user)
-    return record
-
-
-def _new_observation(
-    line: int,
-    t: float,
-    nodes: Mapping[str, NodeObservation],
-    sessions: Mapping[str, str | None],
-    ha_enabled: bool | None,
-    offered: OfferedObservation | None,
-) -> TraceObservation:
-    """TraceObservation(line, t, nodes, sessions, ha_enabled, offered), made faster."""
-    record: TraceObservation = _new(TraceObservation)
-    _OB[0](record, line)
-    _OB[1](record, t)
-    _OB[2](record, nodes)
-    _OB[3](record, sessions)
-    _OB[4](record, ha_enabled)
-    _OB[5](record, offered)
-    return record
+        return show(self.value)
 
 
 _BLANK = object()
-
-
-def _as_float(value: float) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an integer too large for a float: reported as not finite
-        return _INF
 
 
 def _parse_slowly(file: str, line: int, text: str) -> object:
@@ -971,64 +409,9 @@ def _constant_path(text: str) -> str:
     while todo:  # depth first, in the line's order; no recursion, whatever the nesting
         path, value = todo.pop()
         if isinstance(value, _Constant):
-            return dotted(tuple(_key(p) if isinstance(p, str) else p for p in path))
+            return dotted(tuple(path_key(p) if isinstance(p, str) else p for p in path))
         if isinstance(value, dict):
             todo.extend(((*path, k), v) for k, v in reversed(value.items()))
         elif isinstance(value, list):
             todo.extend(((*path, i), v) for i, v in reversed(list(enumerate(value))))
     return ""
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return "a string"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "a number"
-
-
-def _show(value: object) -> str:
-    """A value for a message: a string quoted as a name is, anything else as JSON, short."""
-    if isinstance(value, str):
-        return _quoted(value)
-    if isinstance(value, float | int) and abs(_as_float(value)) == _INF:
-        return "a number too large"
-    try:
-        text = json.dumps(value, ensure_ascii=True)
-    except (ValueError, TypeError, RecursionError):  # pragma: no cover - defensive
-        return "a value too large to show"
-    return text if len(text) <= 60 else text[:56] + " ..."
-
-
-def _quoted(word: str) -> str:
-    """A name from the trace, quoted, printable and short."""
-    if word.isprintable() and len(word) <= 60:
-        return f"'{word}'"
-    text = json.dumps(word)  # escapes what does not print
-    return text if len(text) <= 60 else text[:56] + " ..."
-
-
-def _key(word: str) -> str:
-    """A key from the trace as part of a field path: printable, never empty."""
-    return word if word and word.isprintable() and len(word) <= 60 else _show(word)
-
-
-def _num(t: float) -> str:
-    return str(int(t)) if t.is_integer() and abs(t) < 1e15 else repr(t)
-
-
-def _one_of_nodes(nodes: tuple[str, str]) -> str:
-    return f"use {_quoted(nodes[0])} or {_quoted(nodes[1])}"
-
-
-def _choose(word: object, options: Iterable[str]) -> str:
-    options = list(options)
-    if isinstance(word, str):
-        close = difflib.get_close_matches(word, options, n=1)
-        if close:
-            return f"did you mean {_quoted(close[0])}?"
-    return f"use one of: {', '.join(options)}"

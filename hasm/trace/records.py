@@ -1,9 +1,12 @@
-"""The values of trace format v1: a run's records as written, a trace's header and records as read."""
+"""The values of trace format v1: the lines as written and their one JSON encoding, a run's
+records, a trace's header and records as read."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from hasm.core.config import Step
 from hasm.spec.model import ParamValue
@@ -11,14 +14,21 @@ from hasm.spec.model import ParamValue
 __all__ = [
     "OFFERED_ACTIONS",
     "VERSION",
+    "EventLine",
+    "HeaderLine",
     "NodeObservation",
+    "ObservationLine",
     "OfferedObservation",
     "Record",
     "TraceEvent",
     "TraceHeader",
     "TraceObservation",
     "TraceRecord",
+    "encode_line",
+    "new_event",
+    "new_observation",
     "number",
+    "param_value",
 ]
 
 VERSION = 1
@@ -29,6 +39,77 @@ OFFERED_ACTIONS = ("failover", "fallback", "recover")
 def number(value: float) -> int | float:
     """Times and parameters as JSON numbers: integral values without a fraction."""
     return int(value) if value == int(value) else round(value, 6)
+
+
+def param_value(value: ParamValue) -> bool | int | float:
+    """A parameter's value as a header writes it: a boolean as it is, a number as `number`."""
+    return value if isinstance(value, bool) else number(value)
+
+
+def encode_line(obj: Mapping[str, Any]) -> str:
+    """One line of a trace, without its line end: JSON with `, ` and `: ` between items, text
+    as it is (UTF-8), and no NaN or Infinity, which JSON does not have. A record's line starts
+    with `{"t": `, which the reader's memo of repeated lines looks for."""
+    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+
+
+# -- the lines as written --------------------------------------------------------------------
+# Each is a value with `json()`, the object `encode_line` writes: keys in the format's order,
+# optional keys left out when None. Values are given as JSON wants them (lists, dicts, numbers
+# by `number`); a test's own values are given as they are, for the reader to judge.
+@dataclass(frozen=True, slots=True)
+class HeaderLine:
+    """A trace's first line as written."""
+
+    nodes: Sequence[str]
+    users: Mapping[str, str]
+    initial: str
+    params: Mapping[str, ParamValue] | None = None  # the overrides
+    monitored: Sequence[str] | None = None  # None: the spec's default set
+    group: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"hasm_trace": VERSION, "nodes": self.nodes, "users": self.users}
+        if self.params is not None:
+            out["params"] = self.params
+        if self.monitored is not None:
+            out["monitored"] = self.monitored
+        out["initial"] = self.initial
+        if self.group is not None:
+            out["group"] = self.group
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class EventLine:
+    """An `event` record as written; fields the event does not take are None."""
+
+    t: float
+    event: str
+    node: str | None = None
+    service: str | None = None
+    user: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"t": self.t, "event": self.event}
+        if self.node is not None:
+            out["node"] = self.node
+        if self.service is not None:
+            out["service"] = self.service
+        if self.user is not None:
+            out["user"] = self.user
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class ObservationLine:
+    """An `observe` record as written: what was seen, in the page's words."""
+
+    t: float
+    observe: Mapping[str, Any]
+
+    def json(self) -> dict[str, Any]:
+        return {"t": self.t, "observe": self.observe}
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +184,48 @@ class TraceObservation:
 
 
 TraceRecord = TraceEvent | TraceObservation
+
+
+# A frozen slotted dataclass's generated __init__ sets each field through object.__setattr__;
+# its slots' own descriptors do the same twice as fast, and a reader makes a record per line.
+# The setters are taken by name, and the names must be every field (tests/test_trace_records.py).
+_EVENT_FIELDS = ("line", "t", "event", "node", "service", "user")
+_OBSERVATION_FIELDS = ("line", "t", "nodes", "sessions", "ha_enabled", "offered")
+assert tuple(f.name for f in fields(TraceEvent)) == _EVENT_FIELDS
+assert tuple(f.name for f in fields(TraceObservation)) == _OBSERVATION_FIELDS
+_new = object.__new__
+_EV = tuple(TraceEvent.__dict__[name].__set__ for name in _EVENT_FIELDS)
+_OB = tuple(TraceObservation.__dict__[name].__set__ for name in _OBSERVATION_FIELDS)
+
+
+def new_event(
+    line: int, t: float, event: str, node: str | None, service: str | None, user: str | None
+) -> TraceEvent:
+    """TraceEvent(line, t, event, node, service, user), made faster."""
+    record: TraceEvent = _new(TraceEvent)
+    _EV[0](record, line)
+    _EV[1](record, t)
+    _EV[2](record, event)
+    _EV[3](record, node)
+    _EV[4](record, service)
+    _EV[5](record, user)
+    return record
+
+
+def new_observation(
+    line: int,
+    t: float,
+    nodes: Mapping[str, NodeObservation],
+    sessions: Mapping[str, str | None],
+    ha_enabled: bool | None,
+    offered: OfferedObservation | None,
+) -> TraceObservation:
+    """TraceObservation(line, t, nodes, sessions, ha_enabled, offered), made faster."""
+    record: TraceObservation = _new(TraceObservation)
+    _OB[0](record, line)
+    _OB[1](record, t)
+    _OB[2](record, nodes)
+    _OB[3](record, sessions)
+    _OB[4](record, ha_enabled)
+    _OB[5](record, offered)
+    return record

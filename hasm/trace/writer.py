@@ -3,20 +3,24 @@ that changed what the page shows."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from hasm.core.config import NO_NODE, Config, EventInput
 from hasm.core.semantics import Model, node_views, offered
 from hasm.spec.model import ParamValue
-from hasm.trace.records import OFFERED_ACTIONS, VERSION, Record, number
+from hasm.trace.records import (
+    OFFERED_ACTIONS,
+    EventLine,
+    HeaderLine,
+    ObservationLine,
+    Record,
+    encode_line,
+    number,
+    param_value,
+)
 
 __all__ = ["PollingTraceWriter", "TraceWriter", "offered_entry"]
-
-
-def _dumps(obj: Mapping[str, Any]) -> str:
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
 
 
 class TraceWriter:
@@ -34,27 +38,24 @@ class TraceWriter:
     ) -> None:
         self.out, self.model, self.nodes = out, model, (nodes[0], nodes[1])
         self.sessions: dict[str, str | None] = dict(users)  # every user starts at home
-        header: dict[str, Any] = {
-            "hasm_trace": VERSION,
-            "nodes": list(self.nodes),
-            "users": dict(users),
-        }
         overrides = {
-            name: value if isinstance(value, bool) else number(value)
+            name: param_value(value)
             for name, value in params.items()
             if value != model.spec.defaults[name]
         }
-        if overrides:
-            header["params"] = overrides
-        header["monitored"] = sorted(model.monitored)
-        header["initial"] = initial
-        if group is not None:
-            header["group"] = group
+        header = HeaderLine(
+            list(self.nodes),
+            dict(users),
+            initial,
+            params=overrides or None,
+            monitored=sorted(model.monitored),
+            group=group,
+        )
         self._line(header)
         self.last: dict[str, Any] | None = None
 
-    def _line(self, obj: Mapping[str, Any]) -> None:
-        self.out.write(_dumps(obj) + "\n")
+    def _line(self, line: HeaderLine | EventLine | ObservationLine) -> None:
+        self.out.write(encode_line(line.json()) + "\n")
 
     def start(self, config: Config) -> None:
         """The observation of the group before anything happened."""
@@ -64,14 +65,8 @@ class TraceWriter:
         inp = record.step.input
         t = number(record.time)
         if isinstance(inp, EventInput):
-            line: dict[str, Any] = {"t": t, "event": inp.name}
-            if inp.node is not None:
-                line["node"] = self.nodes[inp.node]
-            if inp.service is not None:
-                line["service"] = inp.service
-            if record.user is not None:
-                line["user"] = record.user
-            self._line(line)
+            on = self.nodes[inp.node] if inp.node is not None else None
+            self._line(EventLine(t, inp.name, on, inp.service, record.user))
         for user, node in record.sessions.items():
             self.sessions[user] = None if node == NO_NODE else self.nodes[node]
         self._observe(record.step.config)
@@ -81,7 +76,7 @@ class TraceWriter:
         if obs == self.last:
             return
         self.last = obs
-        self._line({"t": number(config.now), "observe": obs})
+        self._line(ObservationLine(number(config.now), obs))
 
     def node_entries(self, config: Config) -> dict[str, dict[str, Any]]:
         """Each node as an observation shows it, in the page's words."""
@@ -160,8 +155,3 @@ class PollingTraceWriter(TraceWriter):
             "sessions": {user: self.sessions[user] for user in self.watched},
             "ha_enabled": config.ha_enabled,
         }
-
-
-# -- reading ---------------------------------------------------------------------------------
-# The reader is one pass over the lines: at most one json decode per line, then plain dict
-# lookups, and a line that repeats an earlier one but for its `t` is not decoded again (see
