@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import json
 import multiprocessing
 import os
 import time
@@ -110,7 +109,7 @@ from hasm.explorer.invariants import (
 from hasm.spec.guards import named_services
 from hasm.spec.model import All, Guard, ParamValue, Spec, Test
 from hasm.spec.params import resolve_params
-from hasm.trace.records import Record, number
+from hasm.trace.records import ObservationLine, Record, encode_line, number
 from hasm.trace.writer import TraceWriter
 
 __all__ = [
@@ -577,8 +576,8 @@ def write_trace(
         writer.record(Record(step, user=user, sessions=sessions))
     if final.now != (steps[-1].config.now if steps else start.now):
         # The run ends with time passing (a bounded response missed its bound): observe then.
-        line = {"t": number(final.now), "observe": writer.observation(final)}
-        out.write(json.dumps(line, ensure_ascii=False, separators=(", ", ": ")) + "\n")
+        line = ObservationLine(number(final.now), writer.observation(final))
+        out.write(encode_line(line.json()) + "\n")
     return out.getvalue()
 
 

@@ -164,9 +164,7 @@ class Simulator:
                 _, session, since = move.target
                 changed[name] = session
                 if since >= 0:
-                    at = _draw(
-                        self.rng, since + self.model.relogin_low, since + self.model.relogin_high
-                    )
+                    at = _draw(self.rng, *self.model.relogin_window(since))
                     self._order += 1
                     heapq.heappush(self.relogins, (at, self._order, name, move.target))
             if not group:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hasm.spec.model import ParamValue
-from hasm.trace.records import number
+from hasm.trace.records import param_value
 
 __all__ = [
     "EPSILON",
@@ -22,7 +22,6 @@ __all__ = [
     "USER_NAMES",
     "Case",
     "Suite",
-    "json_value",
 ]
 
 SUITE_VERSION = 1  # the index's format (`hasm_suite`)
@@ -84,7 +83,7 @@ class Suite:
         return {
             "hasm_suite": SUITE_VERSION,
             "spec": self.spec_id,
-            "params": {k: json_value(v) for k, v in self.params.items()},
+            "params": {k: param_value(v) for k, v in self.params.items()},
             "epsilon": EPSILON,
             "tolerance": TOLERANCE,
             "how": "replay each file's events at their times and compare each observation (a "
@@ -106,8 +105,3 @@ class Suite:
             ],
             "covered_by": dict(sorted(covered.items())),
         }
-
-
-def json_value(value: ParamValue) -> bool | int | float:
-    """A parameter's value as a header or the index writes it (whole seconds without `.0`)."""
-    return value if isinstance(value, bool) else number(value)

@@ -48,7 +48,7 @@ from hasm.errors import ConformanceError, HasmError, SuiteError
 from hasm.spec.guards import conjuncts
 from hasm.spec.model import ParamValue, ReasonChoice, Spec
 from hasm.suite.boundaries import TIMER_SIDES, timer_plans
-from hasm.suite.cases import NODE_NAMES, USER_NAMES, Case, Suite, json_value
+from hasm.suite.cases import NODE_NAMES, USER_NAMES, Case, Suite
 from hasm.suite.narrowed import narrowed_twin, narrowed_variant
 from hasm.suite.observe import action_name
 from hasm.suite.plans import (
@@ -63,8 +63,8 @@ from hasm.suite.plans import (
 )
 from hasm.suite.reach import MAX_DEPTH, MAX_FAULTS, Search, Variant, variants
 from hasm.suite.witnesses import Collector
-from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict, dumps
-from hasm.trace.records import number
+from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict
+from hasm.trace.records import HeaderLine, encode_line, number, param_value
 
 __all__ = ["SLUG_LENGTH", "generate"]
 
@@ -82,15 +82,10 @@ def _out_of_range_cases(spec: Spec, fixed: Mapping[str, ParamValue], done: int) 
             continue
         for end, value in (("below", p.range[0] - 1), ("above", p.range[1] + 1)):
             title = f"parameter {name} {end} its range ({value:g} s): the header is refused"
-            header = {
-                "hasm_trace": 1,
-                "nodes": list(NODE_NAMES),
-                "users": users,
-                "params": {**{k: json_value(v) for k, v in fixed.items()}, name: number(value)},
-                "initial": next(iter(spec.initial)),
-                "group": title,
-            }
-            text = dumps(header) + "\n"
+            params = {**{k: param_value(v) for k, v in fixed.items()}, name: number(value)}
+            initial = next(iter(spec.initial))
+            header = HeaderLine(list(NODE_NAMES), users, initial, params=params, group=title)
+            text = encode_line(header.json()) + "\n"
             refused = check_verdict(spec, text) == ("input_error", 1)
             if not refused:  # pragma: no cover - a range is checked
                 continue

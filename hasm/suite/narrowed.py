@@ -11,9 +11,9 @@ from hasm.errors import HasmError
 from hasm.spec.guards import params_read, spec_guards
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import evaluate, resolve_params
-from hasm.suite.cases import json_value
 from hasm.suite.plans import Plan
 from hasm.suite.reach import Variant
+from hasm.trace.records import param_value
 
 __all__ = ["accepts", "narrowed_twin", "narrowed_variant"]
 
@@ -75,7 +75,7 @@ def narrowed_variant(
     if values == dict(variant.params):
         return None
     overrides = {k: v for k, v in values.items() if v != spec.defaults[k]}
-    moved = ", ".join(f"{k}={json_value(v)}" for k, v in values.items() if v != variant.params[k])
+    moved = ", ".join(f"{k}={param_value(v)}" for k, v in values.items() if v != variant.params[k])
     return Variant(values, overrides, f"{variant.label}; narrowed: {moved}")
 
 

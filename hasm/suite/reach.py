@@ -32,7 +32,8 @@ from hasm.core.semantics import (
 )
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
-from hasm.suite.cases import EPSILON, json_value
+from hasm.suite.cases import EPSILON
+from hasm.trace.records import param_value
 
 __all__ = [
     "MAX_DEPTH",
@@ -115,7 +116,7 @@ def variants(spec: Spec, fixed: Mapping[str, ParamValue]) -> list[Variant]:
     for setting in settings(spec, flags, default_first=True):
         chosen = {**base, **setting}
         overrides = {k: v for k, v in chosen.items() if v != spec.defaults[k]}
-        label = ", ".join(f"{k}={json_value(v)}" for k, v in overrides.items()) or "defaults"
+        label = ", ".join(f"{k}={param_value(v)}" for k, v in overrides.items()) or "defaults"
         out.append(Variant(chosen, overrides, label))
     return out
 

@@ -4,7 +4,6 @@ pinned, and its verdict as `hasm check` gives it."""
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -13,13 +12,20 @@ from hasm.core.config import EventInput
 from hasm.errors import ConformanceError, HasmError, InputError
 from hasm.oracle.oracle import Oracle
 from hasm.spec.model import Spec
-from hasm.suite.cases import NODE_NAMES, USER_NAMES, json_value
+from hasm.suite.cases import NODE_NAMES, USER_NAMES
 from hasm.suite.observe import nest, pinned
 from hasm.suite.reach import Variant
 from hasm.trace.reader import read_trace
-from hasm.trace.records import number
+from hasm.trace.records import (
+    EventLine,
+    HeaderLine,
+    ObservationLine,
+    encode_line,
+    number,
+    param_value,
+)
 
-__all__ = ["CaseWriter", "Claim", "EventOp", "Look", "Op", "case_header", "check_verdict", "dumps"]
+__all__ = ["CaseWriter", "Claim", "EventOp", "Look", "Op", "case_header", "check_verdict"]
 
 
 @dataclass(frozen=True)
@@ -50,20 +56,13 @@ class Claim:
 Op = EventOp | Look | Claim  # one operation of a case plan
 
 
-def dumps(obj: Mapping[str, Any]) -> str:
-    """One line of a trace, as trace format v1 spaces it."""
-    return json.dumps(obj, ensure_ascii=False, separators=(", ", ": "))
-
-
 def case_header(variant: Variant, start: str, title: str) -> str:
     """A case's header line: the group, its parameter overrides, its start, and its title."""
     users = dict(zip(USER_NAMES, NODE_NAMES, strict=True))
-    header: dict[str, Any] = {"hasm_trace": 1, "nodes": list(NODE_NAMES), "users": users}
-    if variant.overrides:
-        header["params"] = {k: json_value(v) for k, v in variant.overrides.items()}
-    header["initial"] = start
-    header["group"] = title
-    return dumps(header)
+    params = {k: param_value(v) for k, v in variant.overrides.items()} or None
+    return encode_line(
+        HeaderLine(list(NODE_NAMES), users, start, params=params, group=title).json()
+    )
 
 
 class CaseWriter:
@@ -96,16 +95,11 @@ class CaseWriter:
                 self.claim(op.t, op.fields)
 
     def event(self, t: float, inp: EventInput, *, feed: bool = True) -> None:
-        record: dict[str, Any] = {"t": number(t), "event": inp.name}
         node = NODE_NAMES[inp.node] if inp.node is not None else None
         user = USER_NAMES[inp.user[0]] if inp.user is not None else None
-        if node is not None:
-            record["node"] = node
-        if inp.service is not None:
-            record["service"] = inp.service
-        if user is not None:
-            record["user"] = user
-        self.lines.append(dumps(record))
+        self.lines.append(
+            encode_line(EventLine(number(t), inp.name, node, inp.service, user).json())
+        )
         self.last = None
         if feed:
             self.oracle.event(t, inp.name, node, inp.service, user)
@@ -121,7 +115,7 @@ class CaseWriter:
 
     def claim(self, t: float, fields: Mapping[str, Any]) -> None:
         """A line the oracle is not fed: the case's last, checked by `_verify`."""
-        self.lines.append(dumps({"t": number(t), "observe": nest(fields)}))
+        self.lines.append(encode_line(ObservationLine(number(t), nest(fields)).json()))
 
     def _observe(self, t: float, fields: Mapping[str, Any]) -> None:
         # What every candidate shows conforms; but the oracle checks an observation that pins
@@ -156,7 +150,7 @@ class CaseWriter:
                 )
             except ConformanceError:
                 continue  # the oracle is left as it was before the record
-            self.lines.append(dumps({"t": number(t), "observe": obs}))
+            self.lines.append(encode_line(ObservationLine(number(t), obs).json()))
             self.pinned.update((t, k) for k in chosen)
             return
 
