@@ -10,7 +10,7 @@ every one, on the innermost loops of every search.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 __all__ = ["LIMIT", "Memo", "Table"]
 
@@ -54,7 +54,7 @@ class Memo:
     def __init__(self, limit: int = LIMIT) -> None:
         self._limit = limit
         self._tables: dict[str, Table[Any, Any]] = {}
-        self._parts: dict[str, object] = {}
+        self._parts: dict[str, Any] = {}
 
     def table(self, name: str) -> Table[Any, Any]:
         """The table named `name`, made on first use; the same object until the memo goes, so
@@ -66,10 +66,13 @@ class Memo:
 
     def part(self, name: str, make: Callable[[Memo], T]) -> T:
         """The part named `name`: `make(memo)` on first use and after `clear`, else what it made."""
-        found = self._parts.get(name)
-        if found is None:
+        # Parts of every type share one dict; a name is only ever made by its layer's `make`.
+        # A hit is the common case (every step of a search asks): try, not a test first.
+        try:
+            return self._parts[name]  # type: ignore[no-any-return]
+        except KeyError:
             found = self._parts[name] = make(self)
-        return cast(T, found)
+            return found
 
     def clear(self) -> None:
         """Forget everything: every table emptied, every part made again when next asked for."""
