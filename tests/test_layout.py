@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "hasm"
 # Lowest first. A module may import the tiers below its own and its own package, never a package
 # beside it or above it. The top tier holds the entry points, which may import anything.
 TIERS: tuple[frozenset[str], ...] = (
-    frozenset({"errors"}),
+    frozenset({"errors", "parallel"}),
     frozenset({"spec"}),
     frozenset({"core"}),
     frozenset({"trace"}),

@@ -17,7 +17,6 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Any
 
 from hasm.core.config import (
     NO_NODE,
@@ -34,6 +33,7 @@ from hasm.core.config import (
     Step,
     UserKey,
 )
+from hasm.core.memo import Memo, Table
 from hasm.errors import ClockError, NotEnabled
 from hasm.spec.model import (
     All,
@@ -72,7 +72,6 @@ __all__ = [
     "offered",
     "outcome",
     "prepare",
-    "remember",
     "to_ticks",
     "window_edges",
 ]
@@ -106,6 +105,7 @@ class Model:
         tolerance: float = 0.0,
         *,
         ticks: int | None = None,
+        params_noted: set[str] | None = None,
     ) -> None:
         """`tolerance` widens every timing bound by that many seconds both ways (never below
         zero), for checking traces taken from real clocks.
@@ -114,8 +114,16 @@ class Model:
         converted once from its decimal value, so the times of a trace, read the same way, add
         up and compare exactly - no float rounding can put a record on the wrong side of a
         bound, and a stretch of trace shifted in time is exactly the same stretch (the oracle
-        relies on both). Without it, time is float seconds, as the simulator uses it."""
+        relies on both). Without it, time is float seconds, as the simulator uses it.
+
+        With `params_noted`, the model's guards add to it, as they are evaluated, the name of
+        every parameter that could have changed their outcome: a parameter test in a
+        conjunction matters only when every other term holds, so it is noted then (and
+        anywhere else whenever it is evaluated). A parameter never noted while a search ran
+        changed nothing there: with it flipped, the search is the same (the explorer relies
+        on this to skip such variants)."""
         self.spec = spec
+        self.params_noted = params_noted
         self.tolerance = tolerance
         self.ticks = ticks
         self.params: dict[str, ParamValue] = (
@@ -148,13 +156,17 @@ class Model:
         }
         # What the guards said, by everything they can read: the nodes, the group and the
         # event's service (parameters are fixed per model). Searches meet the same few node
-        # configurations again and again at other times; bounded, as a trace may not repeat.
-        self.matches: dict[tuple[object, ...], tuple[tuple[Transition, int], ...]] = {}
-        self.timers_due: dict[
+        # configurations again and again at other times. Held here too, as the hot paths
+        # look them up at every step.
+        self.memo = Memo()
+        self._matches: Table[tuple[object, ...], tuple[tuple[Transition, int], ...]] = (
+            self.memo.table("matches")
+        )
+        self._timers_due: Table[
             tuple[object, ...], tuple[tuple[bool, ...], frozenset[tuple[str, int]]]
-        ] = {}
-        self.offers: dict[tuple[object, ...], tuple[EventInput, ...]] = {}
-        self.rows: dict[tuple[object, ...], tuple[str, ...]] = {}
+        ] = self.memo.table("timers_due")
+        self._offers: Table[tuple[object, ...], tuple[EventInput, ...]] = self.memo.table("offers")
+        self._rows: Table[tuple[object, ...], tuple[str, ...]] = self.memo.table("rows")
         relogin = spec.user_timer.duration
         self.relogin_low = self._low(evaluate(relogin.min, self.params))
         self.relogin_high = self._high(evaluate(relogin.max, self.params))
@@ -183,7 +195,7 @@ class Model:
     def compile(self, guard: Guard) -> Check:
         """A guard as a closure over the model: data in, a predicate out - nothing evaluated."""
         if isinstance(guard, All):
-            return _conjunction(tuple(self.compile(g) for g in guard.terms))
+            return self._compile_all(guard)
         if isinstance(guard, AnyOf):
             alts = tuple(self.compile(g) for g in guard.terms)
             return lambda c, n, e: any(p(c, n, e) for p in alts)
@@ -192,11 +204,37 @@ class Model:
             return lambda c, n, e: not inner(c, n, e)
         return self._compile_test(guard)
 
+    def _compile_all(self, guard: All) -> Check:
+        params = [t for t in guard.terms if isinstance(t, Test) and t.subject == "param"]
+        read = self.params_noted
+        if read is None or not params:
+            return _conjunction(tuple(self.compile(g) for g in guard.terms))
+        # Noting parameters: they are tested last, and noted only when the rest holds.
+        rest = self._compile_all(All(tuple(t for t in guard.terms if t not in params)))
+        holds = all(self.params[t.prop] == t.value for t in params)
+        names = [t.prop for t in params]
+
+        def check(c: Config, n: int, e: EventInput | None) -> bool:
+            if not rest(c, n, e):
+                return False
+            read.update(names)
+            return holds
+
+        return check
+
     def _compile_test(self, test: Test) -> Check:
         value = test.value
         if test.subject == "param":
             constant = self.params[test.prop] == value
-            return lambda c, n, e: constant
+            read, name = self.params_noted, test.prop
+            if read is None:
+                return lambda c, n, e: constant
+
+            def noted(c: Config, n: int, e: EventInput | None) -> bool:
+                read.add(name)
+                return constant
+
+            return noted
         if test.subject == "event":
             services = frozenset(value) if isinstance(value, tuple) else frozenset()
             return lambda c, n, e: e is not None and e.service in services
@@ -363,10 +401,9 @@ def advance(model: Model, config: Config, time: float) -> Config:
 def offered(model: Model, config: Config) -> tuple[EventInput, ...]:
     """The administrator actions the spec offers now, e.g. failover of node 0."""
     key = (config.nodes, config.ha_enabled, config.link_up)  # all an admin guard can read
-    found = model.offers.get(key)
+    found = model._offers.get(key)
     if found is None:
-        found = _offered(model, config)
-        remember(model.offers, key, found)
+        found = model._offers.keep(key, _offered(model, config))
     return found
 
 
@@ -494,28 +531,18 @@ def matching(model: Model, prepared: Prepared) -> tuple[tuple[Transition, int], 
         event is None,
         None if event is None else event.service,
     )
-    found = model.matches.get(key)
+    found = model._matches.get(key)
     if found is None:
-        found = tuple(
-            (rule.transition, n)
-            for rule in model.rules.get(prepared.trigger, ())
-            for n in prepared.bindings
-            if rule.check(world, n, event)
+        found = model._matches.keep(
+            key,
+            tuple(
+                (rule.transition, n)
+                for rule in model.rules.get(prepared.trigger, ())
+                for n in prepared.bindings
+                if rule.check(world, n, event)
+            ),
         )
-        remember(model.matches, key, found)
     return found
-
-
-# How many guard outcomes one of a model's memos keeps before it starts again: a search meets
-# few node configurations, but a trace may go on without ever repeating one.
-_MEMO_LIMIT = 1 << 16
-
-
-def remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
-    """Keep `value` in `memo` under `key`, starting the memo again once it is full."""
-    if len(memo) >= _MEMO_LIMIT:
-        memo.clear()
-    memo[key] = value
 
 
 def outcome(model: Model, prepared: Prepared, rule: Transition | None, n: int | None) -> Step:
@@ -744,7 +771,7 @@ def _timers_due(
     (timer, node) of those that hold: it reads only the nodes and the group, so it is
     remembered by them."""
     key = (config.nodes, config.ha_enabled, config.link_up)
-    found = model.timers_due.get(key)
+    found = model._timers_due.get(key)
     if found is None:
         due = tuple(t.check(config, n, None) for t in model.node_timers for n in (0, 1))
         wanted = frozenset(
@@ -752,8 +779,7 @@ def _timers_due(
             for i, (t, n) in enumerate((t, n) for t in model.node_timers for n in (0, 1))
             if due[i]
         )
-        found = (due, wanted)
-        remember(model.timers_due, key, found)
+        found = model._timers_due.keep(key, (due, wanted))
     return found
 
 
@@ -784,10 +810,9 @@ def node_views(model: Model, config: Config) -> tuple[NodeView, NodeView]:
 def documented_pairs(model: Model, config: Config) -> tuple[str, ...]:
     """The documented state pairs (P-rows) the configuration shows, either way round."""
     key = (config.nodes, config.link_up)  # what the rows read: states, reasons, reachability
-    found = model.rows.get(key)
+    found = model._rows.get(key)
     if found is None:
-        found = _documented_pairs(model, config)
-        remember(model.rows, key, found)
+        found = model._rows.keep(key, _documented_pairs(model, config))
     return found
 
 

@@ -62,8 +62,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import multiprocessing
-import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -82,7 +80,6 @@ from hasm.core.search import (
     switches,
 )
 from hasm.core.semantics import (
-    Check,
     Model,
     advance,
     apply,
@@ -106,8 +103,9 @@ from hasm.explorer.invariants import (
     watch_start,
     watch_step,
 )
+from hasm.parallel import parallel_map, process_count
 from hasm.spec.guards import named_services
-from hasm.spec.model import All, Guard, ParamValue, Spec, Test
+from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.records import ObservationLine, Record, encode_line, number
 from hasm.trace.writer import TraceWriter
@@ -267,20 +265,20 @@ class _Node:
     start: str
 
 
-# Each distinct node as a small number, in the order first met: a key of numbers hashes and
-# compares faster than one of nested tuples. Any fixed order serves to pick one of a
-# configuration and its mirror image; which one is picked changes no result.
-_NODE_IDS: dict[Node, int] = {}
-
-
-def _node_key(node: Node) -> int:
-    key = _NODE_IDS.get(node)
+def _node_key(ids: dict[Node, int], node: Node) -> int:
+    """Each distinct node as a small number, in the order first met in one search (`ids`): a
+    key of numbers hashes and compares faster than one of nested tuples. Any fixed order
+    serves to pick one of a configuration and its mirror image; which one is picked changes
+    no result."""
+    key = ids.get(node)
     if key is None:
-        key = _NODE_IDS[node] = len(_NODE_IDS)
+        key = ids[node] = len(ids)
     return key
 
 
-def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> tuple[Any, ...]:
+def _key(
+    ids: dict[Node, int], model: Model, config: Config, watch: Watch, symmetric: bool = True
+) -> tuple[Any, ...]:
     """The abstract state: the configuration with its pending deadlines replaced by their order
     (ranks among themselves from 1, ties kept; 0 for one already reached, which is only open or
     due), and the watch - and of a configuration and its mirror image (the nodes swapped), the
@@ -290,7 +288,7 @@ def _key(model: Model, config: Config, watch: Watch, symmetric: bool = True) -> 
     points = [x for x in thresholds if x is not None and x > now]
     points += window_edges(model, config)
     rank = {x: i for i, x in enumerate(sorted(set(points)), 1)}
-    a, b = _node_key(config.nodes[0]), _node_key(config.nodes[1])
+    a, b = _node_key(ids, config.nodes[0]), _node_key(ids, config.nodes[1])
     timers = [
         (t.node, t.name, rank.get(t.earliest, 0), rank.get(t.latest, 0)) for t in config.timers
     ]
@@ -355,47 +353,6 @@ def _pair(config: Config) -> Pair:
     return (config.nodes[0].state, config.nodes[1].state)
 
 
-class _TrackingModel(Model):
-    """A model that notes which parameters could have changed a guard's outcome: a parameter
-    test in a conjunction matters only when every other term holds, so it is noted then (and
-    anywhere else whenever it is evaluated). A parameter never noted while exploring a variant
-    changed nothing there: the variant with it flipped is the same exploration."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        self.read: set[str] = set()
-        super().__init__(*args, **kwargs)
-
-    def compile(self, guard: Guard) -> Check:
-        if not isinstance(guard, All):
-            return super().compile(guard)
-        params = [t for t in guard.terms if isinstance(t, Test) and t.subject == "param"]
-        if not params:
-            return super().compile(guard)
-        rest = super().compile(All(tuple(t for t in guard.terms if t not in params)))
-        holds = all(self.params[t.prop] == t.value for t in params)
-        names, read = [t.prop for t in params], self.read
-
-        def check(c: Config, n: int, e: EventInput | None) -> bool:
-            if not rest(c, n, e):
-                return False
-            read.update(names)
-            return holds
-
-        return check
-
-    def _compile_test(self, test: Test) -> Check:
-        check = super()._compile_test(test)
-        if test.subject != "param":
-            return check
-        read, name = self.read, test.prop
-
-        def noted(c: Config, n: int, e: EventInput | None) -> bool:
-            read.add(name)
-            return check(c, n, e)
-
-        return noted
-
-
 class _Search:
     """One variant's breadth-first search. The first violation of each invariant is kept -
     breadth-first order makes it one of the shortest - and the search goes on past it (not
@@ -407,7 +364,10 @@ class _Search:
         self.variant = variant
         self.max_faults = bounds.max_faults
         self.first = bounds.first
-        self.model = _TrackingModel(spec, variant.params, variant.monitored)
+        # The parameters the guards read (see Model), and the nodes met, numbered (_node_key).
+        self.read: set[str] = set()
+        self.node_ids: dict[Node, int] = {}
+        self.model = Model(spec, variant.params, variant.monitored, params_noted=self.read)
         self.inputs = _Inputs(self.model)
         self.seen: dict[tuple[Any, ...], _Node] = {}
         # The admin actions and world events worth trying, by the nodes and the group.
@@ -443,7 +403,7 @@ class _Search:
             if config.faults() > self.max_faults:
                 continue
             watch = watch_start(model, config)
-            key = _key(model, config, watch)
+            key = _key(self.node_ids, model, config, watch)
             if key in self.seen:
                 continue
             self.seen[key] = _Node(config, watch, None, None, 0, name)
@@ -469,7 +429,7 @@ class _Search:
             if later is not None:
                 self.transitions += 1
                 moved = advance(model, config, later)
-                child = _key(model, moved, node.watch)
+                child = _key(self.node_ids, model, moved, node.watch)
                 if child not in self.seen:
                     self.seen[child] = _Node(
                         moved, node.watch, key, None, node.depth + 1, node.start
@@ -514,7 +474,12 @@ class _Search:
         if broken:
             return
         for inv, n in response_triggers(model, before, step):
-            memo = (inv.id, n, _active(before, n), _key(model, step.config, node.watch, False))
+            memo = (
+                inv.id,
+                n,
+                _active(before, n),
+                _key(self.node_ids, model, step.config, node.watch, False),
+            )
             if memo not in self.responses:
                 self.responses[memo] = check_response(model, inv, n, before, step)
             failure = self.responses[memo]
@@ -524,7 +489,7 @@ class _Search:
                 assert fresh is not None
                 self._broken(self._counterexample(key, fresh.violation, step, fresh))
         watch = watch_step(model, node.watch, before, step)
-        child = _key(model, step.config, watch)
+        child = _key(self.node_ids, model, step.config, watch)
         if child in self.seen:
             return
         self.seen[child] = _Node(step.config, watch, key, step, node.depth + 1, node.start)
@@ -624,7 +589,7 @@ def explore(
     off = [i for i in widest if not any(chosen[i].params[s] for s in flags)]
     # One process explores the variants with every switch off first, so the others can be
     # found the same; more go at once (one found the same is rarely worth an idle process).
-    together = _workers(len(widest), jobs) > 1
+    together = process_count(jobs, len(widest)) > 1
     wave = widest if together else off
     outcomes: dict[int, _Outcome] = dict(
         zip(wave, _run(spec, [chosen[i] for i in wave], bounds, jobs, progress, done), strict=True)
@@ -701,13 +666,6 @@ def _within(narrow: Variant, its: tuple[str, ...], wide: Variant, wides: tuple[s
     )
 
 
-def _workers(variants: int, jobs: int) -> int:
-    """How many processes explore `variants` variants, given `jobs` (0: one per core)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    return max(1, min(variants, jobs if jobs > 0 else os.cpu_count() or 1))
-
-
 def _run(
     spec: Spec,
     chosen: list[Variant],
@@ -716,23 +674,15 @@ def _run(
     progress: Callable[[Variant, int, int, int], None] | None,
     done: Callable[[VariantResult], None] | None,
 ) -> list[_Outcome]:
-    """Explore `chosen`, in up to `jobs` processes (0: one per core), in order."""
+    """Explore `chosen`, in up to `jobs` processes (0: one per core), in order. Each process
+    explores whole variants, so the results do not depend on how they are shared out; a
+    worker's progress cannot reach this process, so it is told only of variants explored here."""
+    live = progress if process_count(jobs, len(chosen)) <= 1 else None
     outcomes: list[_Outcome] = []
-    workers = _workers(len(chosen), jobs)
-    if workers > 1:
-        # Forked workers inherit the spec (its read-only mappings do not pickle); each explores
-        # whole variants, so the results do not depend on how they are shared out.
-        _FORKED["job"] = (spec, bounds)
-        with multiprocessing.get_context("fork").Pool(workers) as pool:
-            for outcome in pool.imap(_explore_forked, chosen, chunksize=1):
-                outcomes.append(outcome)
-                if done is not None:
-                    done(outcome.result)
-    else:
-        for v in chosen:
-            outcomes.append(_explore_variant(spec, v, bounds, progress))
-            if done is not None:
-                done(outcomes[-1].result)
+    for outcome in parallel_map(lambda v: _explore_variant(spec, v, bounds, live), chosen, jobs):
+        outcomes.append(outcome)
+        if done is not None:
+            done(outcome.result)
     return outcomes
 
 
@@ -744,14 +694,6 @@ class _Outcome:
     documented: frozenset[str]
     undocumented: frozenset[Pair]
     rules: frozenset[str]
-
-
-_FORKED: dict[str, tuple[Spec, Bounds]] = {}  # what forked workers inherit
-
-
-def _explore_forked(variant: Variant) -> _Outcome:
-    spec, bounds = _FORKED["job"]
-    return _explore_variant(spec, variant, bounds, None)
 
 
 def _explore_variant(
@@ -775,7 +717,7 @@ def _explore_variant(
         time.perf_counter() - t0,
         frozenset(pairs),
         found,
-        frozenset(search.model.read),
+        frozenset(search.read),
     )
     return _Outcome(
         result,

@@ -38,9 +38,10 @@ from __future__ import annotations
 
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from hasm.core.config import NO_NODE, Config, EventInput, Fire, Step
+from hasm.core.memo import Memo, Table
 from hasm.core.semantics import (
     Check,
     Model,
@@ -52,7 +53,6 @@ from hasm.core.semantics import (
     forced,
     node_views,
     offered,
-    remember,
     window_edges,
 )
 from hasm.errors import UnknownInvariantKind
@@ -191,27 +191,27 @@ def _session_placement_config(model: Model, inv: Invariant, config: Config) -> l
     return out
 
 
-# The last configuration's offered actions and documented rows: several invariants (and the
-# explorer) ask about the same configuration in a row, and each answer costs a matching pass.
-_LAST_OFFERED: list[tuple[Model, Config, tuple[EventInput, ...]]] = []
-_LAST_ROWS: list[tuple[Model, Config, tuple[str, ...]]] = []
-
-
 def offered_now(model: Model, config: Config) -> tuple[EventInput, ...]:
-    """`semantics.offered`, remembered for the last configuration asked about."""
-    if _LAST_OFFERED and _LAST_OFFERED[0][0] is model and _LAST_OFFERED[0][1] is config:
-        return _LAST_OFFERED[0][2]
+    """`semantics.offered`, remembered for the last configuration asked about: several
+    invariants (and the explorer) ask about the same configuration in a row, and each answer
+    costs a matching pass."""
+    cache = _cache(model)
+    last = cache.last_offered
+    if last is not None and last[0] is config:
+        return last[1]
     found = offered(model, config)
-    _LAST_OFFERED[:] = [(model, config, found)]
+    cache.last_offered = (config, found)
     return found
 
 
 def documented_rows(model: Model, config: Config) -> tuple[str, ...]:
     """`semantics.documented_pairs`, remembered for the last configuration asked about."""
-    if _LAST_ROWS and _LAST_ROWS[0][0] is model and _LAST_ROWS[0][1] is config:
-        return _LAST_ROWS[0][2]
+    cache = _cache(model)
+    last = cache.last_rows
+    if last is not None and last[0] is config:
+        return last[1]
     found = documented_pairs(model, config)
-    _LAST_ROWS[:] = [(model, config, found)]
+    cache.last_rows = (config, found)
     return found
 
 
@@ -243,10 +243,10 @@ def _offered_only_config(model: Model, inv: Invariant, config: Config) -> list[s
 def _pairs_documented_config(model: Model, inv: Invariant, config: Config) -> list[str]:
     # What the page shows of the states and reasons reads only the nodes and the link.
     key = (inv.id, config.nodes, config.link_up)
-    found = _cache(model).pairs.get(key)
+    pairs = _cache(model).pairs
+    found = pairs.get(key)
     if found is None:
-        found = _pairs_documented(model, inv, config)
-        remember(_cache(model).pairs, key, found)
+        found = pairs.keep(key, _pairs_documented(model, inv, config))
     return list(found)
 
 
@@ -328,32 +328,48 @@ KINDS: frozenset[str] = (
 
 
 # -- compiled parts, per model ------------------------------------------------------------------
-@dataclass
 class _Compiled:
-    guards: dict[tuple[str, str], Check] = field(default_factory=dict)
-    values: dict[tuple[str, str], float] = field(default_factory=dict)
-    watched: tuple[Invariant, ...] | None = None
-    # Per watched invariant: its bound, and its timer with that timer's shortest duration.
-    horizons: tuple[tuple[float, str | None, float | None], ...] | None = None
-    # Guard outcomes by what guards read (the nodes and the group): searches meet the same few
-    # node configurations at many times, and ask the same of them at every step.
-    holding: dict[tuple[object, ...], tuple[bool, ...]] = field(default_factory=dict)
-    pairs: dict[tuple[object, ...], tuple[str, ...]] = field(default_factory=dict)
-    triggered: dict[tuple[object, ...], tuple[tuple[Invariant, int], ...]] = field(
-        default_factory=dict
+    """What the checks work out once per model - compiled guards, evaluated bounds, plans -
+    and what they remember of the configurations met: a part of the model's memo (so it goes,
+    and is cleared, with the model)."""
+
+    __slots__ = (
+        "guards",
+        "holding",
+        "horizons",
+        "last_offered",
+        "last_rows",
+        "pairs",
+        "plan",
+        "responses",
+        "triggered",
+        "values",
+        "watched",
     )
-    responses: tuple[tuple[Invariant, Check, Check], ...] | None = None
-    plan: tuple[tuple[Invariant, StepCheck | None, int | None], ...] | None = None
+
+    def __init__(self, memo: Memo) -> None:
+        self.guards: dict[tuple[str, str], Check] = {}
+        self.values: dict[tuple[str, str], float] = {}
+        self.watched: tuple[Invariant, ...] | None = None
+        # Per watched invariant: its bound, and its timer with that timer's shortest duration.
+        self.horizons: tuple[tuple[float, str | None, float | None], ...] | None = None
+        # Guard outcomes by what guards read (the nodes and the group): searches meet the same
+        # few node configurations at many times, and ask the same of them at every step.
+        self.holding: Table[tuple[object, ...], tuple[bool, ...]] = memo.table("invariants.holding")
+        self.pairs: Table[tuple[object, ...], tuple[str, ...]] = memo.table("invariants.pairs")
+        self.triggered: Table[tuple[object, ...], tuple[tuple[Invariant, int], ...]] = memo.table(
+            "invariants.triggered"
+        )
+        self.responses: tuple[tuple[Invariant, Check, Check], ...] | None = None
+        self.plan: tuple[tuple[Invariant, StepCheck | None, int | None], ...] | None = None
+        # The last configuration asked about, by identity, with the answer (offered_now).
+        self.last_offered: tuple[Config, tuple[EventInput, ...]] | None = None
+        self.last_rows: tuple[Config, tuple[str, ...]] | None = None
 
 
-# A model's compiled guards and evaluated bounds go with the model: kept on it (an attribute
-# lookup, since every step of a search asks for them), so they live and die with it.
 def _cache(model: Model) -> _Compiled:
-    cache: _Compiled | None = getattr(model, "_invariant_cache", None)
-    if cache is None:
-        cache = _Compiled()
-        model._invariant_cache = cache  # type: ignore[attr-defined]
-    return cache
+    """The checks' part of the model's memo: asked for at every step of a search."""
+    return model.memo.part("invariants", _Compiled)
 
 
 def _compiled(model: Model, inv: Invariant, part: str = "requires") -> Check:
@@ -446,12 +462,14 @@ def _holding(model: Model, config: Config) -> tuple[bool, ...]:
     key = (config.nodes, config.ha_enabled, config.link_up)
     holds = cache.holding.get(key)
     if holds is None:
-        holds = tuple(
-            _compiled(model, inv, "since")(config, n, None)
-            for inv in _watched(model)
-            for n in (0, 1)
+        holds = cache.holding.keep(
+            key,
+            tuple(
+                _compiled(model, inv, "since")(config, n, None)
+                for inv in _watched(model)
+                for n in (0, 1)
+            ),
         )
-        remember(cache.holding, key, holds)
     return holds
 
 
@@ -523,14 +541,16 @@ def response_triggers(model: Model, before: Config, step: Step) -> list[tuple[In
     )
     found = cache.triggered.get(key)
     if found is None:
-        found = tuple(
-            (inv, n)
-            for inv, start, then in cache.responses
-            if not inv.on or trigger in inv.on
-            for n in (0, 1)
-            if start(before, n, None) and then(after, n, None)
+        found = cache.triggered.keep(
+            key,
+            tuple(
+                (inv, n)
+                for inv, start, then in cache.responses
+                if not inv.on or trigger in inv.on
+                for n in (0, 1)
+                if start(before, n, None) and then(after, n, None)
+            ),
         )
-        remember(cache.triggered, key, found)
     return list(found)
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -12,7 +10,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.oracle import Divergence, Oracle
-from hasm.spec.loader import load_spec
+from hasm.parallel import parallel_map
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 
@@ -69,21 +67,6 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
     return Verdict(name, "conforms", checked)
 
 
-def _check_in_worker(args: tuple[str | None, str, float]) -> Verdict:
-    spec_path, path, tolerance = args
-    return check_file(_worker_spec(spec_path), path, tolerance)
-
-
-_SPECS: dict[str | None, Spec] = {}
-
-
-def _worker_spec(spec_path: str | None) -> Spec:
-    """Each worker process loads the spec once."""
-    if spec_path not in _SPECS:
-        _SPECS[spec_path] = load_spec(spec_path)
-    return _SPECS[spec_path]
-
-
 def check_files(
     spec: Spec,
     paths: Sequence[str | Path],
@@ -92,12 +75,8 @@ def check_files(
     spec_path: str | None = None,
 ) -> list[Verdict]:
     """Verdicts for `paths`, in their order; with `jobs` > 1 (0: one per core) the files are
-    checked in that many processes, each loading the spec from `spec_path`."""
-    workers = (os.cpu_count() or 1) if jobs == 0 else jobs
-    if workers <= 1 or len(paths) <= 1:
-        return [check_file(spec, p, tolerance) for p in paths]
-    with ProcessPoolExecutor(max_workers=min(workers, len(paths))) as pool:
-        return list(pool.map(_check_in_worker, [(spec_path, str(p), tolerance) for p in paths]))
+    checked in that many processes. `spec_path` is not read: worker processes inherit `spec`."""
+    return list(parallel_map(lambda p: check_file(spec, p, tolerance), paths, jobs))
 
 
 def exit_code(verdicts: Sequence[Verdict]) -> int:

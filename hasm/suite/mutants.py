@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import fnmatch
-import multiprocessing
-import os
 import signal
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,8 +36,8 @@ from hasm.core.config import Config, EventInput, Input, Node, Step
 from hasm.core.search import bounded
 from hasm.core.semantics import Model, advance, apply, deadline, forced
 from hasm.errors import HasmError
+from hasm.parallel import parallel_map
 from hasm.spec.guards import conjuncts
-from hasm.spec.loader import load_spec
 from hasm.spec.model import (
     TRUE,
     All,
@@ -296,22 +294,13 @@ def mutants(spec: Spec) -> list[Mutant]:
 
 
 # -- running the suite against them ----------------------------------------------------------------
-_STATE: dict[str, Any] = {}
-
-
 def selected(every: Sequence[Mutant], only: Sequence[str]) -> list[Mutant]:
     """The mutants whose id matches one of the shell-style patterns `only` (a pattern without
-    a wildcard matches ids that contain it); all of them when `only` is empty. Order is kept,
-    so a worker process selects the same list from the same spec."""
+    a wildcard matches ids that contain it); all of them when `only` is empty, in order."""
     if not only:
         return list(every)
     globs = [p if any(ch in p for ch in "*?[") else f"*{p}*" for p in only]
     return [m for m in every if any(fnmatch.fnmatchcase(m.id, g) for g in globs)]
-
-
-def _init(spec_path: str | None, cases: Sequence[SuiteFile], only: Sequence[str] = ()) -> None:
-    spec = load_spec(spec_path)
-    _STATE.update(spec=spec, mutants=selected(mutants(spec), only), cases=list(cases))
 
 
 def _relevant(mutant: Mutant, cases: Sequence[SuiteFile]) -> list[SuiteFile]:
@@ -349,28 +338,27 @@ CASE_BUDGET = 5.0
 UNDECIDED = "(undecided)"
 
 
-def _kill(index: int) -> tuple[int, str | None]:
-    """The first case whose verdict under mutant `index` is not the expected one; UNDECIDED
+def _kill(mutant: Mutant, cases: Sequence[SuiteFile]) -> str | None:
+    """The first of `cases` whose verdict under `mutant` is not the expected one; UNDECIDED
     plus the case's name if a check ran out of time first."""
-    mutant: Mutant = _STATE["mutants"][index]
     timed = hasattr(signal, "setitimer")
     if timed:
         signal.signal(signal.SIGALRM, _alarm)
-    for case in _relevant(mutant, _STATE["cases"]):
+    for case in _relevant(mutant, cases):
         try:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, CASE_BUDGET)
             got = check_verdict(mutant.spec, case.text, case.tolerance)
         except _OutOfTime:
-            return index, f"{UNDECIDED} {case.name}"
+            return f"{UNDECIDED} {case.name}"
         except Exception:  # a mutant that crashes the core is told apart from the spec
-            return index, case.name
+            return case.name
         finally:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, 0)
         if got != (case.verdict, case.line):
-            return index, case.name
-    return index, None
+            return case.name
+    return None
 
 
 def run_mutants(
@@ -383,21 +371,11 @@ def run_mutants(
     only: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
 ) -> MutationReport:
-    """Run `cases` against every mutant of `spec` (loaded from `spec_path` in each of `jobs`
-    worker processes; 0: one per core) and flag the survivors that are equivalent. With
-    `only`, just the mutants whose id matches one of its patterns (`selected`)."""
+    """Run `cases` against every mutant of `spec` (in `jobs` processes; 0: one per core) and
+    flag the survivors that are equivalent. With `only`, just the mutants whose id matches one
+    of its patterns (`selected`). `spec_path` is not read: worker processes inherit `spec`."""
     every = selected(mutants(spec), only)
-    workers = (os.cpu_count() or 1) if jobs == 0 else jobs
-    killed: dict[int, str | None] = {}
-    if workers <= 1:
-        _init(spec_path, cases, only)
-        _STATE["spec"], _STATE["mutants"] = spec, every
-        killed = dict(_kill(i) for i in range(len(every)))
-    else:
-        context = multiprocessing.get_context("spawn" if os.name == "nt" else "fork")
-        with context.Pool(workers, _init, (spec_path, list(cases), tuple(only))) as pool:
-            for index, case in pool.imap_unordered(_kill, range(len(every)), chunksize=4):
-                killed[index] = case
+    killed = dict(enumerate(parallel_map(lambda m: _kill(m, cases), every, jobs)))
     if progress is not None:
         progress(f"{sum(1 for v in killed.values() if v)} of {len(every)} mutants killed")
     survivors = [i for i in range(len(every)) if killed[i] is None]
