@@ -134,7 +134,7 @@ def test_a_dropped_guard_is_a_mutant(small: Spec) -> None:
 def test_the_generated_suite_kills_the_small_spec_mutants(small: Spec, tmp_path: Path) -> None:
     write_suite(generate(small), tmp_path / "suite")
     cases = read_suite(tmp_path / "suite")
-    report = run_mutants(small, cases, spec_path=str(SMALL), jobs=1)
+    report = run_mutants(small, cases, jobs=1)
     assert report.killed > 0
     # Every mutant no trace within the search's bounds tells apart from the spec is flagged
     # equivalent; the suite kills all the others - the timer's conditions included, whose cases
@@ -161,7 +161,7 @@ def test_a_condition_that_lets_a_rule_fire_beside_another_is_killed(tmp_path: Pa
     write_suite(generate(spec), tmp_path / "suite")
     cases = read_suite(tmp_path / "suite")
     dropped = ["transition:automatic_failover:condition-3-dropped"]
-    report = run_mutants(spec, cases, spec_path=str(path), jobs=1, only=dropped)
+    report = run_mutants(spec, cases, jobs=1, only=dropped)
     [result] = report.results
     assert result.killed_by is not None and result.killed_by.endswith(
         "-condition-automatic_failover-3-fired.jsonl"
@@ -264,11 +264,11 @@ def test_a_difference_no_record_shows_is_equivalent_and_one_shown_later_is_not(
     spec = load_spec(path)
     reason = "transition:enable_ha_peer_stopped:peer-reason-initialization-instead-of-unknown"
     state = "transition:enable_ha_peer_stopped:peer-state-idle-instead-of-unknown"
-    alone = run_mutants(spec, [], spec_path=str(path), jobs=1, only=[reason, state])
+    alone = run_mutants(spec, [], jobs=1, only=[reason, state])
     assert [r.id for r in alone.equivalent] == [reason]
     assert [r.id for r in alone.survivors] == [state]
     write_suite(generate(spec), tmp_path / "suite")
-    report = run_mutants(spec, read_suite(tmp_path / "suite"), spec_path=str(path), jobs=1)
+    report = run_mutants(spec, read_suite(tmp_path / "suite"), jobs=1)
     assert not report.survivors, report.text()
     assert state not in {r.id for r in report.equivalent}
 

@@ -20,8 +20,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     if args.timeline is not None and len(args.traces) != 1:
         why = f"draws one trace, not {len(args.traces)}"
         raise InputError(Problem(str(args.timeline), None, "--timeline", why))
-    spec_path = str(args.spec) if args.spec is not None else None
-    verdicts = check_files(spec, args.traces, args.tolerance, args.jobs, spec_path)
+    verdicts = check_files(spec, args.traces, args.tolerance, args.jobs)
     if args.format == "json":
         print(json.dumps([v.to_json() for v in verdicts], indent=2))
     else:

@@ -42,11 +42,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_mutants(args: argparse.Namespace) -> int:
     spec = spec_of(args)
     cases = read_suite(args.suite)
-    spec_path = str(args.spec) if args.spec is not None else None
     report = run_mutants(
         spec,
         cases,
-        spec_path=spec_path,
         jobs=args.jobs,
         only=args.only or (),
         progress=_progress(),

@@ -72,10 +72,9 @@ def check_files(
     paths: Sequence[str | Path],
     tolerance: float = 0.0,
     jobs: int = 1,
-    spec_path: str | None = None,
 ) -> list[Verdict]:
     """Verdicts for `paths`, in their order; with `jobs` > 1 (0: one per core) the files are
-    checked in that many processes. `spec_path` is not read: worker processes inherit `spec`."""
+    checked in that many processes. Worker processes inherit `spec`."""
     return list(parallel_map(lambda p: check_file(spec, p, tolerance), paths, jobs))
 
 

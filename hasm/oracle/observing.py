@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hasm.core.config import NO_NODE, Config
+from hasm.core.memo import Table
 from hasm.core.semantics import Model, NodeView, node_views, offered
 from hasm.errors import InputError, Problem
 from hasm.oracle.candidates import Candidate, expand, narrow_all
@@ -53,8 +54,8 @@ class Observer:
     ) -> None:
         self.model, self.spec, self.nodes, self.homes = model, model.spec, nodes, homes
         self.assigned, self.file = assigned, file
-        self._offers_seen: dict[object, dict[str, frozenset[str]]] = {}
-        self._sessions_seen: dict[int, tuple[Mapping[str, str | None], Counts]] = {}
+        self._offers_seen: Table[object, dict[str, frozenset[str]]] = Table(4097)
+        self._sessions_seen: Table[int, tuple[Mapping[str, str | None], Counts]] = Table(1025)
         self._states = label_index(self.spec.states.values())
         self._reasons = label_index(self.spec.reasons.values())
 
@@ -160,9 +161,7 @@ class Observer:
         for user, node in sessions.items():
             key = (self.homes[user], NO_NODE if node is None else self.nodes.index(node))
             need[key] = need.get(key, 0) + 1
-        if len(self._sessions_seen) > 1024:
-            self._sessions_seen.clear()
-        self._sessions_seen[id(sessions)] = (sessions, need)  # holding it keeps its id unique
+        self._sessions_seen.keep(id(sessions), (sessions, need))  # holding it keeps its id unique
         return need
 
     # -- matching ---------------------------------------------------------------------------------
@@ -248,10 +247,7 @@ class Observer:
         key = (config.nodes, config.ha_enabled, config.link_up)
         known = self._offers_seen.get(key)
         if known is None:
-            known = self._offers_of(config)
-            if len(self._offers_seen) > 4096:
-                self._offers_seen.clear()
-            self._offers_seen[key] = known
+            known = self._offers_seen.keep(key, self._offers_of(config))
         return known
 
     def _offers_of(self, config: Config) -> dict[str, frozenset[str]]:

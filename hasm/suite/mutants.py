@@ -365,7 +365,6 @@ def run_mutants(
     spec: Spec,
     cases: Sequence[SuiteFile],
     *,
-    spec_path: str | None = None,
     jobs: int = 0,
     check_equivalence: bool = True,
     only: Sequence[str] = (),
@@ -373,7 +372,7 @@ def run_mutants(
 ) -> MutationReport:
     """Run `cases` against every mutant of `spec` (in `jobs` processes; 0: one per core) and
     flag the survivors that are equivalent. With `only`, just the mutants whose id matches one
-    of its patterns (`selected`). `spec_path` is not read: worker processes inherit `spec`."""
+    of its patterns (`selected`). Worker processes inherit `spec`."""
     every = selected(mutants(spec), only)
     killed = dict(enumerate(parallel_map(lambda m: _kill(m, cases), every, jobs)))
     if progress is not None:

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NoReturn
 
+from hasm.core.memo import Table
 from hasm.errors import Problem, TraceError
 from hasm.spec.labels import normalise_label
 from hasm.spec.located import dotted
@@ -40,7 +41,7 @@ _FIELDS = ("node", "service", "user")
 _OBSERVE_KEYS = ("nodes", "sessions", "ha_enabled", "offered")
 _NODE_KEYS = ("state", "reason", "assigned_users", "active_users")
 _INF = math.inf
-# The caches of node views and offered actions keep up to _CACHE_SIZE entries each.
+# The cache of node views keeps up to _CACHE_SIZE entries (offered actions have at most 75).
 _CACHE_SIZE = 512
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
@@ -111,7 +112,7 @@ class RecordChecker:
         self.session_values = frozenset((None, *header.nodes))
         self.last_t, self.last_line = 0.0, 0
         # (state, reason, assigned, active) as written -> its checked NodeObservation.
-        self.node_cache: dict[tuple[object, ...], NodeObservation] = {}
+        self.node_cache: Table[tuple[object, ...], NodeObservation] = Table(_CACHE_SIZE)
         self.offered_cache: dict[tuple[object, ...], OfferedObservation] = {}
 
     def fail(self, line: int, path: str, message: str, fix: str = "") -> NoReturn:
@@ -331,10 +332,7 @@ class RecordChecker:
                     cache_key = (state, reason, assigned, active)
                     view = cache.get(cache_key)
                     if view is None:
-                        view = self._node(raw, line, name)
-                        if len(cache) >= _CACHE_SIZE:
-                            cache.clear()
-                        cache[cache_key] = view
+                        view = cache.keep(cache_key, self._node(raw, line, name))
                     nodes[name] = view
                     continue
             nodes[name] = self._node(raw, line, name)
