@@ -28,6 +28,7 @@ import graphviz
 
 from hasm.core.semantics import Model, describe_duration
 from hasm.errors import DiagramError
+from hasm.explorer.explore import explore
 from hasm.spec.guards import describe_guard, states_known, verdict
 from hasm.spec.model import Guard, ReasonChoice, Spec, Target
 
@@ -247,12 +248,6 @@ def pair_machine(spec: Spec, explorations: Iterable[Exploration]) -> PairMachine
 def pair_machine_of(spec: Spec) -> PairMachine:
     """The pair machine of `spec` as `hasm.explorer.explore` finds it: over every parameter variant
     that changes behaviour (each boolean parameter a guard reads, both ways)."""
-    try:
-        from hasm.explorer.explore import explore  # noqa: PLC0415  # the explorer is optional here
-    except ImportError as exc:  # pragma: no cover - present once issue 4 lands
-        raise DiagramError(
-            "the pair diagram needs the explorer, hasm.explorer.explore, which this install lacks"
-        ) from exc
     return pair_machine(spec, [explore(spec)])
 
 

@@ -1,4 +1,4 @@
-"""JSON Schemas shipped with hasm: the spec language (and, later, trace format v1)."""
+"""JSON Schemas shipped with hasm: the spec language and trace format v1."""
 
 from __future__ import annotations
 
