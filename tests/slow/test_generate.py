@@ -26,7 +26,7 @@ from hasm.suite.files import INDEX, read_suite, write_suite
 from hasm.suite.generate import generate
 from hasm.trace.reader import read_trace
 
-SMALL = Path(__file__).parent / "specs" / "small.yaml"
+SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 
 
 @pytest.fixture(scope="session")

@@ -30,7 +30,7 @@ from hasm.review.diagram import (
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "specs" / "small.yaml"
 COMMITTED = ROOT / "diagrams"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")

@@ -11,8 +11,8 @@ from hasm.review.doc import coverage, readable_guard, render_doc
 from hasm.sim.scenario import packaged_scenarios
 from hasm.spec.model import Spec
 
-REPO = Path(__file__).resolve().parents[1]
-SMALL = Path(__file__).parent / "specs" / "small.yaml"
+REPO = Path(__file__).resolve().parents[2]
+SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 
 
 def test_docs_spec_md_is_current(canonical_spec: Spec) -> None:
