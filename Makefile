@@ -30,9 +30,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy hasm
 
-# Every kind of test (tests/*/), each Hypothesis test with its full number of examples.
+# Every kind of test (tests/*/), each Hypothesis test with its full number of examples. A few
+# tests take seconds each: a worker that runs out of tests takes some of the other's.
 pytest: $(STAMP) graphviz
-	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q -n 2
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q -n 2 --dist worksteal
 
 test: lint typecheck pytest
 
