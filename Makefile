@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test bench lint typecheck pytest graphviz diagrams clean docs
+.PHONY: demo test quick bench lint typecheck pytest graphviz diagrams clean docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -30,16 +30,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy hasm
 
+# Every kind of test (tests/*/), each Hypothesis test with its full number of examples. A few
+# tests take seconds each: a worker that runs out of tests takes some of the other's.
 pytest: $(STAMP) graphviz
-	$(PY) -m pytest -q -n 2
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q -n 2 --dist worksteal
 
 test: lint typecheck pytest
 
-# The spec's review document; tests/test_doc.py fails when docs/spec.md is stale.
+# The quick loop: the unit tests but the long ones, a tenth of the Hypothesis examples.
+quick: $(STAMP)
+	HYPOTHESIS_PROFILE=dev $(PY) -m pytest -q -n 2 -m "not slow" tests/unit
+
+# The spec's review document; tests/golden/test_committed.py fails when docs/spec.md is stale.
 docs: $(STAMP)
 	$(VENV)/bin/hasm doc -o docs/spec.md
 
-# The canonical spec's diagrams, committed in diagrams/ (tests/test_diagram.py checks they are current).
+# The canonical spec's diagrams, committed in diagrams/ (tests/golden/test_committed.py checks they
+# are current).
 diagrams: $(STAMP) graphviz
 	$(VENV)/bin/hasm diagram --format svg --format dot --format mermaid --out diagrams
 

@@ -1,16 +1,30 @@
 """Shared fixtures: the canonical spec, loaded once per session (loading parses ~800 lines), its
-default model, and helpers that build and drive configurations of the semantic core by hand.
+default model, and helpers that build and drive configurations of the semantic core by hand; the
+kinds of test, one directory each; and the Hypothesis profiles.
 
 In the helpers node 0 and node 1 are the two nodes of the redundancy group; states, reasons,
 services and timers are named by their ids in `specs/imp-ha.yaml`.
+
+Each directory under tests/ is a kind of test and marks its tests with its name, so that `-m`
+selects kinds: unit (fast, in one process), slow (explorations of the canonical spec and its
+generated suite), cli (real processes and whole pytest runs), quality (do the tools find the hard
+cases: planted bugs, mutants, fuzzing, reach) and golden (the committed artefacts are current).
+
+`HYPOTHESIS_PROFILE` picks the profile: `ci` (the default; what `make test` runs) or `dev` (a
+tenth of the examples; what `make quick` runs). A test that draws more or fewer examples than the
+profile's default asks for `examples(n)`, n under ci and as many fewer under dev; a test that
+asserts what its draws reached keeps its own fixed number, derandomized.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from hasm.core.config import (
     NO_NODE,
@@ -31,7 +45,39 @@ from hasm.spec.loader import load_spec
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 
+# -- kinds of test ------------------------------------------------------------------------------
+KINDS = ("unit", "slow", "cli", "quality", "golden")
+TESTS = Path(__file__).parent
 
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark each test with the kind of its directory."""
+    for item in items:
+        directory = item.path.parent
+        if directory.parent == TESTS and directory.name in KINDS:
+            item.add_marker(directory.name)
+
+
+# -- Hypothesis profiles ------------------------------------------------------------------------
+CI_EXAMPLES = 100  # Hypothesis's own default
+# Runs draw specs, traces and simulations: an example's time varies too much for a deadline, and
+# a large or slow draw is what these tests are for.
+settings.register_profile(
+    "ci",
+    max_examples=CI_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile("dev", settings.get_profile("ci"), max_examples=CI_EXAMPLES // 10)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+def examples(ci: int) -> int:
+    """A test's number of examples: `ci` under the ci profile, scaled alike under another."""
+    return max(1, ci * settings().max_examples // CI_EXAMPLES)
+
+
+# -- the canonical spec -------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def canonical_spec() -> Spec:
     """The packaged canonical spec, specs/imp-ha.yaml, loaded and validated."""

@@ -11,7 +11,7 @@ from hasm.cli import EXIT_FALSE, EXIT_INPUT, EXIT_OK, main
 from hasm.review.diff import diff_specs
 from hasm.spec.loader import canonical_spec_path, load_spec
 
-SMALL = Path(__file__).parent / "specs" / "small.yaml"
+SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 SMALL_TEXT = SMALL.read_text(encoding="utf-8")
 PRE10 = canonical_spec_path().with_name("imp-ha-pre10.yaml")
 

@@ -10,7 +10,7 @@ import pytest
 
 from hasm.cli import build_parser
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+README = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_python_example_runs(capsys: pytest.CaptureFixture[str]) -> None:

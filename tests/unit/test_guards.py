@@ -7,7 +7,8 @@ import json
 from collections.abc import Iterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hasm.core.config import Config, EventInput, Node
@@ -199,7 +200,7 @@ def _values(model: Model, c: Config, n: int, e: EventInput | None) -> Iterator[t
     yield "event.service", e.service if e is not None and e.service else next(iter(none))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300))
 @given(guard=_guards(), situation=_situations())
 def test_static_readings_agree_with_the_compiled_guard(
     guard: Guard, situation: tuple[Model, Config, int, EventInput | None]
@@ -217,7 +218,7 @@ def test_static_readings_agree_with_the_compiled_guard(
     assert (admitted, refuted) == (holds, not holds)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(guard=_guards(), situation=_situations())
 def test_swap_is_an_involution_that_exchanges_the_roles(
     guard: Guard, situation: tuple[Model, Config, int, EventInput | None]

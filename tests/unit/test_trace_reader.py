@@ -302,7 +302,10 @@ def _generated(count: int) -> Iterator[str]:
             yield f'{{"t": {t}, "observe": {observations[(i // 7) % len(observations)]}}}\n'
 
 
-@pytest.mark.parametrize(("count", "memo"), [(200_000, True), (10_000, False)])
+# 200,000 lines take seconds: the quick loop reads 10,000.
+@pytest.mark.parametrize(
+    ("count", "memo"), [pytest.param(200_000, True, marks=pytest.mark.slow), (10_000, False)]
+)
 def test_reading_streams_in_constant_memory(
     spec: Spec, tmp_path: Path, count: int, memo: bool
 ) -> None:

@@ -9,7 +9,8 @@ import json
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_oracle import FAILED_CSNR, draw_trace, dump, normal_oracle, parse
 
@@ -171,11 +172,7 @@ def test_a_trace_that_never_repeats_turns_the_memo_off(
 
 
 # -- the memo changes nothing: random traces, repeated and mutated -----------------------------------
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(max_examples=examples(60))
 @given(data=st.data())
 def test_the_memo_gives_what_exploring_again_gives(spec: Spec, data: st.DataObject) -> None:
     header, *records = parse(draw_trace(data, spec))

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -241,7 +242,7 @@ def test_some_seconds_parameters_are_free(canonical_spec: Spec) -> None:
     assert "keep_alive_interval_s" not in free_seconds(canonical_spec)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(data=st.data())
 def test_any_in_range_value_of_a_free_parameter_round_trips(
     canonical_spec: Spec, data: st.DataObject
@@ -262,7 +263,7 @@ def test_any_in_range_value_of_a_free_parameter_round_trips(
     }
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(interval=st.integers(1, 300), timeout=st.integers(1, 3600))
 def test_heartbeat_windows_are_possible_exactly_when_interval_fits(
     canonical_spec: Spec, interval: int, timeout: int

@@ -239,14 +239,6 @@ def test_out_must_be_a_directory(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert file.read_text(encoding="utf-8") == "x"
 
 
-@pytest.mark.slow
-def test_the_canonical_spec_verifies_in_every_variant(spec: Spec) -> None:
-    found = explore(spec, jobs=2)
-    assert found.ok, "\n".join(str(c.violation) for c in found.violations)
-    assert len(found.variants) == len(variants(spec))
-    assert {"P1", "P2", "P3", "P4", "P12", "P15", "P16", "P17"} <= found.documented
-
-
 def test_a_switch_never_read_is_not_explored_twice(spec: Spec) -> None:
     """With no fault the automatic fallback is never reachable, so its switch is
     never read: the variant with it on is the same exploration - as exploring it alone shows."""
@@ -284,25 +276,6 @@ def test_a_switch_that_is_read_is_explored(tmp_path: Path) -> None:
 
 
 # -- variants within others ----------------------------------------------------------------------
-@pytest.mark.slow
-def test_a_variant_within_another_is_not_explored_again(spec: Spec) -> None:
-    """Without `database` monitored, the explorer stops only services the default set watches
-    alike, so every run is a run of the default variant: it is covered, not explored - and
-    exploring it alone finds nothing the default variant does not."""
-    fixed = {"enable_automatic_fallback": False}
-    both = explore(spec, fixed)
-    wide, narrow = both.variants
-    assert "database" in wide.variant.monitored and "database" not in narrow.variant.monitored
-    assert (wide.within, narrow.within) == (None, 0)
-    assert narrow.states == 0 and both.states == wide.states
-    alone = explore(spec, fixed, monitored=narrow.variant.monitored)
-    (explored,) = alone.variants
-    assert alone.ok and explored.states > 0
-    assert explored.pairs <= wide.pairs
-    assert alone.pair_edges <= both.pair_edges
-    assert alone.shown_pairs <= both.shown_pairs
-
-
 def test_a_variant_within_a_broken_one_is_explored_on_its_own(tmp_path: Path) -> None:
     spec = load_spec(mutant(tmp_path, "guard_dropped"))
     found = explore(spec, {"enable_automatic_fallback": False}, max_faults=0, first=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "hasm"
+PACKAGE = Path(__file__).resolve().parents[2] / "hasm"
 
 # Lowest first. A module may import the tiers below its own and its own package, never a package
 # beside it or above it. The top tier holds the entry points, which may import anything.

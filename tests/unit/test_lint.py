@@ -15,7 +15,7 @@ from hasm.sim.scenario import load_scenario, packaged_scenarios
 from hasm.spec.loader import load_spec
 from hasm.spec.schemas import load_schema
 
-SMALL = Path(__file__).parent / "specs" / "small.yaml"
+SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 SMALL_TEXT = SMALL.read_text(encoding="utf-8")
 
 

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from transitions import Machine, MachineError
@@ -334,7 +335,7 @@ def _draw_event(
     return name, node, service, user
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(data=st.data())
 def test_random_runs_agree_with_the_core(canonical_spec: Spec, data: st.DataObject) -> None:
     spec = canonical_spec

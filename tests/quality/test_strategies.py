@@ -12,7 +12,8 @@ import io
 import json
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from conftest import examples
+from hypothesis import given, seed, settings
 from hypothesis import strategies as st
 
 from hasm.errors import ConformanceError, NotOffered
@@ -31,12 +32,7 @@ from hasm.strategies import (
 )
 from hasm.trace.reader import read_trace
 
-SETTINGS = settings(
-    max_examples=30,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+SETTINGS = settings(max_examples=examples(30), database=None)
 # Tests that assert what the drawing reached (not only what each draw satisfies) draw the same
 # examples every run: a random run may miss a rare kind by chance, and a test must not flicker.
 REACHED = settings(SETTINGS, derandomize=True, max_examples=60)

@@ -8,7 +8,8 @@ import json
 import math
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hasm.errors import TraceError
@@ -22,11 +23,7 @@ HEADER: dict[str, Any] = {
     "users": {"alice": PUB, "dave": SUB},
     "initial": "normal",
 }
-FUZZ = settings(
-    max_examples=200,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+FUZZ = settings(max_examples=examples(200))
 
 
 def outcome(spec: Spec, data: str | bytes, *, memo: bool = True) -> tuple[str, object]:

@@ -246,7 +246,6 @@ SETTINGS = settings(
     stateful_step_count=30,
     derandomize=True,
     database=None,
-    deadline=None,
     suppress_health_check=list(HealthCheck),
 )
 

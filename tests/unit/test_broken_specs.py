@@ -24,7 +24,7 @@ CANON = canonical_spec_path().read_text(encoding="utf-8")
 _DATA = yaml.load(CANON, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 # A transition's index in the canonical spec, for key paths like `transitions[{recover}].on`.
 T = {transition["id"]: i for i, transition in enumerate(_DATA["transitions"])}
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)

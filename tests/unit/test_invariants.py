@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
-from conftest import at_home, cohorts, drive, due, ev, fire, make_config, model_with, node
-from hypothesis import HealthCheck, given, note, settings
+from conftest import at_home, cohorts, drive, due, ev, examples, fire, make_config, model_with, node
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, EventInput, Move, Relogin, Step
@@ -299,11 +299,7 @@ def valid_config_problems(config: Config) -> list[str]:
     return out
 
 
-@settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(max_examples=examples(150))
 @given(data=st.data())
 def test_random_runs_keep_every_invariant(spec: Spec, data: st.DataObject) -> None:
     overrides = data.draw(OVERRIDES, label="params")

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, note, settings
+from conftest import examples
+from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from hasm.core.config import Relogin
@@ -177,11 +178,6 @@ def draw_trace(data: st.DataObject, spec: Spec) -> str:
     return out.getvalue()
 
 
-@settings(
-    max_examples=100,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
 @given(data=st.data())
 def test_random_simulator_traces_conform(spec: Spec, data: st.DataObject) -> None:
     text = draw_trace(data, spec)
@@ -288,11 +284,7 @@ def _forbidden_values(spec: Spec, allowed: Mapping[str, tuple[str, ...]]) -> Ite
                     yield ("offered", parts[1]), chosen
 
 
-@settings(
-    max_examples=40,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(max_examples=examples(40))
 @given(data=st.data())
 def test_random_forbidden_field_is_rejected_at_its_line(spec: Spec, data: st.DataObject) -> None:
     lines = parse(draw_trace(data, spec))

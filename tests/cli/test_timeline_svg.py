@@ -20,7 +20,7 @@ from hasm.sim.simulator import Simulator
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SMALL = ROOT / "tests" / "specs" / "small.yaml"
 SVG = "{http://www.w3.org/2000/svg}"
 SCENARIO = next(p for p in packaged_scenarios() if p.stem == "02_critical_service_down")

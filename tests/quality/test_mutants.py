@@ -21,7 +21,7 @@ from hasm.suite.files import read_suite, write_suite
 from hasm.suite.generate import generate
 from hasm.suite.mutants import mutants, run_mutants, selected
 
-SMALL = Path(__file__).parent / "specs" / "small.yaml"
+SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 
 # Two rules on one timer: when the service stays down on a node, it fails over if its peer's
 # runs, and both only record it if the peer's is down too. Dropping `peer.monitored_down:

@@ -68,7 +68,7 @@ def located() -> Located:
 
 # -- the canonical spec loads, and says what the YAML says -------------------------------------
 def test_canonical_spec_is_the_repository_file() -> None:
-    repo_spec = Path(__file__).resolve().parents[1] / "specs" / "imp-ha.yaml"
+    repo_spec = Path(__file__).resolve().parents[2] / "specs" / "imp-ha.yaml"
     assert CANON_PATH.read_bytes() == repo_spec.read_bytes()
 
 
@@ -313,7 +313,7 @@ def test_schema_is_valid_draft_2020_12() -> None:
 
 
 def test_schema_is_the_shipped_file() -> None:
-    path = Path(__file__).resolve().parents[1] / "hasm" / "spec" / "schemas" / "spec.schema.json"
+    path = Path(__file__).resolve().parents[2] / "hasm" / "spec" / "schemas" / "spec.schema.json"
     assert json.loads(path.read_text(encoding="utf-8")) == load_schema("spec")
 
 

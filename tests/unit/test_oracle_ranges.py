@@ -11,7 +11,8 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from conftest import examples
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_oracle import (
     FAILED_CSNR,
@@ -158,11 +159,7 @@ def thin(lines: list[dict[str, Any]], seed: int) -> None:
             observe.pop("offered", None)
 
 
-@settings(
-    max_examples=80,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+@settings(max_examples=examples(80))
 @given(data=st.data())
 def test_ranges_give_what_listing_every_count_gives(spec: Spec, data: st.DataObject) -> None:
     lines = parse(draw_trace(data, spec))

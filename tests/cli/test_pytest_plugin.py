@@ -327,7 +327,7 @@ def test_under_xdist_each_test_has_its_own_trace(
 
 
 def test_the_readme_example_passes(pytester: pytest.Pytester) -> None:
-    readme = Path(__file__).resolve().parents[1].joinpath("README.md").read_text(encoding="utf-8")
+    readme = Path(__file__).resolve().parents[2].joinpath("README.md").read_text(encoding="utf-8")
     blocks = [b for b in re.findall(r"```python\n(.*?)```", readme, re.S) if "hasm_oracle" in b]
     if not blocks:
         pytest.skip("the README has no hasm_oracle example yet")
