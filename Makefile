@@ -3,6 +3,11 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+# pytest rewrites the asserts of every module of its plugins - hasm's and Hypothesis's, about 190
+# - in each process it starts; cached bytecode makes that once per change instead of about 1.5 s
+# of CPU per process, so a machine that turns bytecode off (PYTHONDONTWRITEBYTECODE) does not
+# turn it off for these targets.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test quick bench lint typecheck pytest graphviz diagrams clean docs
 

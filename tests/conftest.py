@@ -51,11 +51,20 @@ TESTS = Path(__file__).parent
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark each test with the kind of its directory."""
+    """Mark each test with the kind of its directory; a test file outside them is an error, since
+    `make quick` and `-m` would silently miss it."""
+    stray = set()
     for item in items:
         directory = item.path.parent
         if directory.parent == TESTS and directory.name in KINDS:
             item.add_marker(directory.name)
+        elif TESTS in item.path.parents:
+            stray.add(str(item.path.relative_to(TESTS)))
+    if stray:
+        raise pytest.UsageError(
+            f"tests/{', tests/'.join(sorted(stray))}: a test file belongs in one of the kind "
+            f"directories ({', '.join(sorted(KINDS))}): move it there"
+        )
 
 
 # -- Hypothesis profiles ------------------------------------------------------------------------

@@ -26,7 +26,7 @@ The abstraction (what "every" means here):
   (a counterexample replays), while a behaviour open only to the other's exact times (a new
   deadline falling between two old ones in one and not in the other) is not explored. There are
   finitely many discrete parts and orders, so the search ends. Events strictly between two
-  instants are not tried; `tests/test_stateful.py` drives the core just before, at and just
+  instants are not tried; `tests/quality/test_stateful.py` drives the core just before, at and just
   after each deadline.
 - **Symmetry.** A spec is written once for `node` and `peer`, so a configuration and its mirror
   image (the nodes swapped) are one state; what is reported is completed with the mirror images.

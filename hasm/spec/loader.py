@@ -6,6 +6,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, cast
@@ -14,7 +15,7 @@ import jsonschema
 
 from hasm.errors import Problem, SpecError
 from hasm.spec.labels import normalise_label
-from hasm.spec.located import KeyPath, Located, read_yaml
+from hasm.spec.located import KeyPath, Located, parse_yaml, read_text
 from hasm.spec.model import (
     Acceptance,
     All,
@@ -58,8 +59,18 @@ def canonical_spec_path() -> Path:
 
 def load_spec(path: str | Path | None = None) -> Spec:
     """Load and validate a spec file (the canonical spec by default); raise SpecError listing
-    every problem, each with file, line, key path, what is wrong and the fix."""
-    located = read_yaml(path if path is not None else canonical_spec_path(), SpecError)
+    every problem, each with file, line, key path, what is wrong and the fix.
+
+    A spec is frozen and a function of its file's name and text only, so the same text under the
+    same name is built once and shared (the last few are kept): a test suite or a command that
+    loads the canonical spec again and again pays its validation once."""
+    name = str(path if path is not None else canonical_spec_path())
+    return _built(name, read_text(name, SpecError))
+
+
+@lru_cache(maxsize=8)
+def _built(name: str, text: str) -> Spec:
+    located = parse_yaml(text, name, SpecError)
     if not isinstance(located.data, dict):
         raise SpecError(
             located.problem((), "a spec is a YAML mapping", "start from specs/imp-ha.yaml")

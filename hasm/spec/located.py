@@ -42,14 +42,17 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
+def read_text(path: str | Path, error: type[Exception]) -> str:
+    """A file's text; raise `error` with a located problem when it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(Problem(str(path), None, "", f"cannot read the file: {exc}")) from exc
+
+
 def read_yaml(path: str | Path, error: type[Exception]) -> Located:
     """Parse a YAML file safely (no tags, no code); raise `error` with a located problem."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(Problem(name, None, "", f"cannot read the file: {exc}")) from exc
-    return parse_yaml(text, name, error)
+    return parse_yaml(read_text(path, error), str(path), error)
 
 
 # libyaml's parser when PyYAML was built with it (ten times faster on the spec), else Python's.

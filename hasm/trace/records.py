@@ -188,7 +188,7 @@ TraceRecord = TraceEvent | TraceObservation
 
 # A frozen slotted dataclass's generated __init__ sets each field through object.__setattr__;
 # its slots' own descriptors do the same twice as fast, and a reader makes a record per line.
-# The setters are taken by name, and the names must be every field (tests/test_trace_records.py).
+# The setters are taken by name, and the names must be every field (tests/unit/test_trace_records.py).
 _EVENT_FIELDS = ("line", "t", "event", "node", "service", "user")
 _OBSERVATION_FIELDS = ("line", "t", "nodes", "sessions", "ha_enabled", "offered")
 assert tuple(f.name for f in fields(TraceEvent)) == _EVENT_FIELDS

@@ -632,6 +632,7 @@ def _run_hasm(*args: str) -> subprocess.Popen[str]:
     )
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_real_processes_exit_2_without_a_traceback(tmp_path: Path) -> None:
     by_name = {d.name: d for d in DEFECTS}
     specs: dict[Path, Defect | None] = {}

@@ -229,6 +229,7 @@ def test_svg_from_dot_shows_every_state_and_is_stable(small: Spec) -> None:
 ALL_FORMATS = ("--format", "svg", "--format", "png", "--format", "dot", "--format", "mermaid")
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 @needs_dot
 def test_cli_output_is_byte_identical_whatever_the_hash_seed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]

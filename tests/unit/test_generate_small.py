@@ -33,6 +33,7 @@ def test_generation_is_deterministic(small_spec: Spec, tmp_path: Path) -> None:
         assert (a / name).read_bytes() == (b / name).read_bytes(), name
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_the_cli_writes_a_suite_and_replaces_a_previous_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

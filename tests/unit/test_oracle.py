@@ -683,6 +683,7 @@ def _check_counting(spec: Spec, text: str) -> tuple[int, int, float]:
     return count, most, time.perf_counter() - start
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_fifteen_thousand_users_keep_the_candidates_few(spec: Spec) -> None:
     """A manual failover and fallback with 4 and with 15,000 users, all homed on pub. The
     observations carry both nodes' counters (so every re-login shows) but only at state changes

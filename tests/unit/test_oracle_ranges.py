@@ -115,6 +115,7 @@ def test_a_range_follows_a_fallback_that_ends_its_sessions(spec: Spec) -> None:
 
 
 # -- cost: many users cost what few do ----------------------------------------------------------------
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 @pytest.mark.parametrize("counters", [True, False])
 def test_fifteen_thousand_users_cost_what_four_do(spec: Spec, counters: bool) -> None:
     """A manual failover and fallback, observed every tenth of the re-logins - with the
