@@ -3,7 +3,7 @@
 Workers are forked: a forked process inherits the parent's memory, so the function and the
 items are not sent to it - only each item's place in the list, and its result back. That is
 what lets the work be anything: a closure, or items holding a spec, whose read-only mappings
-do not pickle. Where the platform cannot fork (Windows), the work runs in this process: the
+cannot be pickled. Where the platform cannot fork (Windows), the work runs in this process: the
 results are the same, only slower. One item goes to a worker at a time: every caller's items
 are coarse (a trace file, a parameter variant, a mutant), and they take uneven times.
 """
