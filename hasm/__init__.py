@@ -23,9 +23,9 @@ if TYPE_CHECKING:
         enabled,
         forced,
         initial_config,
-        node_views,
         offered,
     )
+    from hasm.core.views import node_views
     from hasm.errors import (
         ClockError,
         ConformanceError,
@@ -41,7 +41,8 @@ if TYPE_CHECKING:
     from hasm.explorer.explore import Exploration, explore
     from hasm.explorer.explore import explore as verify
     from hasm.oracle.files import Verdict, check_file, check_files
-    from hasm.oracle.oracle import Divergence, Oracle
+    from hasm.oracle.oracle import Oracle
+    from hasm.oracle.report import Divergence
     from hasm.sim.machine import LiveGroup, compile_machine, machine_config
     from hasm.sim.runner import Run, run_scenario
     from hasm.sim.scenario import Scenario, load_scenario, packaged_scenarios
@@ -80,7 +81,7 @@ _HOMES: dict[str, str] = {
     "load_spec": "hasm.spec.loader",
     "machine_config": "hasm.sim.machine",
     "Model": "hasm.core.semantics",
-    "node_views": "hasm.core.semantics",
+    "node_views": "hasm.core.views",
     "NotOffered": "hasm.errors",
     "offered": "hasm.core.semantics",
     "Oracle": "hasm.oracle.oracle",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # a type only: the oracle builds the report, this module names its error
-    from hasm.oracle.oracle import Divergence
+    from hasm.oracle.report import Divergence
 
 __all__ = [
     "ClockError",

@@ -37,7 +37,8 @@ if TYPE_CHECKING:
     from _pytest.outcomes import Failed as _FailedBase
 
     from hasm.oracle.files import Verdict
-    from hasm.oracle.oracle import Divergence, Oracle
+    from hasm.oracle.oracle import Oracle
+    from hasm.oracle.report import Divergence
     from hasm.spec.model import ParamValue, Spec
     from hasm.trace.reader import TraceReader
     from hasm.trace.records import TraceRecord

@@ -44,7 +44,8 @@ from hypothesis import strategies as st
 
 from hasm.core.semantics import Model, offered
 from hasm.errors import ParameterError
-from hasm.oracle.oracle import TICKS, Oracle
+from hasm.oracle.clock import TICKS
+from hasm.oracle.oracle import Oracle
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params

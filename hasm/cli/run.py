@@ -19,7 +19,7 @@ from hasm.cli.common import (
     spec_of,
 )
 from hasm.core.config import Config
-from hasm.core.semantics import node_views
+from hasm.core.views import node_views
 from hasm.errors import ConformanceError
 from hasm.oracle.oracle import Oracle
 from hasm.review.timeline import TimelineWriter

@@ -87,9 +87,9 @@ from hasm.core.semantics import (
     enabled,
     initial_config,
     next_instant,
-    node_views,
     window_edges,
 )
+from hasm.core.views import node_views
 from hasm.explorer.invariants import (
     ResponseFailure,
     Violation,

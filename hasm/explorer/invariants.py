@@ -48,13 +48,12 @@ from hasm.core.semantics import (
     advance,
     apply,
     deadline,
-    documented_pairs,
     enabled,
     forced,
-    node_views,
     offered,
     window_edges,
 )
+from hasm.core.views import documented_pairs, node_views
 from hasm.errors import UnknownInvariantKind
 from hasm.spec.guards import describe_guard
 from hasm.spec.model import Invariant
@@ -205,7 +204,7 @@ def offered_now(model: Model, config: Config) -> tuple[EventInput, ...]:
 
 
 def documented_rows(model: Model, config: Config) -> tuple[str, ...]:
-    """`semantics.documented_pairs`, remembered for the last configuration asked about."""
+    """`views.documented_pairs`, remembered for the last configuration asked about."""
     cache = _cache(model)
     last = cache.last_rows
     if last is not None and last[0] is config:

@@ -9,7 +9,8 @@ from typing import Any, Literal
 from xml.sax.saxutils import escape, quoteattr
 
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
-from hasm.oracle.oracle import Divergence, Oracle
+from hasm.oracle.oracle import Oracle
+from hasm.oracle.report import Divergence
 from hasm.parallel import parallel_map
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace

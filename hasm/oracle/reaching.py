@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from typing import cast
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Fire, Relogin, UserKey
-from hasm.core.semantics import Model, apply, deadline, node_views
+from hasm.core.semantics import Model, apply, deadline
+from hasm.core.views import node_views
 from hasm.oracle.candidates import (
     Candidate,
     Split,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hasm.core.config import NO_NODE, Config
-from hasm.core.semantics import Model, describe_duration, node_views, offered
+from hasm.core.semantics import Model, offered
+from hasm.core.views import describe_duration, node_views
 from hasm.oracle.candidates import Candidate, member, members
 from hasm.oracle.clock import show_seconds, show_ticks
 from hasm.oracle.observing import Observation

@@ -26,7 +26,8 @@ from typing import Literal, Protocol
 
 import graphviz
 
-from hasm.core.semantics import Model, describe_duration
+from hasm.core.semantics import Model
+from hasm.core.views import describe_duration
 from hasm.errors import DiagramError
 from hasm.explorer.explore import explore
 from hasm.spec.guards import describe_guard, states_known, verdict

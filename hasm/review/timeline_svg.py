@@ -20,9 +20,11 @@ from typing import Literal, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 from hasm.core.config import Config, EventInput, Fire, RunningTimer
-from hasm.core.semantics import Model, node_views
+from hasm.core.semantics import Model
+from hasm.core.views import node_views
 from hasm.errors import ConformanceError
-from hasm.oracle.oracle import Divergence, Oracle
+from hasm.oracle.oracle import Oracle
+from hasm.oracle.report import Divergence
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 from hasm.trace.records import Record, TraceEvent

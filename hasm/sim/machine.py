@@ -41,16 +41,14 @@ from hasm.core.config import (
 from hasm.core.semantics import (
     Check,
     Model,
-    NodeView,
     Prepared,
     advance,
     apply,
     initial_config,
-    node_views,
-    offer_summary,
     outcome,
     prepare,
 )
+from hasm.core.views import NodeView, node_views, offer_summary
 from hasm.errors import NoSuchStep, NotEnabled, NotOffered
 from hasm.spec.guards import states_known, verdict
 from hasm.spec.model import Spec

@@ -11,10 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from hasm.core.config import NO_NODE, Config, EventInput
-from hasm.core.semantics import (
-    Model,
-    node_views,
-)
+from hasm.core.semantics import Model
+from hasm.core.views import node_views
 from hasm.oracle.oracle import Oracle
 from hasm.suite.cases import NODE_NAMES, USER_NAMES
 from hasm.trace.writer import offered_entry

@@ -32,10 +32,10 @@ from hasm.core.semantics import (
     apply,
     deadline,
     default_monitored,
-    documented_pairs,
     enabled,
     initial_config,
 )
+from hasm.core.views import documented_pairs
 from hasm.explorer.invariants import (
     Watch,
     check_config,

@@ -4,6 +4,8 @@ module says its one job in its first line and names its public surface."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +122,22 @@ def test_module_says_its_job_and_names_its_surface(path: Path) -> None:
         if isinstance(t, ast.Name)
     }
     assert "__all__" in names, "the public surface is named in __all__"
+
+
+def test_every_public_name_has_a_home_that_defines_it() -> None:
+    import hasm  # noqa: PLC0415 - the package under test
+
+    assert set(hasm.__all__) == set(hasm._HOMES)
+    for name in hasm.__all__:
+        assert getattr(hasm, name) is not None, name
+
+
+def test_importing_hasm_or_its_plugin_loads_nothing_else() -> None:
+    # The pytest plugin is loaded by every pytest run of a project that installs hasm: it must
+    # stay light, and so must `import hasm` (its names are imported when first asked for).
+    probe = (
+        "import sys, hasm, hasm.pytest_plugin; "
+        "print(sorted(m for m in sys.modules if m.startswith('hasm')))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["['hasm',", "'hasm.errors',", "'hasm.pytest_plugin']"]

@@ -22,8 +22,10 @@ from hypothesis import strategies as st
 from hasm.core.config import Relogin
 from hasm.core.semantics import Model, offered
 from hasm.errors import ConformanceError, HasmError, InputError
+from hasm.oracle.clock import TICKS
 from hasm.oracle.files import check_file
-from hasm.oracle.oracle import TICKS, Divergence, Oracle
+from hasm.oracle.oracle import Oracle
+from hasm.oracle.report import Divergence
 from hasm.sim.runner import scenario_model, scenario_trace
 from hasm.sim.scenario import load_scenario, packaged_scenarios
 from hasm.sim.simulator import Simulator

@@ -16,7 +16,8 @@ from test_oracle import FAILED_CSNR, draw_trace, dump, normal_oracle, parse
 
 from hasm.core.semantics import Model
 from hasm.errors import ConformanceError
-from hasm.oracle.oracle import Divergence, Oracle
+from hasm.oracle.oracle import Oracle
+from hasm.oracle.report import Divergence
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace

@@ -23,7 +23,8 @@ from test_oracle import (
 )
 
 from hasm.errors import ConformanceError
-from hasm.oracle.oracle import Divergence, Oracle
+from hasm.oracle.oracle import Oracle
+from hasm.oracle.report import Divergence
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 

@@ -36,7 +36,8 @@ from conftest import (
 )
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Config, Input, Step
-from hasm.core.semantics import Model, advance, apply, documented_pairs, initial_config, offered
+from hasm.core.semantics import Model, advance, apply, initial_config, offered
+from hasm.core.views import documented_pairs
 from hasm.explorer.invariants import check_step
 from hasm.spec.model import Spec
 
