@@ -66,7 +66,7 @@ _HOMES: dict[str, str] = {
     "Config": "hasm.core.config",
     "ConformanceError": "hasm.errors",
     "deadline": "hasm.core.semantics",
-    "Divergence": "hasm.oracle.oracle",
+    "Divergence": "hasm.oracle.report",
     "enabled": "hasm.core.semantics",
     "EventInput": "hasm.core.config",
     "Exploration": "hasm.explorer.explore",

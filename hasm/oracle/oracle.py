@@ -34,7 +34,7 @@ from hasm.oracle.candidates import Candidate, Relative, Shape, relative, settled
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks
 from hasm.oracle.observing import Observation, Observer
 from hasm.oracle.reaching import Pins, Reacher
-from hasm.oracle.report import Divergence, FieldReport, Reporter, Seen
+from hasm.oracle.report import Reporter, Seen
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.records import (
@@ -46,7 +46,7 @@ from hasm.trace.records import (
     TraceRecord,
 )
 
-__all__ = ["TICKS", "ConformanceError", "Divergence", "FieldReport", "Oracle"]
+__all__ = ["Oracle"]
 
 
 class Oracle:

@@ -118,10 +118,30 @@ def test_module_says_its_job_and_names_its_surface(path: Path) -> None:
         t.id
         for node in tree.body
         if isinstance(node, ast.Assign)
-        for t in node.targets
+        for target in node.targets
+        for t in (target.elts if isinstance(target, ast.Tuple) else [target])
         if isinstance(t, ast.Name)
     }
     assert "__all__" in names, "the public surface is named in __all__"
+    if path.name != "__init__.py":  # a package's __init__ may gather its entry points
+        defined = names | {
+            node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.ClassDef)
+        }
+        defined |= {
+            node.target.id
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        }
+        public = next(
+            ast.literal_eval(node.value)
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+        )
+        elsewhere = [name for name in public if name not in defined]
+        assert not elsewhere, (
+            f"{elsewhere}: one home each - import them from where they are defined"
+        )
 
 
 def test_every_public_name_has_a_home_that_defines_it() -> None:
