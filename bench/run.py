@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 from hasm.core.semantics import Model
 from hasm.sim.simulator import Simulator
-from hasm.spec.loader import load_spec
+from hasm.spec.loader import build_spec, canonical_spec_path, load_spec
 from hasm.trace.records import Record
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
@@ -76,7 +76,9 @@ def main() -> int:
         )
     print()
     print("goal (issue 2): 15,000 users through failover, all re-logins and fallback in under 1 s")
-    load = best_of(5, load_spec)[0]
+    path = canonical_spec_path()
+    text = path.read_text(encoding="utf-8")
+    load = best_of(5, lambda: build_spec(str(path), text))[0]  # anew: load_spec remembers it
     build = best_of(20, lambda: Model(spec))[0]
     print(
         f"load and validate the canonical spec: {load * 1000:.1f} ms; compile it to a model: {build * 1000:.2f} ms"

@@ -47,7 +47,14 @@ from hasm.spec.model import (
 from hasm.spec.params import evaluate
 from hasm.spec.schemas import load_schema
 
-__all__ = ["CANONICAL", "GUARD_KEYS", "canonical_spec_path", "load_spec", "schema_problems"]
+__all__ = [
+    "CANONICAL",
+    "GUARD_KEYS",
+    "build_spec",
+    "canonical_spec_path",
+    "load_spec",
+    "schema_problems",
+]
 
 CANONICAL = "imp-ha.yaml"
 
@@ -65,11 +72,12 @@ def load_spec(path: str | Path | None = None) -> Spec:
     same name is built once and shared (the last few are kept): a test suite or a command that
     loads the canonical spec again and again pays its validation once."""
     name = str(path if path is not None else canonical_spec_path())
-    return _built(name, read_text(name, SpecError))
+    return _remembered(name, read_text(name, SpecError))
 
 
-@lru_cache(maxsize=8)
-def _built(name: str, text: str) -> Spec:
+def build_spec(name: str, text: str) -> Spec:
+    """The spec a file named `name` holding `text` loads as, built anew (`load_spec` remembers
+    the last few); raise SpecError as `load_spec` does."""
     located = parse_yaml(text, name, SpecError)
     if not isinstance(located.data, dict):
         raise SpecError(
@@ -79,6 +87,9 @@ def _built(name: str, text: str) -> Spec:
     if problems:
         raise SpecError(problems)
     return _Builder(located).build()
+
+
+_remembered = lru_cache(maxsize=8)(build_spec)
 
 
 # -- structural validation against the shipped JSON Schema ----------------------------------

@@ -15,7 +15,7 @@ import yaml
 
 from hasm.errors import HasmError, InputError, Problem, SpecError
 from hasm.spec.labels import label_index, normalise_label
-from hasm.spec.loader import canonical_spec_path, load_spec, schema_problems
+from hasm.spec.loader import build_spec, canonical_spec_path, load_spec, schema_problems
 from hasm.spec.located import Located, dotted, parse_yaml, read_yaml
 from hasm.spec.model import (
     TRUE,
@@ -505,3 +505,20 @@ def test_spec_collections_are_read_only(canonical_spec: Spec, name: str) -> None
     collection = getattr(canonical_spec, name)
     with pytest.raises(TypeError):
         collection["new"] = None
+
+
+def test_the_same_text_under_the_same_name_is_built_once(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    text = canonical_spec_path().read_text(encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
+    first = load_spec(path)
+    assert load_spec(path) is first  # frozen, so shared
+    assert build_spec(str(path), text) is not first
+    assert build_spec(str(path), text) == first
+    path.write_text(text.replace("Critical Service Down Delay", "Critical Service Delay"), "utf-8")
+    changed = load_spec(path)
+    assert changed is not first and changed != first
+    path.write_text("states: [", encoding="utf-8")
+    for _ in range(2):  # a broken file is refused every time, nothing of it is remembered
+        with pytest.raises(SpecError):
+            load_spec(path)
