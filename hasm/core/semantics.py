@@ -415,12 +415,16 @@ def _offered(model: Model, config: Config) -> tuple[EventInput, ...]:
 
 
 # -- applying an input -----------------------------------------------------------------------------
-def apply(model: Model, config: Config, inp: Input) -> tuple[Step, ...]:
+def apply(model: Model, config: Config, inp: Input, *, timed: bool = True) -> tuple[Step, ...]:
     """Every successor of `config` under `inp`. An admin event the spec does not offer has none;
-    a timer outside its window or an unknown cohort raises NotEnabled."""
+    a timer outside its window or an unknown cohort raises NotEnabled.
+
+    With `timed=False` the times of `config` are not read: a timer fires, or clients re-login,
+    whatever their windows say - for hasm.core.symbolic, whose zones say when they may (the
+    times of such a configuration name clocks, not instants)."""
     if isinstance(inp, Relogin):
-        return (_relogin(model, config, inp),)
-    prepared = prepare(model, config, inp)
+        return (_relogin(model, config, inp, timed),)
+    prepared = prepare(model, config, inp, timed=timed)
     if not prepared.changed:
         return (outcome(model, prepared, None, None),)
     matches: Sequence[tuple[Transition | None, int | None]] = matching(model, prepared)
@@ -450,11 +454,14 @@ class Prepared:
     nodes_changed: bool = True  # False: only users changed (a sign-in or sign-out)
 
 
-def prepare(model: Model, config: Config, inp: EventInput | Fire) -> Prepared:
-    """The first half of a step: check the input, take a fired timer off, apply the effect."""
+def prepare(
+    model: Model, config: Config, inp: EventInput | Fire, *, timed: bool = True
+) -> Prepared:
+    """The first half of a step: check the input, take a fired timer off, apply the effect
+    (`timed`: see `apply`)."""
     if isinstance(inp, Fire):
         running = config.timer(inp.timer, inp.node)
-        if running is None or running.earliest > config.now:
+        if running is None or (timed and running.earliest > config.now):
             raise NotEnabled(
                 f"timer {inp.timer} on node {inp.node} cannot fire at t={config.now:g}"
             )
@@ -634,10 +641,11 @@ def _user_effect(
     return _move(config, key, target, 1), (Move(key, target, 1),)
 
 
-def _relogin(model: Model, config: Config, inp: Relogin) -> Step:
+def _relogin(model: Model, config: Config, inp: Relogin, timed: bool = True) -> Step:
     home, _, since = inp.user
     n = inp.count
-    if since < 0 or not 1 <= n <= config.count(inp.user) or since + model.relogin_low > config.now:
+    early = timed and since + model.relogin_low > config.now
+    if since < 0 or not 1 <= n <= config.count(inp.user) or early:
         raise NotEnabled(f"no {n} client(s) of cohort {inp.user} may re-login at t={config.now:g}")
     target = (home, model.serving(config, home), NOT_WAITING)
     # A re-login lands on a serving node and changes no node, so no session or timer moves.

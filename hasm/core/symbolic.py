@@ -1,0 +1,236 @@
+"""Symbolic configurations: the discrete part of a configuration with a zone over its clocks.
+
+A concrete configuration knows when every timer started and every waiting client began to wait.
+A symbolic one knows only what a set of runs has in common: the discrete part (states, reasons,
+environment, which timers run, the cohorts) and a zone (hasm.core.zones) relating the clocks -
+how long ago each timer started and each cohort began to wait, and how long ago whatever else
+the caller keeps a clock for (the oracle's last record, the explorer's watched conditions). Time
+passing, a guard, an observation at a known time each cut or stretch the zone; no run is lost and
+none is added, so the relations between unknown times are kept exactly (UPPAAL's zones).
+
+**Clocks are tags.** The configuration is the core's own `Config`, and the core's own semantics
+steps it (`apply(..., timed=False)`): a running timer's `since` (and `earliest`, `latest`) and a
+waiting cohort's `waiting_since` hold the tag of its clock instead of a time, `now` is 0. A step
+runs with `now` set to a fresh tag, so whatever it starts - timers, waits - starts on the fresh
+clock, which is 0 then (`Zone.added`); `normalise` then drops clocks nothing refers to, merges
+clocks the zone proves equal (things that started at the same instant), and renumbers the tags
+in order of first use - the callers' clocks (`held`), the timers, the cohorts - so equal
+symbolic configurations are equal values. Tag t is clock t + 1 of the zone (0 is the reference).
+
+The timing of the spec, as constraints on clocks: a running timer may fire once its clock is at
+least the timer's least duration and must have fired by its greatest (an invariant: time cannot
+pass beyond it), and a waiting client may re-login from the least re-login wait and must by the
+greatest. All are closed, so zones built from them have closed bounds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from hasm.core.config import NOT_WAITING, Cohort, Config, Fire, Input, Relogin, RunningTimer, Step
+from hasm.core.semantics import Model, apply
+from hasm.core.zones import Zone, le
+
+__all__ = [
+    "Held",
+    "Symbolic",
+    "choices",
+    "clock_ceilings",
+    "delay",
+    "from_concrete",
+    "guard",
+    "invariant",
+    "normalise",
+    "step",
+    "tags",
+]
+
+Held = tuple[int | None, ...]  # tags a caller keeps clocks for, by position (None: no clock)
+
+
+@dataclass(frozen=True, slots=True)
+class Symbolic:
+    """A discrete configuration (times are clock tags, `now` 0) and the zone of its clocks."""
+
+    config: Config
+    zone: Zone
+
+    def clock(self, tag: int) -> tuple[int, int | None]:
+        """How long ago the clock of `tag` started: its least and greatest value now."""
+        return self.zone.interval(tag + 1)
+
+
+def tags(config: Config) -> Iterator[int]:
+    """The tags the configuration refers to: its timers', then its waiting cohorts'."""
+    for t in config.timers:
+        yield int(t.since)
+    for c in config.users:
+        if c.waiting_since >= 0:
+            yield int(c.waiting_since)
+
+
+# -- from and to concrete configurations -----------------------------------------------------------
+def from_concrete(config: Config, held: Sequence[float | None] = ()) -> tuple[Symbolic, Held]:
+    """The symbolic configuration of one concrete configuration (integer times): every clock
+    exactly as old as the configuration says, and the clocks of `held` (times the caller keeps)."""
+    now = config.now
+    times: list[float] = []
+    for t in [*(h for h in held if h is not None), *(t.since for t in config.timers)]:
+        if t not in times:
+            times.append(t)
+    for c in config.users:
+        if c.waiting_since >= 0 and c.waiting_since not in times:
+            times.append(c.waiting_since)
+    zone: Zone | None = Zone.zero(len(times))
+    for i, t in enumerate(times, 1):
+        assert zone is not None
+        zone = zone.fix(i, int(now - t))
+    assert zone is not None, "a concrete configuration's clocks are consistent"
+    tag = {t: i for i, t in enumerate(times)}
+    timers = tuple(RunningTimer(t.name, t.node, *(tag[t.since],) * 3) for t in config.timers)
+    users = tuple(
+        sorted(
+            Cohort(
+                c.home,
+                c.session,
+                tag[c.waiting_since] if c.waiting_since >= 0 else NOT_WAITING,
+                c.count,
+            )
+            for c in config.users
+        )
+    )
+    discrete = Config(0, config.ha_enabled, config.link_up, config.nodes, timers, users)
+    return Symbolic(discrete, zone), tuple(None if h is None else tag[h] for h in held)
+
+
+# -- timing as constraints ---------------------------------------------------------------------------
+def _windows(model: Model) -> dict[str, tuple[int, int]]:
+    """Each node timer's least and greatest duration, in the model's integer ticks."""
+    return model.memo.part("symbolic.windows", lambda _memo: _timer_windows(model))
+
+
+def _timer_windows(model: Model) -> dict[str, tuple[int, int]]:
+    if model.ticks is None:
+        raise ValueError("zones count integer ticks: build the model with `ticks`")
+    return {t.name: (int(t.low), int(t.high)) for t in model.node_timers}
+
+
+def invariant(model: Model, config: Config, zone: Zone) -> Zone | None:
+    """The zone cut to where no timer and no waiting client is past its latest moment."""
+    windows = _windows(model)
+    out: Zone | None = zone
+    for t in config.timers:
+        assert out is not None
+        out = out.constrain(int(t.since) + 1, 0, le(windows[t.name][1]))
+        if out is None:
+            return None
+    high = int(model.relogin_high)
+    for c in config.users:
+        if c.waiting_since >= 0:
+            assert out is not None
+            out = out.constrain(int(c.waiting_since) + 1, 0, le(high))
+            if out is None:
+                return None
+    return out
+
+
+def delay(model: Model, sym: Symbolic) -> Symbolic | None:
+    """Every moment time can reach from `sym` with nothing happening: time passes while no
+    timer or waiting client is past its latest moment."""
+    zone = invariant(model, sym.config, sym.zone.up())
+    return None if zone is None else Symbolic(sym.config, zone)
+
+
+def guard(model: Model, sym: Symbolic, inp: Input) -> Zone | None:
+    """The part of the zone in which `inp` may happen: a timer from its least duration, a
+    re-login from the least wait; an event at any moment."""
+    if isinstance(inp, Fire):
+        running = sym.config.timer(inp.timer, inp.node)
+        if running is None:
+            return None
+        low = _windows(model)[inp.timer][0]
+        return sym.zone.constrain(0, int(running.since) + 1, le(-low))
+    if isinstance(inp, Relogin):
+        since = inp.user[2]
+        if since < 0:
+            return None
+        return sym.zone.constrain(0, int(since) + 1, le(-int(model.relogin_low)))
+    return sym.zone
+
+
+def choices(sym: Symbolic) -> Iterator[Fire | Relogin]:
+    """The internal choices of the discrete part: every running timer firing, the clients of
+    every waiting cohort re-logging in (whether the zone lets them is `guard`'s)."""
+    for t in sym.config.timers:
+        yield Fire(t.name, t.node)
+    for c in sym.config.users:
+        if c.waiting_since >= 0:
+            yield Relogin(c.key)
+
+
+def step(model: Model, sym: Symbolic, inp: Input) -> list[tuple[Step, Zone]]:
+    """Every successor of `sym` under `inp` somewhere in the zone where it may happen: the
+    core's step with `now` a fresh tag (so what it starts starts on the fresh clock, at 0), and
+    the zone at that moment with the fresh clock added. Not yet normalised: the step's
+    configuration still names clocks by the old tags and the fresh one (`step.config.now`)."""
+    zone = guard(model, sym, inp)
+    if zone is None:
+        return []
+    fresh = zone.clocks  # tags are 0..clocks-1
+    c = sym.config
+    config = Config(fresh, c.ha_enabled, c.link_up, c.nodes, c.timers, c.users)
+    grown = zone.added()
+    return [(s, grown) for s in apply(model, config, inp, timed=False)]
+
+
+# -- normal form -----------------------------------------------------------------------------------
+def normalise(config: Config, zone: Zone, held: Held = ()) -> tuple[Symbolic, Held]:
+    """The canonical symbolic configuration: clocks no tag refers to dropped, clocks the zone
+    proves equal merged (cohorts that then share a key merged too), tags renumbered by first
+    use - `held` first, then the timers, then the waiting cohorts - and `now` 0. Returns the
+    symbolic configuration and `held` renumbered."""
+    order: list[int] = []
+    same: dict[int, int] = {}  # tag -> the tag of the clock it equals
+    for tag in [*(h for h in held if h is not None), *tags(config)]:
+        if tag in same:
+            continue
+        for kept in order:
+            if zone.difference(tag + 1, kept + 1) == (0, 0):
+                same[tag] = same[kept]
+                break
+        else:
+            same[tag] = len(order)
+            order.append(tag)
+    new = same
+    timers = tuple(RunningTimer(t.name, t.node, *(new[int(t.since)],) * 3) for t in config.timers)
+    counts: dict[tuple[int, int, float], int] = {}
+    for c in config.users:
+        key = (
+            c.home,
+            c.session,
+            new[int(c.waiting_since)] if c.waiting_since >= 0 else NOT_WAITING,
+        )
+        counts[key] = counts.get(key, 0) + c.count
+    users = tuple(sorted(Cohort(*key, n) for key, n in counts.items()))
+    discrete = Config(0, config.ha_enabled, config.link_up, config.nodes, timers, users)
+    projected = zone.project([0, *(t + 1 for t in order)])
+    return Symbolic(discrete, projected), tuple(None if h is None else new[h] for h in held)
+
+
+def clock_ceilings(model: Model, sym: Symbolic, held: Sequence[tuple[int, int]] = ()) -> list[int]:
+    """For `Zone.extrapolate`: each clock's largest constant - a timer's greatest duration, a
+    waiting client's greatest wait, and for the caller's clocks what `held` says, as (tag,
+    ceiling) pairs. A clock several things share takes the largest."""
+    windows = _windows(model)
+    out = [0] * sym.zone.size
+    for tag, ceiling in held:
+        out[tag + 1] = max(out[tag + 1], ceiling)
+    for t in sym.config.timers:
+        i = int(t.since) + 1
+        out[i] = max(out[i], windows[t.name][1])
+    for c in sym.config.users:
+        if c.waiting_since >= 0:
+            i = int(c.waiting_since) + 1
+            out[i] = max(out[i], int(model.relogin_high))
+    return out

@@ -1,0 +1,253 @@
+"""Zones: convex sets of clock valuations as difference-bound matrices (DBMs), as UPPAAL keeps them.
+
+A zone over clocks x1..xn is a conjunction of constraints `xi - xj <= c` or `xi - xj < c`, with a
+reference clock x0 that is always 0 (so `xi - x0 <= c` bounds xi from above and `x0 - xi <= -c`
+from below). Kept in canonical form - every bound as tight as the others imply (shortest paths) -
+equal zones are equal matrices, inclusion is entry-wise, and emptiness shows on the diagonal.
+
+Bounds are integers (the oracle's nanosecond ticks, the explorer's seconds) in the raw encoding
+of UPPAAL's DBM library: `2c + 1` for `<= c`, `2c` for `< c`, so a tighter bound is a smaller
+number and strictness survives addition. The spec's windows are closed, so the zones that the
+semantics builds have closed bounds; strict ones appear through extrapolation and in the checks
+that ask whether something can happen strictly before a bound.
+
+What a clock stands for is the caller's (hasm.core.symbolic): this module is only the algebra.
+Operations return new zones (or None when the result is empty); a zone is immutable and hashable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["INF", "LE_ZERO", "Zone", "add_bounds", "le", "lt"]
+
+INF = 1 << 62  # no bound
+LE_ZERO = 1  # <= 0
+
+
+def le(c: int) -> int:
+    """The raw bound `<= c`."""
+    return 2 * c + 1
+
+
+def lt(c: int) -> int:
+    """The raw bound `< c`."""
+    return 2 * c
+
+
+def add_bounds(x: int, y: int) -> int:
+    """The bound on a sum of two differences bounded by `x` and `y`: strict unless both are not."""
+    if x >= INF or y >= INF:
+        return INF
+    return x + y - ((x | y) & 1)
+
+
+def value(raw: int) -> int:
+    """The constant of a raw bound."""
+    return raw >> 1
+
+
+def strict(raw: int) -> bool:
+    return not raw & 1
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    """A canonical DBM over `size - 1` clocks (clock 0 is the reference): entry i*size + j bounds
+    x_i - x_j."""
+
+    size: int
+    bounds: tuple[int, ...]
+
+    # -- making zones ---------------------------------------------------------------------------
+    @classmethod
+    def zero(cls, clocks: int) -> Zone:
+        """Every clock at 0."""
+        size = clocks + 1
+        return cls(size, (LE_ZERO,) * (size * size))
+
+    @classmethod
+    def of(cls, size: int, bounds: Sequence[int]) -> Zone | None:
+        """A zone from any matrix of raw bounds, closed; None if empty."""
+        return _close(size, list(bounds))
+
+    # -- reading ----------------------------------------------------------------------------------
+    @property
+    def clocks(self) -> int:
+        return self.size - 1
+
+    def upper(self, i: int) -> int:
+        """The raw upper bound of clock i."""
+        return self.bounds[i * self.size]
+
+    def lower(self, i: int) -> int:
+        """The raw bound of `-x_i` (so the lower bound of x_i is its negation)."""
+        return self.bounds[i]
+
+    def interval(self, i: int) -> tuple[int, int | None]:
+        """Clock i's least and greatest value (None: unbounded). Closed ends are exact; a
+        strict end is given as its limit (the values approach it)."""
+        low = -value(self.bounds[i])
+        high = self.bounds[i * self.size]
+        return low, None if high >= INF else value(high)
+
+    def difference(self, i: int, j: int) -> tuple[int | None, int | None]:
+        """The least and greatest value of x_i - x_j (None: unbounded), as `interval`."""
+        size = self.size
+        high = self.bounds[i * size + j]
+        low = self.bounds[j * size + i]
+        return (None if low >= INF else -value(low)), (None if high >= INF else value(high))
+
+    def includes(self, other: Zone) -> bool:
+        """Every valuation of `other` is one of this zone's (same clocks)."""
+        return all(a >= b for a, b in zip(self.bounds, other.bounds, strict=True))
+
+    def point(self) -> tuple[int, ...]:
+        """One integer valuation of the zone (clock 0 first): each clock in turn at its least
+        value, or the next integer above a strict one. A zone of closed bounds always has one;
+        for a zone without, ValueError."""
+        zone = self
+        values = [0]
+        for i in range(1, self.size):
+            low = zone.bounds[i]
+            target = -value(low) + (1 if strict(low) else 0)
+            fixed = zone.fix(i, target)
+            if fixed is None:
+                raise ValueError(f"clock {i} has no integer value in {zone}")
+            values.append(target)
+            zone = fixed
+        return tuple(values)
+
+    # -- operations ---------------------------------------------------------------------------------
+    def constrain(self, i: int, j: int, raw: int) -> Zone | None:
+        """The zone with `x_i - x_j` bounded by `raw` too; None if that leaves nothing.
+
+        Incremental closure: tightening one entry of a canonical matrix changes a path a->b only
+        through the new edge, so one pass over the pairs (O(n^2)) restores canonical form."""
+        size, m = self.size, self.bounds
+        if raw >= m[i * size + j]:
+            return self
+        if add_bounds(m[j * size + i], raw) < LE_ZERO:
+            return None
+        new = list(m)
+        new[i * size + j] = raw
+        into_i = [m[a * size + i] for a in range(size)]
+        from_j = m[j * size : j * size + size]
+        for a in range(size):
+            ai = into_i[a]
+            if ai >= INF:
+                continue
+            through = add_bounds(ai, raw)
+            row = a * size
+            for b in range(size):
+                jb = from_j[b]
+                if jb >= INF:
+                    continue
+                v = through + jb - ((through | jb) & 1)
+                if v < new[row + b]:  # noqa: PLR1730 (a call to min() per entry costs more)
+                    new[row + b] = v
+        return Zone(size, tuple(new))
+
+    def fix(self, i: int, at: int) -> Zone | None:
+        """The zone with clock i equal to `at`."""
+        upper = self.constrain(i, 0, le(at))
+        return upper.constrain(0, i, le(-at)) if upper is not None else None
+
+    def up(self) -> Zone:
+        """Time passes: every clock may grow by the same amount (no upper bounds)."""
+        size, m = self.size, self.bounds
+        if all(m[i * size] >= INF for i in range(1, size)):
+            return self
+        new = list(m)
+        for i in range(1, size):
+            new[i * size] = INF
+        return Zone(size, tuple(new))
+
+    def reset(self, i: int) -> Zone:
+        """Clock i set to 0."""
+        size, m = self.size, self.bounds
+        new = list(m)
+        for j in range(size):
+            new[i * size + j] = m[j]  # x_i - x_j = x_0 - x_j
+            new[j * size + i] = m[j * size]  # x_j - x_i = x_j - x_0
+        new[i * size + i] = LE_ZERO
+        return Zone(size, tuple(new))
+
+    def added(self) -> Zone:
+        """The zone with one more clock, last, at 0."""
+        size, m = self.size, self.bounds
+        grown = size + 1
+        new: list[int] = []
+        for i in range(size):
+            new += m[i * size : i * size + size]
+            new.append(m[i * size])  # x_i - x_new = x_i - x_0
+        new += m[:size]  # x_new - x_j = x_0 - x_j
+        new.append(LE_ZERO)
+        return Zone(grown, tuple(new))
+
+    def project(self, keep: Sequence[int]) -> Zone:
+        """The zone over the clocks `keep` (indices, the reference 0 first), in that order:
+        dropping a clock or reordering keeps canonical form."""
+        size, m = self.size, self.bounds
+        return Zone(len(keep), tuple(m[i * size + j] for i in keep for j in keep))
+
+    def extrapolate(self, ceilings: Sequence[int]) -> Zone:
+        """Classic extrapolation by maximal constants (Extra_M): `ceilings[i]` is the largest
+        constant clock i is ever compared with (`ceilings[0]` is 0). A bound beyond a clock's
+        ceiling can no longer change which guards and invariants hold, so it is dropped (an upper
+        bound) or relaxed to "more than the ceiling" (a lower bound); the zones that remain are
+        finitely many. Sound and complete for reachability with constraints that compare one
+        clock with a constant (Behrmann, Bouyer, Larsen, Pelanek 2006), which are all the spec
+        language has."""
+        size, m = self.size, self.bounds
+        new = list(m)
+        changed = False
+        for i in range(size):
+            top = le(ceilings[i])
+            for j in range(size):
+                if i == j:
+                    continue
+                raw = new[i * size + j]
+                if raw >= INF:
+                    continue
+                if i and raw > top:
+                    new[i * size + j] = INF
+                    changed = True
+                elif j and raw < lt(-ceilings[j]):
+                    new[i * size + j] = lt(-ceilings[j])
+                    changed = True
+        if not changed:
+            return self
+        closed = _close(size, new)
+        assert closed is not None  # relaxing bounds never empties a zone
+        return closed
+
+    def __str__(self) -> str:
+        size = self.size
+        parts = []
+        for i in range(1, size):
+            low, high = self.interval(i)
+            parts.append(f"x{i} in [{low}, {'inf' if high is None else high}]")
+        return "; ".join(parts) or "true"
+
+
+def _close(size: int, m: list[int]) -> Zone | None:
+    """Canonical form by Floyd-Warshall; None if a negative cycle makes the zone empty."""
+    for k in range(size):
+        row_k = m[k * size : k * size + size]
+        for i in range(size):
+            ik = m[i * size + k]
+            if ik >= INF:
+                continue
+            row = i * size
+            for j in range(size):
+                kj = row_k[j]
+                if kj >= INF:
+                    continue
+                v = ik + kj - ((ik | kj) & 1)
+                if v < m[row + j]:  # noqa: PLR1730 (as in constrain)
+                    m[row + j] = v
+    if any(m[i * size + i] < LE_ZERO for i in range(size)):
+        return None
+    return Zone(size, tuple(m))

@@ -1,0 +1,179 @@
+"""The DBM algebra against brute force: every operation on a zone is checked against the same
+operation on the set of valuations it stands for, on a grid fine enough to see every bound."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from itertools import product
+
+import pytest
+from conftest import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from hasm.core.zones import INF, LE_ZERO, Zone, add_bounds, le, lt
+
+Point = tuple[Fraction, ...]
+# Valuations on the grid of half seconds up to 14: with closed bounds and integer constants, a
+# zone's vertices are integers and the moments an operation looks for are halves at worst, so
+# the grid sees every operation exactly. (Strict bounds come from extrapolation: tested apart.)
+GRID = [Fraction(k, 2) for k in range(0, 29)]
+CHECKED = [x for x in GRID if x <= 6]  # where the constants (|c| <= 6) can tell points apart
+Points = frozenset[Point]
+
+
+def holds(zone: Zone, v: Point) -> bool:
+    """Is the valuation `v` (clocks 1..n) in the zone, by its matrix?"""
+    full = (Fraction(0), *v)
+    size = zone.size
+    for i in range(size):
+        for j in range(size):
+            raw = zone.bounds[i * size + j]
+            if raw >= INF:
+                continue
+            c, closed = Fraction(raw >> 1), raw & 1
+            diff = full[i] - full[j]
+            if diff > c or (diff == c and not closed):
+                return False
+    return True
+
+
+def within(v: Point, i: int, j: int, c: int) -> bool:
+    full = (Fraction(0), *v)
+    return full[i] - full[j] <= c
+
+
+# An operation: (name, arguments); applied to a zone and, alongside, to the grid points.
+operations = st.one_of(
+    st.tuples(st.just("constrain"), st.integers(0, 2), st.integers(0, 2), st.integers(-6, 6)),
+    st.tuples(st.just("up")),
+    st.tuples(st.just("reset"), st.integers(1, 2)),
+)
+
+
+def apply_both(
+    zone: Zone | None, points: Points, op: tuple[object, ...]
+) -> tuple[Zone | None, Points]:
+    name = op[0]
+    if name == "constrain":
+        _, i, j, c = op
+        assert isinstance(i, int) and isinstance(j, int) and isinstance(c, int)
+        if i == j:
+            return zone, points
+        new_zone = zone.constrain(i, j, le(c)) if zone is not None else None
+        return new_zone, frozenset(v for v in points if within(v, i, j, c))
+    if name == "up":
+        top = GRID[-1]
+        grown = {tuple(x + d for x in v) for v in points for d in GRID if max(v) + d <= top}
+        return (zone.up() if zone is not None else None), frozenset(grown)
+    _, i = op
+    assert isinstance(i, int)
+    reset = frozenset((*v[: i - 1], Fraction(0), *v[i:]) for v in points)
+    return (zone.reset(i) if zone is not None else None), reset
+
+
+START: Points = frozenset({(Fraction(0), Fraction(0))})
+
+
+@given(st.lists(operations, max_size=7))
+@settings(max_examples=examples(100))
+def test_operations_agree_with_the_valuations_they_stand_for(ops: list[tuple[object, ...]]) -> None:
+    zone: Zone | None = Zone.zero(2)
+    points = START
+    for op in ops:
+        zone, points = apply_both(zone, points, op)
+    for v in product(CHECKED, repeat=2):
+        assert (zone is not None and holds(zone, v)) == (v in points), (ops, v, zone)
+
+
+@given(st.lists(operations, max_size=5), st.lists(operations, max_size=5))
+@settings(max_examples=examples(60))
+def test_inclusion_is_inclusion_of_valuations(
+    a: list[tuple[object, ...]], b: list[tuple[object, ...]]
+) -> None:
+    za: Zone | None = Zone.zero(2)
+    zb: Zone | None = Zone.zero(2)
+    pa = pb = START
+    for op in a:
+        za, pa = apply_both(za, pa, op)
+    for op in b:
+        zb, pb = apply_both(zb, pb, op)
+    del pa, pb  # the zones' own points are compared: the operations are tested above
+    if za is None or zb is None:
+        return
+    # Canonical forms compare entry by entry exactly when the valuations are included (the
+    # constants of a closed form stay within 12, so the grid up to 14 shows any difference).
+    grid = list(product(GRID, repeat=2))
+    assert za.includes(zb) == all(holds(za, v) for v in grid if holds(zb, v))
+
+
+def test_bounds_add_with_strictness() -> None:
+    assert add_bounds(le(2), le(3)) == le(5)
+    assert add_bounds(lt(2), le(3)) == lt(5)
+    assert add_bounds(lt(2), lt(-3)) == lt(-1)
+    assert add_bounds(INF, le(0)) == INF
+    assert lt(3) < le(3) < lt(4)
+
+
+def test_a_contradiction_is_empty() -> None:
+    zone = Zone.zero(1).up()
+    at_least_5 = zone.constrain(0, 1, le(-5))
+    assert at_least_5 is not None and at_least_5.interval(1) == (5, None)
+    assert at_least_5.constrain(1, 0, lt(5)) is None
+    assert at_least_5.constrain(1, 0, le(5)) is not None
+
+
+def test_reset_keeps_the_other_clocks_relation_to_now() -> None:
+    # x1 in [2, 4] after time passed; reset x2: x1 - x2 in [2, 4]
+    zone = Zone.zero(2).up().constrain(1, 0, le(4))
+    assert zone is not None
+    zone = zone.constrain(0, 1, le(-2))
+    assert zone is not None
+    zone = zone.reset(2)
+    assert zone.difference(1, 2) == (2, 4)
+    later = zone.up().constrain(2, 0, le(3))
+    assert later is not None and later.interval(1) == (2, 7)
+
+
+def test_added_and_project() -> None:
+    zone = Zone.zero(1).up().constrain(1, 0, le(3))
+    assert zone is not None
+    grown = zone.added()
+    assert grown.clocks == 2 and grown.interval(2) == (0, 0) and grown.interval(1) == (0, 3)
+    assert grown.project([0, 1]) == zone
+    swapped = grown.project([0, 2, 1])
+    assert swapped.interval(1) == (0, 0) and swapped.interval(2) == (0, 3)
+
+
+def test_extrapolation_relaxes_only_beyond_the_ceiling() -> None:
+    zone = Zone.zero(1).up().fix(1, 50)
+    assert zone is not None
+    wide = zone.extrapolate([0, 10])
+    assert wide.includes(zone)
+    assert wide.interval(1) == (10, None)  # more than 10: all a guard up to 10 can tell
+    assert wide.constrain(1, 0, le(10)) is None  # strictly more
+    inside = Zone.zero(1).up().fix(1, 7)
+    assert inside is not None and inside.extrapolate([0, 10]) == inside
+
+
+def test_point_is_in_the_zone() -> None:
+    zone = Zone.zero(2).up().constrain(1, 0, le(9))
+    assert zone is not None
+    zone = zone.constrain(0, 1, le(-3))
+    assert zone is not None
+    zone = zone.reset(2).up().constrain(0, 2, le(-2))
+    assert zone is not None
+    v = zone.point()
+    assert holds(zone, tuple(Fraction(x) for x in v[1:]))
+    assert v == (0, 5, 2)
+
+
+def test_a_closed_zone_has_ordered_canonical_diagonal() -> None:
+    zone = Zone.zero(3)
+    assert all(zone.bounds[i * 4 + i] == LE_ZERO for i in range(4))
+    with pytest.raises(ValueError):
+        broken = Zone.zero(1).up().constrain(0, 1, lt(-1))
+        assert broken is not None
+        open_gap = broken.constrain(1, 0, lt(2))
+        assert open_gap is not None
+        open_gap.point()
