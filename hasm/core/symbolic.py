@@ -41,7 +41,10 @@ __all__ = [
     "from_concrete",
     "guard",
     "invariant",
+    "apply_renumbering",
     "normalise",
+    "rename",
+    "renumbering",
     "step",
     "tags",
 ]
@@ -190,32 +193,50 @@ def normalise(config: Config, zone: Zone, held: Held = ()) -> tuple[Symbolic, He
     proves equal merged (cohorts that then share a key merged too), tags renumbered by first
     use - `held` first, then the timers, then the waiting cohorts - and `now` 0. Returns the
     symbolic configuration and `held` renumbered."""
+    renamed = renumbering(config, zone, held)
+    return apply_renumbering(config, zone, renamed), tuple(
+        None if h is None else renamed[h] for h in held
+    )
+
+
+def renumbering(config: Config, zone: Zone, held: Held = ()) -> dict[int, int]:
+    """The new tag of each tag `held` and `config` refer to (see `normalise`): by first use,
+    a tag whose clock the zone proves equal to an earlier one's taking that one's."""
     order: list[int] = []
-    same: dict[int, int] = {}  # tag -> the tag of the clock it equals
+    new: dict[int, int] = {}
     for tag in [*(h for h in held if h is not None), *tags(config)]:
-        if tag in same:
+        if tag in new:
             continue
         for kept in order:
             if zone.difference(tag + 1, kept + 1) == (0, 0):
-                same[tag] = same[kept]
+                new[tag] = new[kept]
                 break
         else:
-            same[tag] = len(order)
+            new[tag] = len(order)
             order.append(tag)
-    new = same
+    return new
+
+
+def apply_renumbering(config: Config, zone: Zone, new: dict[int, int]) -> Symbolic:
+    """`config` and `zone` with tags renamed by `new` (from `renumbering`): the clocks of the
+    first tag of each new number kept, in order, the others dropped."""
+    firsts: dict[int, int] = {}
+    for old, n in new.items():
+        firsts.setdefault(n, old)
     timers = tuple(RunningTimer(t.name, t.node, *(new[int(t.since)],) * 3) for t in config.timers)
     counts: dict[tuple[int, int, float], int] = {}
     for c in config.users:
-        key = (
-            c.home,
-            c.session,
-            new[int(c.waiting_since)] if c.waiting_since >= 0 else NOT_WAITING,
-        )
+        key = (c.home, c.session, rename(c.waiting_since, new))
         counts[key] = counts.get(key, 0) + c.count
     users = tuple(sorted(Cohort(*key, n) for key, n in counts.items()))
     discrete = Config(0, config.ha_enabled, config.link_up, config.nodes, timers, users)
-    projected = zone.project([0, *(t + 1 for t in order)])
-    return Symbolic(discrete, projected), tuple(None if h is None else new[h] for h in held)
+    projected = zone.project([0, *(firsts[n] + 1 for n in range(len(firsts)))])
+    return Symbolic(discrete, projected)
+
+
+def rename(waiting_since: float, new: dict[int, int]) -> float:
+    """A cohort's re-login start (a tag, or NOT_WAITING) renamed by `new`."""
+    return new[int(waiting_since)] if waiting_since >= 0 else NOT_WAITING
 
 
 def clock_ceilings(model: Model, sym: Symbolic, held: Sequence[tuple[int, int]] = ()) -> list[int]:
