@@ -46,6 +46,7 @@ from hasm.core.semantics import Model, offered
 from hasm.errors import ParameterError
 from hasm.oracle.clock import TICKS
 from hasm.oracle.oracle import Oracle
+from hasm.oracle.windows import windows
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
@@ -271,17 +272,15 @@ def _boundaries(oracle: Oracle) -> list[tuple[float, str]]:
     now = oracle.now
     out: set[tuple[float, str]] = set()
     for cand in oracle.candidates:
-        config = cand.config
-        for timer in config.timers:
-            where = f"timer {timer.name} on {nodes[timer.node]}"
-            out.add((timer.earliest / TICKS, f"{where} may fire"))
-            out.add((timer.latest / TICKS, f"{where} must have fired"))
-        for c in config.users:
-            if c.waiting_since >= 0:
-                where = f"clients homed on {nodes[c.home]}"
-                earliest, latest = model.relogin_window(c.waiting_since)
-                out.add((earliest / TICKS, f"{where} may log in again"))
-                out.add((latest / TICKS, f"{where} have logged in again"))
+        for w in windows(model, cand, oracle.tick):
+            if w.timer is not None:
+                where = f"timer {w.timer} on {nodes[w.node]}"
+                out.add((w.earliest / TICKS, f"{where} may fire"))
+                out.add((w.latest / TICKS, f"{where} must have fired"))
+            else:
+                where = f"clients homed on {nodes[w.node]}"
+                out.add((w.earliest / TICKS, f"{where} may log in again"))
+                out.add((w.latest / TICKS, f"{where} have logged in again"))
     return sorted((t, why) for t, why in out if t >= now)
 
 

@@ -1,33 +1,39 @@
 """Reaching for the oracle: every candidate at a later time, through what a trace cannot see.
 
 Between two records timers fire anywhere in their window and clients re-login at any moment of
-theirs; the candidates at the next record's time are every way that can go (see hasm.oracle.oracle
-for where this over-approximates)."""
+theirs. Each candidate's zone keeps, for every hidden step taken, exactly the moments it could
+have been taken at, related to one another and to the last record (its clock is tag 0): time
+passes (`delay`), a hidden step cuts the zone to where its guard holds, and at the next record's
+time the zone is cut to that instant. Nothing is widened, so the candidates at a record are
+exactly the configurations some behaviour allowing the trace is in.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Fire, Relogin, UserKey
-from hasm.core.semantics import Model, apply, deadline
+from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, Fire, Relogin, UserKey
+from hasm.core.semantics import Model, apply
+from hasm.core.symbolic import delay
 from hasm.core.views import node_views
+from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import (
+    RECORD,
     Candidate,
     Split,
     add_split,
-    at,
     expand,
-    keep_slack,
     narrow,
+    normal,
     successors,
-    widen,
 )
 
-__all__ = ["Counts", "Pins", "Reacher"]
+__all__ = ["Counts", "Pins", "Reacher", "at_record"]
 
 Counts = dict[tuple[int, int], int]  # users observed per (home node, session node)
+_CLOCK = RECORD + 1  # the record clock's index in a zone
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +45,11 @@ class Pins:
     active: tuple[int | None, int | None]
 
 
+def at_record(zone: Zone, elapsed: int) -> Zone | None:
+    """The zone at the moment `elapsed` ticks after the last record."""
+    return zone.fix(_CLOCK, elapsed)
+
+
 class Reacher:
     """Takes candidates to a later time. A waiting cohort of more than `listed_up_to` clients
     re-logins as one range of counts; a smaller one has each count listed (see
@@ -46,102 +57,111 @@ class Reacher:
 
     def __init__(self, model: Model, listed_up_to: float) -> None:
         self.model, self.listed_up_to = model, listed_up_to
+        self.relogin_low = int(model.relogin_low)
+        self.relogin_high = int(model.relogin_high)
+        self.lows = {t.name: int(t.low) for t in model.node_timers}
 
     def reach(
-        self, candidates: frozenset[Candidate], t: int, pinned: Pins | None = None
+        self, candidates: frozenset[Candidate], elapsed: int, pinned: Pins | None = None
     ) -> frozenset[Candidate]:
-        """Every candidate at `t` (ticks, not before the candidates' time)."""
+        """Every candidate `elapsed` ticks after the last record (its zone at that moment)."""
         out: set[Candidate] = set()
         for cand in candidates:
-            if self._quiet(cand, t):
-                out.add(at(cand, t))  # the common case: nothing can happen before t
+            if self._quiet(cand, elapsed):
+                # The common case: nothing can happen before then, so nothing is due either.
+                zone = cand.zone.up().fix(_CLOCK, elapsed)
+                assert zone is not None  # the record clock is 0 now and nothing else is bounded
+                out.add(Candidate(cand.config, zone, cand.splits))
             else:
-                out.update(self._reach_one(cand, t, pinned))
-        # A range stands for its configuration too: drop the configuration listed again.
-        ranged = {(c.config, c.slack) for c in out if c.splits}
-        if ranged:
-            out = {c for c in out if c.splits or (c.config, c.slack) not in ranged}
-        return frozenset(out)
+                out.update(self._reach_one(cand, elapsed, pinned))
+        return frozenset(_subsumed(out))
 
-    def _quiet(self, cand: Candidate, t: float) -> bool:
-        """No timer may fire and no client may re-login up to `t`."""
-        config = cand.config
-        if any(timer.earliest <= t for timer in config.timers):
-            return False
-        window = self.model.relogin_window
-        return not any(
-            c.waiting_since >= 0 and window(c.waiting_since)[0] <= t for c in config.users
-        )
+    def _quiet(self, cand: Candidate, elapsed: int) -> bool:
+        """No timer may fire and no client may re-login within `elapsed`: each clock, at its
+        oldest now, is still short of its least duration then."""
+        config, zone = cand.config, cand.zone
+        for t in config.timers:
+            high = zone.interval(int(t.since) + 1)[1]
+            if high is None or high + elapsed >= self.lows[t.name]:
+                return False
+        for c in config.users:
+            if c.waiting_since >= 0:
+                high = zone.interval(int(c.waiting_since) + 1)[1]
+                if high is None or high + elapsed >= self.relogin_low:
+                    return False
+        return True
 
     def _reach_one(
-        self, start: Candidate, t: float, pinned: Pins | None = None
+        self, start: Candidate, elapsed: int, pinned: Pins | None = None
     ) -> Iterator[Candidate]:
-        """Every candidate at `t`: hidden timer firings and re-logins up to `t`, in any order.
+        """Every candidate `elapsed` ticks on: hidden timer firings and re-logins in between,
+        in any order, each anywhere in its window.
 
         Re-logins change no node, so between two timer firings the order of the clients that
         re-login does not matter: each cohort's count is chosen once per stretch (cohorts in
         their order), which keeps the work linear in the number of clients, not quadratic.
 
         `pinned` is what the observation about to be checked says exactly about where users
-        are. When no timer can fire before `t` and a cohort is the only one whose clients can
+        are. When no timer can fire before it and a cohort is the only one whose clients can
         change a count it gives, the cohort's count is read off it instead of listed."""
         model = self.model
         no_cohort: frozenset[UserKey] = frozenset()
         stack: list[tuple[Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
-        seen = {(start, no_cohort)}
-        yielded: set[Candidate] = set()
+        # What was explored, by discrete part: the zones met (a zone inside one of them adds
+        # no behaviour).
+        seen: dict[tuple[Config, tuple[Split, ...], frozenset[UserKey]], list[Zone]] = {}
 
         def push(cand: Candidate, done: frozenset[UserKey]) -> None:
-            if (cand, done) not in seen:
-                seen.add((cand, done))
-                stack.append((cand, done))
+            stack.append((cand, done))
 
         while stack:
             cand, done = stack.pop()
+            key = (cand.config, cand.splits, done)
+            zones = seen.setdefault(key, [])
+            if any(z.includes(cand.zone) for z in zones):
+                continue
+            zones.append(cand.zone)
             config = cand.config
-            limit = self._deadline(cand)
-            # A window is closed at both ends: at its deadline a timer may still be unfired.
-            if (limit is None or limit >= t) and cand not in yielded:
-                yielded.add(cand)
-                yield at(cand, t)
             # The members of a range in which a cohort's clients are all back outlive the
-            # cohort's deadline: they go on as a candidate of their own.
-            for i, split in enumerate(cand.splits):
-                source = split.source
-                if split.extra == config.count(source) and self._latest(cand, source) < t:
-                    push(narrow(cand, i, split.extra, split.extra), done)
-            horizon = t if limit is None else min(t, limit)
-            for timer in config.timers:
-                low, high = max(config.now, timer.earliest), min(timer.latest, horizon)
-                if low > high:
-                    continue
-                fire, width = (Fire(timer.name, timer.node),), high - low
-                for after in successors(
-                    model,
-                    at(cand, low),
-                    lambda _config, fire=fire: fire,  # type: ignore[misc]
-                    lambda c, step, width=width: widen(c, step, width),  # type: ignore[misc]
-                ):
+            # cohort's deadline: where it may come before the record, they go on as a
+            # candidate of their own.
+            if cand.splits:
+                oldest = cand.zone.up().constrain(_CLOCK, 0, le(elapsed))
+                for i, split in enumerate(cand.splits):
+                    source = split.source
+                    if split.extra == config.count(source) and oldest is not None:
+                        high = oldest.interval(int(source[2]) + 1)[1]
+                        if high is None or high > self.relogin_high:
+                            push(normal(narrow(cand, i, split.extra, split.extra)), done)
+            passed = delay(model, cand.symbolic)
+            if passed is None:
+                continue
+            until = passed.zone.constrain(_CLOCK, 0, le(elapsed))
+            if until is None:
+                continue
+            now = Candidate(config, until, cand.splits)
+            there = until.fix(_CLOCK, elapsed)
+            if there is not None:
+                yield normal(Candidate(config, there, cand.splits))
+            fires = [Fire(timer.name, timer.node) for timer in config.timers]
+            for fire in fires:
+                for after in successors(model, now, _only(fire), recorded=False):
                     push(after, no_cohort)
             for cohort in config.users:
                 if cohort.waiting_since < 0 or cohort.key in done:
                     continue
-                low = max(config.now, model.relogin_window(cohort.waiting_since)[0])
-                if low > min(self._latest(cand, cohort.key), horizon):
+                ready = until.constrain(0, int(cohort.waiting_since) + 1, le(-self.relogin_low))
+                if ready is None:
                     continue
-                here = at(cand, low)
-                target = (cohort.home, model.serving(here.config, cohort.home), NOT_WAITING)
+                here = Candidate(config, ready, cand.splits)
+                target = (cohort.home, model.serving(config, cohort.home), NOT_WAITING)
                 index = next((i for i, s in enumerate(cand.splits) if s.source == cohort.key), None)
                 if index is not None and cand.splits[index].target != target:
-                    for part in expand(here, index):  # they land elsewhere now: list it out
-                        push(part, done)
+                    for part in expand(cand, index):  # they land elsewhere now: list it out
+                        push(normal(part), done)
                     continue
-                for after in self._relogins(here, cohort, target, index, pinned, t, done):
-                    push(after, done | {cohort.key})
-
-    def _latest(self, cand: Candidate, key: UserKey) -> float:
-        """The last moment a waiting cohort's clients may re-login."""
-        return self.model.relogin_window(key[2])[1] + cand.slack_of(key)
+                for after in self._relogins(here, cohort, target, index, pinned, elapsed, done):
+                    push(normal(after), done | {cohort.key})
 
     def _relogins(
         self,
@@ -150,7 +170,7 @@ class Reacher:
         target: UserKey,
         index: int | None,
         pinned: Pins | None,
-        until: float,
+        elapsed: int,
         done: frozenset[UserKey],
     ) -> list[Candidate]:
         """The candidates after some of `cohort`'s clients re-login now, landing in cohort
@@ -158,7 +178,7 @@ class Reacher:
         observation about to be checked says, when it pins the count; else any number of them,
         as one range (see hasm.oracle.candidates)."""
         config = here.config
-        read_off = self._pinned_count(here, cohort, pinned, until, done) if pinned else None
+        read_off = self._pinned_count(here, cohort, pinned, elapsed, done) if pinned else None
         if read_off is None:
             ranged = add_split(here, cohort.key, target, cohort.count)
             # A few clients are cheaper listed: the candidates merge as they meet again.
@@ -169,21 +189,21 @@ class Reacher:
             return []  # none: the candidate without re-logins is there already
         if index is not None:  # every member, plus those still to re-login, has that many back
             return [narrow(here, index, read_off, read_off)]
-        back = apply(self.model, config, Relogin(cohort.key, read_off))[0].config
-        return [Candidate(back, keep_slack(here.slack, back, here.splits), here.splits)]
+        back = apply(self.model, config, Relogin(cohort.key, read_off), timed=False)[0].config
+        return [Candidate(back, here.zone, here.splits)]
 
     def _pinned_count(
         self,
         here: Candidate,
         cohort: Cohort,
         pinned: Pins,
-        until: float,
+        elapsed: int,
         done: frozenset[UserKey],
     ) -> int | None:
         """How many of `cohort` are back by the observation, when it says so exactly and nothing
         else can change that before it (0: none, or an impossible number; None: not known).
         The count is the configuration's: a range along this cohort is settled by it."""
-        model, home, config = self.model, cohort.home, here.config
+        model, home, config, zone = self.model, cohort.home, here.config, here.zone
         target = model.serving(config, home)
         if target == NO_NODE:
             return None
@@ -192,10 +212,13 @@ class Reacher:
             for s in here.splits
         ):
             return None  # another range moves the same users or counter
-        # Not before the observation itself (`until`), not just before this stretch's deadline:
-        # a timer firing after the clients' deadline can still move them before it is made.
-        if any(max(config.now, tm.earliest) <= min(tm.latest, until) for tm in config.timers):
-            return None  # a timer may still fire first and change where clients land
+        # Not before the observation itself, not just before this stretch's deadline: a timer
+        # firing after the clients' deadline can still move them before it is made.
+        until = zone.up().constrain(_CLOCK, 0, le(elapsed))
+        for tm in config.timers:
+            oldest = None if until is None else until.interval(int(tm.since) + 1)[1]
+            if oldest is None or oldest >= self.lows[tm.name]:
+                return None  # a timer may still fire first and change where clients land
         waiting = [
             c
             for c in config.users
@@ -221,14 +244,34 @@ class Reacher:
             return None
         return wanted if 1 <= wanted <= cohort.count else 0
 
-    def _deadline(self, cand: Candidate) -> float | None:
-        """The core's deadline, with the slack of waiting cohorts taken into account."""
-        if not cand.slack:
-            return deadline(self.model, cand.config)
-        times = [timer.latest for timer in cand.config.timers]
-        times += [
-            self.model.relogin_window(c.waiting_since)[1] + cand.slack_of(c.key)
-            for c in cand.config.users
-            if c.waiting_since >= 0
-        ]
-        return min(times) if times else None
+
+def _only(fire: Fire) -> Callable[[Config], tuple[Fire]]:
+    """The inputs of a stretch that fires one timer, whatever the configuration."""
+    return lambda _config: (fire,)
+
+
+def _subsumed(cands: set[Candidate]) -> list[Candidate]:
+    """The candidates but those another one includes (same discrete part and ranges, a zone
+    inside its zone), and a configuration a range stands for listed again."""
+    by_part: dict[tuple[Config, tuple[Split, ...]], list[Zone]] = {}
+    for c in sorted(cands, key=lambda c: -_volume(c.zone)):
+        zones = by_part.setdefault((c.config, c.splits), [])
+        if not any(z.includes(c.zone) for z in zones):
+            zones.append(c.zone)
+    # A range stands for its configuration too: drop the configuration listed again.
+    ranged = {(config, z) for (config, splits), zs in by_part.items() if splits for z in zs}
+    return [
+        Candidate(config, zone, splits)
+        for (config, splits), zones in by_part.items()
+        for zone in zones
+        if splits or (config, zone) not in ranged
+    ]
+
+
+def _volume(zone: Zone) -> int:
+    """A size of a zone that grows with inclusion (no bound counts as a very large one), so
+    that trying the larger first drops every zone another includes."""
+    return sum(min(b, _LARGE) for b in zone.bounds)
+
+
+_LARGE = 1 << 56  # beyond any bound in ticks (about 417 days in nanoseconds)

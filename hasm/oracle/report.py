@@ -7,15 +7,17 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hasm.core.config import NO_NODE, Config
+from hasm.core.config import NO_NODE, Config, Fire
 from hasm.core.semantics import Model, offered
 from hasm.core.views import describe_duration, node_views
 from hasm.oracle.candidates import Candidate, member, members
-from hasm.oracle.clock import show_seconds, show_ticks
+from hasm.oracle.clock import show_seconds, show_ticks, ticks
+from hasm.oracle.explain import Allowed, HiddenStep, allowed_times
 from hasm.oracle.observing import Observation
+from hasm.oracle.windows import Window, windows
 from hasm.spec.model import Spec
 
-__all__ = ["Divergence", "FieldReport", "Reporter", "Seen"]
+__all__ = ["Divergence", "FieldReport", "Last", "Reporter", "Seen"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,16 @@ class Divergence:
             ],
             "why": list(self.why),
         }
+
+
+@dataclass(frozen=True)
+class Last:
+    """The record before the one rejected: its candidates, its time (ticks), and which
+    candidates show what the rejected record saw (or offer what it asked)."""
+
+    candidates: frozenset[Candidate]
+    since: int
+    shows: Callable[[Candidate], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +173,15 @@ class Reporter:
         return out
 
     def observation(
-        self, before: frozenset[Candidate], t: float, line: int | None, obs: Observation
+        self,
+        before: frozenset[Candidate],
+        t: float,
+        line: int | None,
+        obs: Observation,
+        last: Last | None = None,
     ) -> Divergence:
-        """The divergence of an observation that none of the candidates `before` it shows."""
+        """The divergence of an observation that none of the candidates `before` it shows
+        (`last`: the candidates at the record before, to say when it would have been shown)."""
         fields = self.fields(before, obs)
         if all(f.conforms for f in fields):
             fields.append(
@@ -171,7 +189,8 @@ class Reporter:
                     "(together)", "these values at once", ("no single behaviour shows them all",)
                 )
             )
-        return Divergence(self.file, line, t, "observation", tuple(fields), self._why(before))
+        why = self._explained(before, ticks(t), last)
+        return Divergence(self.file, line, t, "observation", tuple(fields), why)
 
     def event(
         self,
@@ -181,8 +200,10 @@ class Reporter:
         name: str,
         node: int | None,
         words: str,
+        last: Last | None = None,
     ) -> Divergence:
-        """The divergence of an administrator action that none of the candidates offers."""
+        """The divergence of an administrator action that none of the candidates offers (`last`
+        as for `observation`)."""
         offers = sorted(
             {
                 a.name + (f" {self.nodes[a.node]}" if a.node is not None else "")
@@ -203,37 +224,83 @@ class Reporter:
         )
         why = (
             f"the administrator action is not offered while {' or '.join(states)}",
-            *self._why(before),
+            *self._explained(before, ticks(t), last),
         )
         return Divergence(self.file, line, t, f"event {words}", (field_report,), why)
 
-    def _why(self, cands: Iterable[Candidate]) -> tuple[str, ...]:
-        """The running timers and waiting clients of the candidates, with the lines that started
-        them, in the spec's words."""
+    def _explained(
+        self, before: frozenset[Candidate], now: int, last: Last | None
+    ) -> tuple[str, ...]:
+        """Why: what was pending at the last record and is now, and when what was seen (or
+        asked) would have been allowed, through which hidden steps."""
+        out: dict[str, None] = {}
+        if last is not None:
+            out.update(dict.fromkeys(self._why(last.candidates, last.since)))
+        out.update(dict.fromkeys(self._why(before, now)))
+        if last is not None:
+            out.update(dict.fromkeys(self._allowed(last, now)))
+        return tuple(out)
+
+    def _allowed(self, last: Last, now: int) -> list[str]:
+        """When some behaviour shows what the record saw, the nearest such stretch to `now`."""
+        spans = [int(t.high) for t in self.model.node_timers] + [int(self.model.relogin_high)]
+        horizon = now - last.since + max(spans, default=0)
+        found = allowed_times(self.model, last.candidates, last.since, last.shows, horizon)
+        if not found:
+            return []
+
+        def distance(a: Allowed) -> int:
+            if now < a.earliest:
+                return a.earliest - now
+            return 0 if a.latest is None or now <= a.latest else now - a.latest
+
+        best = min(found, key=lambda a: (distance(a), len(a.steps)))
+        until = "on" if best.latest is None else f"and t={show_ticks(best.latest)}"
+        words = f"the spec allows this record between t={show_ticks(best.earliest)} {until}"
+        if best.steps:
+            words += ", after " + ", then ".join(self._hidden(s) for s in best.steps)
+        return [words]
+
+    def _hidden(self, s: HiddenStep) -> str:
+        inp = s.input
+        what = (
+            f"timer {inp.timer} on {self.nodes[inp.node]} fired"
+            if isinstance(inp, Fire)
+            else f"client(s) homed on {self.nodes[inp.user[0]]} logged in again"
+        )
+        when = (
+            f"at t={show_ticks(s.earliest)}"
+            if s.earliest == s.latest
+            else f"between t={show_ticks(s.earliest)} and t={show_ticks(s.latest)}"
+        )
+        return f"{what} {when} (no record shows it)"
+
+    def _why(self, cands: Iterable[Candidate], now: int) -> tuple[str, ...]:
+        """The running timers and waiting clients of the candidates (their zones at `now`),
+        with the lines that started them, in the spec's words: when each started and when it
+        may fire, the earliest and latest times every hidden step before allows."""
         out: dict[str, None] = {}
         spec = self.spec
         for cand in sorted(cands, key=repr):  # a set's order depends on the hash seed
-            for timer in cand.config.timers:
-                spec_timer = spec.timers[timer.name]
-                cause = self._cause(timer.since)
-                window = (
-                    f"at t={show_ticks(timer.latest)}"
-                    if timer.earliest == timer.latest
-                    else f"between t={show_ticks(timer.earliest)} and t={show_ticks(timer.latest)}"
-                )
-                out[
-                    f"timer {timer.name} on {self.nodes[timer.node]} started at t={show_ticks(timer.since)}"
-                    f"{cause}: {spec_timer.description.rstrip('.')}; it fires {window} "
-                    f"({describe_duration(self.model, timer.name)}), so not before t={show_ticks(timer.earliest)}"
-                ] = None
-            for cohort in cand.config.users:
-                if cohort.waiting_since >= 0:
-                    low, high = self.model.relogin_window(cohort.waiting_since)
-                    high += cand.slack_of(cohort.key)
+            for w in windows(self.model, cand, now):
+                started = self._started(w)
+                if w.timer is not None:
+                    spec_timer = spec.timers[w.timer]
+                    window = (
+                        f"at t={show_ticks(w.latest)}"
+                        if w.earliest == w.latest
+                        else f"between t={show_ticks(w.earliest)} and t={show_ticks(w.latest)}"
+                    )
                     out[
-                        f"{cohort.count} client(s) homed on {self.nodes[cohort.home]} lost their session "
-                        f"at t={show_ticks(cohort.waiting_since)}{self._cause(cohort.waiting_since)} and log in again "
-                        f"between t={show_ticks(low)} and t={show_ticks(high)} "
+                        f"timer {w.timer} on {self.nodes[w.node]} started {started}: "
+                        f"{spec_timer.description.rstrip('.')}; it fires {window} "
+                        f"({describe_duration(self.model, w.timer)}), so not before t={show_ticks(w.earliest)}"
+                    ] = None
+                else:
+                    out[
+                        f"{w.count} client(s) homed on {self.nodes[w.node]} lost their session "
+                        f"{started} and log in again "
+                        f"between t={show_ticks(w.earliest)} and t={show_ticks(w.latest)} "
                         f"({describe_duration(self.model, spec.user_timer.id)})"
                     ] = None
         if not out and self.recent:
@@ -244,7 +311,17 @@ class Reporter:
             ] = None
         return tuple(out)
 
-    def _cause(self, since: float) -> str:  # since: ticks
+    def _started(self, w: Window) -> str:
+        """When a window's clock started: at a recorded event's time, or between two times
+        (after a hidden step whose moment the trace does not pin)."""
+        if w.exact_start:
+            return f"at t={show_ticks(w.started_from)}{self._cause(w.started_from)}"
+        return (
+            f"between t={show_ticks(w.started_from)} and t={show_ticks(w.started_by)} "
+            "(by a step the trace does not show)"
+        )
+
+    def _cause(self, since: int) -> str:  # since: ticks
         for seen in reversed(self.recent):
             if seen.t == since:
                 where = f"line {seen.line}: " if seen.line is not None else ""

@@ -25,6 +25,7 @@ from hasm.core.views import node_views
 from hasm.errors import ConformanceError
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
+from hasm.oracle.windows import windows
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 from hasm.trace.records import Record, TraceEvent
@@ -337,13 +338,16 @@ def trace_timeline(
 def _candidate_timers(oracle: Oracle) -> dict[tuple[str, int, float], tuple[float, float]]:
     """The node timers running in some candidate configuration, with the union of windows,
     in seconds (the oracle may count time in integer ticks of its model)."""
-    ticks = getattr(oracle.model, "ticks", None) or 1
+    ticks = oracle.model.ticks or 1
+    now = oracle.tick
     out: dict[tuple[str, int, float], tuple[float, float]] = {}
     for cand in oracle.candidates:
-        for t in cand.config.timers:
-            key = (t.name, t.node, t.since / ticks)
-            low, high = out.get(key, (t.earliest / ticks, t.latest / ticks))
-            out[key] = (min(low, t.earliest / ticks), max(high, t.latest / ticks))
+        for w in windows(oracle.model, cand, now):
+            if w.timer is None:
+                continue
+            key = (w.timer, w.node, w.started_from / ticks)
+            low, high = out.get(key, (w.earliest / ticks, w.latest / ticks))
+            out[key] = (min(low, w.earliest / ticks), max(high, w.latest / ticks))
     return out
 
 

@@ -22,10 +22,11 @@ from hypothesis import strategies as st
 from hasm.core.config import Relogin
 from hasm.core.semantics import Model, offered
 from hasm.errors import ConformanceError, HasmError, InputError
-from hasm.oracle.clock import TICKS
+from hasm.oracle.clock import TICKS, ticks
 from hasm.oracle.files import check_file
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
+from hasm.oracle.windows import windows
 from hasm.sim.runner import scenario_model, scenario_trace
 from hasm.sim.scenario import load_scenario, packaged_scenarios
 from hasm.sim.simulator import Simulator
@@ -589,19 +590,18 @@ def test_overapproximation_users_are_counted_not_followed(spec: Spec) -> None:
     oracle.observe(401, sessions={"alice": None, "bob": "sub"})  # accepted: the over-approximation
 
 
-def test_overapproximation_hidden_step_times_are_intervals_not_zones(spec: Spec) -> None:
-    """A hidden step in [a, b] is taken at a, and what it starts gets the later bound it would
-    have if taken at b; the relation between the two is lost.
+def test_hidden_steps_keep_their_relation_so_a_forbidden_trace_is_rejected(spec: Spec) -> None:
+    """Zones, not intervals: the moments of hidden steps stay related to each other.
 
     With transition_min_s = 30, HA is enabled at t=10 while the presence engine is stopped on
     pub; the initialization timer fires at some hidden x in [40, 70]: pub fails over, alice's
     session ends at x (she re-logs in within [x+120, x+537]) and sub's user move starts (it ends
     within [x+30, x+60]). Seeing sub Running in Backup Mode at t=70 means the move ended by 70, so
-    x <= 40, so x = 40 and alice is back on sub by 40+537 = 577. Exactly, alice without a session
-    at t=600 is forbidden. The oracle took the step at 40 and gave alice's re-login the bound of
-    a step at 70 (607): it accepts t=600, and still rejects past 607."""
+    x <= 40, so x = 40 and alice is back on sub by 40+537 = 577. Alice without a session at t=577
+    is allowed, at t=600 forbidden. (Intervals took the step at 40 and gave the re-login the
+    bound of a step at 70, 607, and accepted t=600.)"""
 
-    def run(last: float) -> None:
+    def run(last: float) -> Oracle:
         oracle = Oracle(
             spec,
             ("pub", "sub"),
@@ -613,17 +613,20 @@ def test_overapproximation_hidden_step_times_are_intervals_not_zones(spec: Spec)
         oracle.observe(10, nodes={"pub": {"state": "Initializing"}}, sessions={"alice": "pub"})
         oracle.observe(70, nodes={"pub": {"state": FAILED_CSNR}, "sub": {"state": "Backup Mode"}})
         waiting = [  # the oracle counts time in integer ticks (TICKS per second)
-            (c.waiting_since / TICKS, cand.slack_of(c.key) / TICKS)
+            (w.started_from / TICKS, w.started_by / TICKS, w.latest / TICKS)
             for cand in oracle.candidates
-            for c in cand.config.users
-            if c.waiting_since >= 0
+            for w in windows(oracle.model, cand, ticks(70))
+            if w.timer is None
         ]
-        assert waiting == [(40.0, 30.0)]  # taken at a = 40, with b - a = 30 s of slack
+        assert waiting == [(40.0, 40.0, 577.0)]  # the wait began at exactly 40
         oracle.observe(last, sessions={"alice": None})
+        return oracle
 
-    run(600)  # accepted: the over-approximation (exactly, alice is on sub by t=577)
-    with pytest.raises(ConformanceError):
-        run(607.5)  # past the widened bound
+    run(577)
+    with pytest.raises(ConformanceError) as caught:
+        run(600)
+    why = " ".join(caught.value.divergence.why)
+    assert "lost their session at t=40" in why and "between t=160" in why and "t=577" in why
 
 
 def test_a_hidden_step_does_not_widen_what_a_recorded_event_started(spec: Spec) -> None:
