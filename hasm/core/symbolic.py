@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from hasm.core.config import NOT_WAITING, Cohort, Config, Fire, Input, Relogin, RunningTimer, Step
 from hasm.core.semantics import Model, apply
-from hasm.core.zones import Zone, le
+from hasm.core.zones import LE_ZERO, Zone, le
 
 __all__ = [
     "Held",
@@ -204,11 +204,14 @@ def renumbering(config: Config, zone: Zone, held: Held = ()) -> dict[int, int]:
     a tag whose clock the zone proves equal to an earlier one's taking that one's."""
     order: list[int] = []
     new: dict[int, int] = {}
+    size, m = zone.size, zone.bounds
     for tag in [*(h for h in held if h is not None), *tags(config)]:
         if tag in new:
             continue
+        i = tag + 1
         for kept in order:
-            if zone.difference(tag + 1, kept + 1) == (0, 0):
+            j = kept + 1
+            if m[i * size + j] == LE_ZERO == m[j * size + i]:  # x_i - x_j in [0, 0]
                 new[tag] = new[kept]
                 break
         else:
@@ -223,6 +226,8 @@ def apply_renumbering(config: Config, zone: Zone, new: dict[int, int]) -> Symbol
     firsts: dict[int, int] = {}
     for old, n in new.items():
         firsts.setdefault(n, old)
+    if config.now == 0 and len(new) == zone.clocks and all(k == n for k, n in new.items()):
+        return Symbolic(config, zone)  # in normal form already: every tag its own, in order
     timers = tuple(RunningTimer(t.name, t.node, *(new[int(t.since)],) * 3) for t in config.timers)
     counts: dict[tuple[int, int, float], int] = {}
     for c in config.users:

@@ -190,7 +190,13 @@ class Zone:
         """The zone over the clocks `keep` (indices, the reference 0 first), in that order:
         dropping a clock or reordering keeps canonical form."""
         size, m = self.size, self.bounds
-        return Zone(len(keep), tuple(m[i * size + j] for i in keep for j in keep))
+        if len(keep) == size and all(i == k for k, i in enumerate(keep)):
+            return self
+        out: list[int] = []
+        for i in keep:
+            row = m[i * size : i * size + size]
+            out += [row[j] for j in keep]
+        return Zone(len(keep), tuple(out))
 
     def extrapolate(self, ceilings: Sequence[int]) -> Zone:
         """Classic extrapolation by maximal constants (Extra_M): `ceilings[i]` is the largest

@@ -58,7 +58,7 @@ def allowed_times(
     since: int,
     shows: Callable[[Candidate], bool],
     horizon: int,
-    budget: int = 2000,
+    budget: int = 500,
 ) -> list[Allowed]:
     """Every stretch up to `horizon` ticks after the last record (at `since`) in which a run of
     hidden steps from a candidate of `previous` reaches a configuration that `shows`, each with

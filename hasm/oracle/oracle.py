@@ -70,11 +70,14 @@ class Oracle:
         file: str = "<trace>",
         memo: bool = True,
         ranges: bool = True,
+        explain: bool = True,
     ) -> None:
         """`memo=False` turns off the memo of steps (see `record`), and `ranges=False` lists
         every possible re-login count instead of keeping a range (see hasm.oracle.candidates): both
-        give the same verdicts, only slower; tests compare against them."""
-        self.spec, self.file = spec, file
+        give the same verdicts, only slower; tests compare against them. `explain=False` leaves
+        out of a divergence's report when the record would have been allowed (a search of its
+        own, hasm.oracle.explain): for callers that want only the verdict, many times over."""
+        self.spec, self.file, self.explain = spec, file, explain
         problems = []
         if len(nodes) != 2 or nodes[0] == nodes[1]:
             problems.append(
@@ -146,6 +149,7 @@ class Oracle:
         *,
         memo: bool = True,
         ranges: bool = True,
+        explain: bool = True,
     ) -> Oracle:
         return cls(
             spec,
@@ -158,6 +162,7 @@ class Oracle:
             file=header.file,
             memo=memo,
             ranges=ranges,
+            explain=explain,
         )
 
     # -- the candidates, and the memo of steps -------------------------------------------------------
@@ -288,7 +293,7 @@ class Oracle:
                     for a in offered(self.model, cand.config)
                 )
 
-            last = Last(self.candidates, self._now, asks)
+            last = Last(self.candidates, self._now, asks) if self.explain else None
             raise ConformanceError(
                 self._reporter.event(before, t, line, name, index, seen.words, last)
             )
@@ -319,7 +324,11 @@ class Oracle:
             # The counts the observation pins may leave nothing to report against: what the
             # spec allows is what it allows without them.
             shown = before or self._reach(tick)
-            last = Last(self.candidates, self._now, lambda c: bool(observer.shows(c, obs)))
+            last = (
+                Last(self.candidates, self._now, lambda c: bool(observer.shows(c, obs)))
+                if self.explain
+                else None
+            )
             raise ConformanceError(self._reporter.observation(shown, t, line, obs, last))
         self._set(frozenset(_stamped(c) for c in kept), tick, t)
         self.records += 1

@@ -72,13 +72,26 @@ class CaseWriter:
         self.spec = spec
         users = dict(zip(USER_NAMES, NODE_NAMES, strict=True))
         self.lines = [case_header(variant, start, title)]
+        # Both only ask for verdicts: no explanations of what they reject.
         self.oracle = Oracle(
-            spec, NODE_NAMES, users, params=variant.overrides, initial=start, file="<case>"
+            spec,
+            NODE_NAMES,
+            users,
+            params=variant.overrides,
+            initial=start,
+            file="<case>",
+            explain=False,
         )
         # A second oracle fed only the file's records, as `hasm check` reads them: the first is
         # also advanced to each observation's time to learn what is pinned there.
         self.replay = Oracle(
-            spec, NODE_NAMES, users, params=variant.overrides, initial=start, file="<case>"
+            spec,
+            NODE_NAMES,
+            users,
+            params=variant.overrides,
+            initial=start,
+            file="<case>",
+            explain=False,
         )
         self.last: dict[str, Any] | None = None
         self.pinned: set[tuple[float, str]] = set()  # (time, field) the observations written
@@ -163,7 +176,7 @@ def check_verdict(spec: Spec, text: str, tolerance: float = 0.0) -> tuple[str, i
     ("input_error", line)."""
     try:
         header, records = read_trace(io.StringIO(text), spec, name="<case>")
-        oracle = Oracle.from_header(spec, header, tolerance)
+        oracle = Oracle.from_header(spec, header, tolerance, explain=False)  # the verdict only
         for record in records:
             oracle.record(record)
     except ConformanceError as exc:
