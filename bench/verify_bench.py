@@ -4,18 +4,81 @@ distinct states per second.
 
 A benchmark, not a timed test: it measures and reports; the goal (issue 4) is the full
 exploration in under 10 s on the project's 2-core machine.
+
+HASM_BASELINE=/path/to/checkout adds a comparison: both explorations, timed in fresh processes
+of this checkout and of that one (its own .venv/bin/python, its own `hasm`), interleaved, with
+new / baseline. Fresh processes on both sides, so neither gains from a warm parent; the figures
+above it stay the in-process ones they always were.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
 import sys
 import time
+from pathlib import Path
 
 from hasm.explorer.explore import MAX_FAULTS, explore
 from hasm.spec.loader import load_spec
 
 GOAL_S = 10.0
+ROOT = Path(__file__).resolve().parent.parent
+
+# One exploration through the package's public API, the clock around `explore` alone: the same
+# code for this checkout and a baseline one, whose bench/ may differ.
+EXPLORE = (
+    "import json, sys, time; sys.path.insert(0, sys.argv[1]); import hasm; "
+    "spec = hasm.load_spec(); t = time.perf_counter(); "
+    "r = hasm.explore(spec, max_faults=int(sys.argv[2]), jobs=int(sys.argv[3])); "
+    "s = time.perf_counter() - t; assert r.ok, 'the canonical spec must verify'; "
+    "print(json.dumps([s, r.states, r.transitions]))"
+)
+
+
+def explore_in(root: Path, faults: int, jobs: int) -> tuple[float, int, int]:
+    """(seconds, states, transitions) of one exploration in a fresh process of checkout `root`."""
+    python = str(root / ".venv" / "bin" / "python")
+    argv = [python, "-c", EXPLORE, str(root), str(faults), str(jobs)]
+    out = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=True)
+    seconds, states, transitions = json.loads(out.stdout)
+    return float(seconds), int(states), int(transitions)
+
+
+def baseline_checkout() -> Path | None:
+    """The checkout named by HASM_BASELINE, if any; refused unless it has its own venv."""
+    name = os.environ.get("HASM_BASELINE")
+    if not name:
+        return None
+    root = Path(name).resolve()
+    if not (root / ".venv" / "bin" / "python").exists() or not (root / "hasm").is_dir():
+        sys.exit(f"HASM_BASELINE={name}: no hasm checkout with a .venv/bin/python there")
+    return root
+
+
+def compare(baseline: Path, rounds: int, jobs: int) -> None:
+    """Both explorations, this checkout and the baseline in turn (the baseline first in every
+    other round, so neither gains from the machine's drift); medians side by side."""
+    print(f"new vs baseline {baseline} (fresh processes, interleaved, {jobs} process(es))")
+    print(
+        f"{'--faults':>8} {'runs':>5} {'new s':>8} {'base s':>8} {'new/base':>9} "
+        f"{'new states':>11} {'base states':>12}"
+    )
+    for faults, runs in ((1, rounds), (2, 1)):
+        times: dict[Path, list[float]] = {ROOT: [], baseline: []}
+        states: dict[Path, int] = {}
+        for i in range(runs):
+            order = (ROOT, baseline) if i % 2 == 0 else (baseline, ROOT)
+            for root in order:
+                seconds, states[root], _ = explore_in(root, faults, jobs)
+                times[root].append(seconds)
+        new, base = statistics.median(times[ROOT]), statistics.median(times[baseline])
+        print(
+            f"{faults:>8} {runs:>5} {new:>7.2f}s {base:>7.2f}s {new / base:>9.2f} "
+            f"{states[ROOT]:>11,} {states[baseline]:>12,}"
+        )
 
 
 def main(argv: list[str]) -> int:
@@ -64,6 +127,9 @@ def main(argv: list[str]) -> int:
         f"{len(spec.transitions)} transitions; "
         + ("verified" if double.ok else f"{len(double.violations)} violation(s)")
     )
+    baseline = baseline_checkout()
+    if baseline is not None:
+        compare(baseline, rounds, jobs)
     return 0
 
 
