@@ -20,8 +20,9 @@ model's unit is 1/`ticks` s and its times are integers. That is the same core as
 `Model(spec, params, monitored, ticks=K)` (which converts each bound to ticks once), with one
 difference that matters: `hasm.explorer.invariants` reads `at_least` (and `within`) in the
 model's parameters and compares them with the model's clock, so with `ticks=K` and unscaled
-parameters a `fires_after` bound of 2 s would be compared with 2 ticks (see the report of the
-commit that added this module). Scaling the parameters keeps the invariants' units and the
+parameters a `fires_after` bound of 2 s would be compared with 2 ticks, and a response's
+`within` added to a time in ticks (latent: hasm's own explorer runs in float seconds, where the
+two agree). Scaling the parameters keeps the invariants' units and the
 clock's the same. It is exact only when every duration expression is a sum of parameters (no
 literal constants) and no guard tests a `seconds` parameter: `digital_model` checks both, and
 that every duration is a whole number of ticks.
