@@ -78,6 +78,22 @@ Pair = tuple[str, str]
 ShownPair = tuple[tuple[str, str], tuple[str, str]]
 
 
+# The canonical spec with every duration a few seconds, keeping the orderings the real defaults
+# have and the spec relies on (see tests/slow/test_digital_canonical.py): the scale at which the
+# reference checks hasm's judges.
+SCALED = {
+    "keep_alive_interval_s": 1,
+    "keep_alive_timeout_s": 2,
+    "initialization_keep_alive_timeout_s": 4,
+    "critical_service_down_delay_s": 2,
+    "automatic_fallback_delay_s": 3,
+    "client_relogin_lower_limit_s": 3,
+    "client_relogin_upper_limit_s": 4,
+    "transition_min_s": 1,
+    "transition_max_s": 2,
+}
+
+
 class DigitalLimitError(RuntimeError):
     """The reference reached more states than it was allowed: the parameters are too large for
     brute force (a test should fail loudly rather than run for hours)."""

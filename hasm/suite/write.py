@@ -72,27 +72,22 @@ class CaseWriter:
         self.spec = spec
         users = dict(zip(USER_NAMES, NODE_NAMES, strict=True))
         self.lines = [case_header(variant, start, title)]
-        # Both only ask for verdicts: no explanations of what they reject.
-        self.oracle = Oracle(
-            spec,
-            NODE_NAMES,
-            users,
-            params=variant.overrides,
-            initial=start,
-            file="<case>",
-            explain=False,
-        )
+
+        def oracle() -> Oracle:  # verdicts only: no explanation of what it rejects
+            return Oracle(
+                spec,
+                NODE_NAMES,
+                users,
+                params=variant.overrides,
+                initial=start,
+                file="<case>",
+                explain=False,
+            )
+
+        self.oracle = oracle()
         # A second oracle fed only the file's records, as `hasm check` reads them: the first is
         # also advanced to each observation's time to learn what is pinned there.
-        self.replay = Oracle(
-            spec,
-            NODE_NAMES,
-            users,
-            params=variant.overrides,
-            initial=start,
-            file="<case>",
-            explain=False,
-        )
+        self.replay = oracle()
         self.last: dict[str, Any] | None = None
         self.pinned: set[tuple[float, str]] = set()  # (time, field) the observations written
 

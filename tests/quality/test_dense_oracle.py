@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from conftest import examples
-from digital import accepts_digital
+from digital import SCALED, accepts_digital
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -33,17 +33,6 @@ from hasm.trace.reader import read_trace
 GRID = 4  # record times are multiples of a quarter second
 SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 SMALL_PARAMS = {"service_down_delay_s": 2, "relogin_min_s": 1, "relogin_max_s": 3}
-SCALED = {  # as tests/slow/test_digital_canonical.py: the orderings the real defaults have
-    "keep_alive_interval_s": 1,
-    "keep_alive_timeout_s": 2,
-    "initialization_keep_alive_timeout_s": 4,
-    "critical_service_down_delay_s": 2,
-    "automatic_fallback_delay_s": 3,
-    "client_relogin_lower_limit_s": 3,
-    "client_relogin_upper_limit_s": 4,
-    "transition_min_s": 1,
-    "transition_max_s": 2,
-}
 NODES = ("a", "b")
 
 

@@ -17,21 +17,10 @@ from __future__ import annotations
 import time
 
 import pytest
-from digital import Reference, explore_digital
+from digital import SCALED, Reference, explore_digital
 
 from hasm.spec.model import Spec
 
-SCALED = {
-    "keep_alive_interval_s": 1,
-    "keep_alive_timeout_s": 2,
-    "initialization_keep_alive_timeout_s": 4,
-    "critical_service_down_delay_s": 2,
-    "automatic_fallback_delay_s": 3,
-    "client_relogin_lower_limit_s": 3,
-    "client_relogin_upper_limit_s": 4,
-    "transition_min_s": 1,
-    "transition_max_s": 2,
-}
 SERVICES = ("database", "presence_engine", "xcp_router", "message_archiver")
 
 # The rules every normal cycle fires: HA on and settled, a manual failover and fallback, an
