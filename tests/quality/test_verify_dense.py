@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from hasm.explorer.explore import Exploration, explore, model_ticks
 from hasm.oracle.files import check_file
@@ -36,7 +37,7 @@ def small(tmp_path: Path, name: str, **sections: str) -> Spec:
     return load_spec(path)
 
 
-def replays(spec: Spec, found: Exploration, tmp_path: Path) -> list[dict[str, object]]:
+def replays(spec: Spec, found: Exploration, tmp_path: Path) -> list[dict[str, Any]]:
     """The records of the one counterexample, which `hasm check` accepts against `spec`."""
     (cex,) = found.violations
     path = tmp_path / "cex.jsonl"
@@ -250,7 +251,7 @@ def test_fires_after_catches_a_rule_that_fires_too_early(tmp_path: Path) -> None
     records = replays(spec, found, tmp_path)
     stop = next(r for r in records if r.get("event") == "service_stop")
     assert isinstance(stop["t"], int | float)
-    assert 0 <= records[-1]["t"] - stop["t"] < 30  # type: ignore[operator]
+    assert 0 <= records[-1]["t"] - stop["t"] < 30
 
 
 # -- bounded response: missed by half a second --------------------------------------------------------
@@ -292,6 +293,6 @@ def test_a_bounded_response_missed_by_half_a_second(tmp_path: Path) -> None:
     assert cex.violation.invariant == "failover_in_time"
     records = replays(spec, found, tmp_path)
     stop = next(r for r in records if r.get("event") == "service_stop")
-    assert records[-1]["t"] == stop["t"] + 49.5  # type: ignore[operator]
+    assert records[-1]["t"] == stop["t"] + 49.5
     observe = records[-1]["observe"]
     assert isinstance(observe, dict) and observe["sessions"]["user0"] is None
