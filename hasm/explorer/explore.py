@@ -69,7 +69,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from hasm.core.config import Config, EventInput, Input, Node, Relogin, Step, UserKey
+from hasm.core.config import Config, EventInput, Fire, Input, Node, Relogin, Step, UserKey
 from hasm.core.search import Inputs, mirror, searched_services, settings, switches
 from hasm.core.semantics import Model, advance, apply, default_monitored, initial_config
 from hasm.core.symbolic import (
@@ -79,7 +79,9 @@ from hasm.core.symbolic import (
     clock_ceilings,
     delay,
     from_concrete,
+    guard,
     normalise,
+    tags,
 )
 from hasm.core.symbolic import step as symbolic_step
 from hasm.core.views import node_views
@@ -271,6 +273,11 @@ def _in_ticks(seconds: float, ticks: int) -> int:
     return int(Decimal(repr(float(seconds))) * ticks)
 
 
+# A discrete part's key, the clock permutation of its mirror image (None: kept as it is), and
+# whether both orientations have that key (then both zones are compared).
+_Orientation = tuple[tuple[Any, ...], list[int] | None, bool]
+
+
 @dataclass(frozen=True, slots=True)
 class _State:
     """A stored symbolic state: its symbolic configuration (delayed, extrapolated) in the
@@ -427,8 +434,10 @@ class _Search:
         self.passed: dict[tuple[Any, ...], list[tuple[Zone, int]]] = {}
         self.covered: set[int] = set()  # states whose zone a later one includes: not expanded
         self.broken: set[tuple[Any, ...]] = set()  # discrete keys that break an invariant
-        # The admin actions and world events worth trying, by the nodes and the group.
-        self.fixed: dict[tuple[Any, ...], list[EventInput]] = {}
+        # The inputs tried and the steps they take, by discrete part and clocks (_moves).
+        self.moves: dict[tuple[Config, int], list[tuple[Input, tuple[Step, ...]]]] = {}
+        # The canonical orientation of each discrete part (_canonical).
+        self.orientations: dict[tuple[Config, Held], _Orientation] = {}
         self.queue: deque[int] = deque()
         self.pairs: set[Pair] = set()
         self.edges: set[PairEdge] = set()
@@ -478,21 +487,41 @@ class _Search:
         """The discrete key of `sym` and its mirror image, whichever is smaller (a spec is
         written once for `node` and `peer`, so it cannot tell them apart), with the zone in
         that orientation - both zones when the two orientations have the same key."""
+        memo = (sym.config, watch)
+        found = self.orientations.get(memo)
+        if found is None:
+            found = self.orientations[memo] = self._orientation(sym, watch)
+        key, swap, both = found
+        if swap is None:
+            return key, [sym.zone]
+        mirrored = sym.zone.project(swap)
+        return key, [sym.zone, mirrored] if both else [mirrored]
+
+    def _orientation(self, sym: Symbolic, watch: Held) -> _Orientation:
+        """Which way round a discrete part is kept, and the clock permutation of its mirror
+        image. A stored zone proves no two clocks equal (normalise merged those, and neither
+        time passing nor extrapolation makes clocks equal), so mirroring only renumbers
+        clocks: the permutation holds for every zone of the discrete part."""
         ids = self.node_ids
         a = _node_key(ids, sym.config.nodes[0])
         b = _node_key(ids, sym.config.nodes[1])
+        own = self._shape(sym, watch)
         if a < b:
-            return self._shape(sym, watch), [sym.zone]
+            return own, None, False
         msym, mwatch = _mirrored(sym, watch)
         mine = self._shape(msym, mwatch)
-        if a > b:
-            return mine, [msym.zone]
-        own = self._shape(sym, watch)
+        swapped = tuple(x for i in range(0, len(watch), 2) for x in (watch[i + 1], watch[i]))
+        order: list[int] = []
+        for tag in [*(h for h in swapped if h is not None), *tags(mirror(sym.config))]:
+            if tag not in order:
+                order.append(tag)
+        swap = [0, *(t + 1 for t in order)]
+        assert sym.zone.project(swap) == msym.zone, "a stored zone merges no clocks"
+        if a > b or mine < own:
+            return mine, swap, False
         if own < mine:
-            return own, [sym.zone]
-        if mine < own:
-            return mine, [msym.zone]
-        return own, [sym.zone, msym.zone]
+            return own, None, False
+        return own, swap, True
 
     def _add(
         self,
@@ -565,31 +594,42 @@ class _Search:
             state = self.states[index]
             if progress is not None and not index & 0xFFF:
                 progress(len(self.passed), self.transitions, state.depth)
-            config = state.sym.config
-            # Whether an admin action or a world event does anything (is offered, or changes
-            # the world within the fault bound) depends on the nodes and the group alone, and
-            # an event may happen anywhere in the zone: the ones found to do nothing are
-            # dropped from the list kept for them.
-            group = (config.nodes, config.ha_enabled, config.link_up)
-            fixed = self.fixed.get(group)
-            if fixed is None:
-                fixed = self.fixed[group] = self.inputs.fixed(config)
-            for inp in [inp for inp in fixed if not self._try(index, state, inp)]:
-                fixed.remove(inp)
-            for choice in self.inputs.chosen(state.sym):
-                self._try(index, state, choice)
+            sym = state.sym
+            anytime = sym.zone.added()  # the zone of an event: any moment, a fresh clock
+            for inp, steps in self._moves(sym):
+                if isinstance(inp, Fire | Relogin):
+                    opened = guard(self.model, sym, inp)
+                    if opened is None:
+                        continue
+                    zone = opened.added()
+                else:
+                    zone = anytime
+                for s in steps:
+                    self._edge(index, state, s, zone)
         return tuple(self.found.values())
 
-    def _try(self, index: int, state: _State, inp: Input) -> bool:
-        """Take `inp` from the state; whether it led anywhere."""
-        steps = [
-            (s, zone)
-            for s, zone in symbolic_step(self.model, state.sym, inp)
-            if s.changed and s.config.faults() <= self.max_faults
-        ]
-        for s, zone in steps:
-            self._edge(index, state, s, zone)
-        return bool(steps)
+    def _moves(self, sym: Symbolic) -> list[tuple[Input, tuple[Step, ...]]]:
+        """Every input tried in `sym` with the steps it takes (changed, within the fault
+        bound): the core's untimed step, with `now` the fresh tag, as `symbolic.step` takes
+        it. It reads only the discrete part and the number of clocks (the fresh tag), so it is
+        remembered by them; which of the steps the zone allows is the caller's (`guard`)."""
+        fresh = sym.zone.clocks  # tags are 0..clocks-1
+        key = (sym.config, fresh)
+        found = self.moves.get(key)
+        if found is None:
+            c = sym.config
+            at = Config(fresh, c.ha_enabled, c.link_up, c.nodes, c.timers, c.users)
+            found = []
+            for inp in [*self.inputs.fixed(c), *self.inputs.chosen(sym)]:
+                steps = tuple(
+                    s
+                    for s in apply(self.model, at, inp, timed=False)
+                    if s.changed and s.config.faults() <= self.max_faults
+                )
+                if steps:
+                    found.append((inp, steps))
+            self.moves[key] = found
+        return found
 
     def _edge(self, index: int, state: _State, s: Step, zone: Zone) -> None:
         """One symbolic step: `zone` is the zone at its moment (the guard's part of the state's
