@@ -1,61 +1,67 @@
-"""Exhaustive breadth-first exploration of a spec's finite abstraction: every invariant checked
-on every reachable configuration and step, the shortest counterexample as a trace.
+"""Exhaustive breadth-first exploration of a spec's zone graph: every invariant checked on every
+reachable symbolic state and step, over dense time, the shortest counterexample as a trace.
 
-The abstraction (what "every" means here):
+What is explored exactly:
 
-- **One user.** Users never steer the nodes: no guard, timer condition or node effect of the
-  spec language can read a user, so the nodes' runs are the same whoever is signed in. Nor do
-  users steer each other: a client's session follows the nodes and its own re-login window. So
-  every run of many users is, user by user, a run of one user beside the same nodes, and every
-  user invariant is a statement about each user (home, session, count; a bounded response asks
-  it of every affected user). One user homed on node 0 is explored; with the symmetry below, its
-  mirror image is the user homed on node 1. Users of one home are interchangeable in the core
-  (it keeps cohorts, not names), so more users add counts, not behaviours.
-- **Services by what the spec can tell apart.** A service that no guard names behaves like any
-  other such service, so the explorer stops and starts every service a guard names and one
-  representative of the other monitored services; services nobody monitors change nothing and
-  are left out.
-- **Time as the order of deadlines.** A configuration is identified not by its times but by
-  the order of what is pending - each running timer's earliest and latest firing, each waiting
-  client's re-login window opening and closing, each watched condition's bound - ranked among
-  themselves, ties kept; what is already past is only past (a window that has opened is open,
-  however long ago). The clock moves only to the next such instant, and at each
-  one every event, admin action, timer and re-login is tried in every order. Two configurations
-  with the same discrete part and the same order are one state, and the first reached stands for
-  both: the search continues from its concrete times, so every path is a real run of the spec
-  (a counterexample replays), while a behaviour open only to the other's exact times (a new
-  deadline falling between two old ones in one and not in the other) is not explored. There are
-  finitely many discrete parts and orders, so the search ends. Events strictly between two
-  instants are not tried; `tests/quality/test_stateful.py` drives the core just before, at and just
-  after each deadline.
-- **Symmetry.** A spec is written once for `node` and `peer`, so a configuration and its mirror
-  image (the nodes swapped) are one state; what is reported is completed with the mirror images.
-- **Any number of events, a bounded number of faults at once.** Runs are unbounded: faults,
-  repairs, sign-ins and sign-outs, administrator actions, timers and re-logins, in any number
-  and order. What is bounded is how many faults the environment has *at once* (`max_faults`,
-  default 1 - a single fault at a time, the failure a redundancy group of two is built to
-  survive): a stopped service, a node down, SRM stopped on a running node and the link down
-  each count one (`Config.faults`). A service does not stop or start on a node that is down:
-  its services start with it (the core's node_up), so those events would tell nothing apart.
-- **History the invariants need.** The `fires_after` invariants watch since when their condition
-  has held; that watch is part of the state (clamped once it reaches its bound, so it stays
-  finite).
+- **Dense time, every ordering.** A state is symbolic (hasm.core.symbolic): the discrete part of
+  a configuration - states, reasons, environment, which timers run, the cohorts - and a zone (a
+  DBM, hasm.core.zones) of how long ago each timer started, each client began to wait and each
+  watched condition began to hold. An event may happen at any real moment of a state (its guard
+  is the whole zone), a timer anywhere in its window, a client's re-login anywhere in its; so
+  every ordering of deadlines that some choice of times gives is a successor, a new deadline
+  between two old ones included. Zones are kept closed under time passing within the timers'
+  and waits' greatest durations, and extrapolated by maximal constants (Extra_M: each clock's
+  largest constant - its timer's or wait's bound, a watched condition's `at_least`, a response
+  clock's `within`), which is sound and complete for reachability with constraints that compare
+  one clock with a constant, the only ones the spec language has: the zone graph is finite and
+  reaches exactly the discrete states, steps and invariant outcomes the timed semantics does.
+- **Inclusion.** A state whose zone a stored zone of the same discrete part includes adds no
+  run and is not explored; one whose zone includes a stored one replaces it. `states` counts
+  discrete parts, `zones` the symbolic states stored.
+- **Symmetry.** A spec is written once for `node` and `peer`, so a state and its mirror image
+  (the nodes swapped, clocks renumbered) are one; what is reported is completed with the mirror
+  images.
+- **History the invariants need.** A `fires_after` condition that holds carries a clock reset
+  when it began to hold; a step that fires one of its rules breaks it iff the zone at the step
+  admits the clock below `at_least`. A bounded response is a zone search of the runs from its
+  triggering step in which nothing but timers and re-logins happen, with a clock reset at the
+  trigger: it fails iff a state off the goal lets time pass beyond `within` (see
+  hasm/explorer/invariants.py for what each kind means).
+- **Counterexamples with concrete times.** The path's inputs are replayed on exact zones (not
+  extrapolated) with a clock kept for every step, the violation's own constraint added, and one
+  integer valuation picked; the run is rebuilt with the concrete core at those times (the same
+  rules fire) and written in trace format v1, in seconds, so `hasm check` replays it. Time is
+  counted in ticks of a power of ten that makes every bound a whole number (`model_ticks`;
+  seconds with the default parameters).
+
+What is still bounded, and why it is enough:
+
+- **One user.** No guard, timer condition or node effect of the spec language reads a user, so
+  the nodes run the same whoever is signed in, and users do not steer each other (a session
+  follows the nodes and its own re-login window); every user invariant speaks of each user. One
+  user homed on node 0 is explored; by symmetry it is also the user homed on node 1; users of
+  one home are interchangeable in the core (cohorts), so more users add counts, not behaviours.
+- **Services by what the spec tells apart.** Every service a guard names and one
+  representative of the other monitored services are stopped and started; services nobody
+  monitors change nothing and are left out.
+- **At most K faults at once** (`max_faults`, default 1: the failure a pair is built to
+  survive): a stopped service, a node down, SRM stopped on a running node and the link down each
+  count one (`Config.faults`); runs are otherwise unbounded - faults, repairs, sign-ins and -outs,
+  administrator actions, timers and re-logins in any number and order. A service does not stop
+  or start on a node that is down: its services start with it (the core's node_up).
 - **Parameter variants that change behaviour.** Every boolean parameter a guard reads, both
   ways, and every set of monitored services that differs in a service a guard names (the default
-  set, and the default set with each named service added or removed), unless `params` fixes it.
-  A guard reads its terms in order and stops at the first that fails, so a switch that no guard
-  read while one variant was explored changed nothing there: the variant with it flipped is the
-  same exploration and is not run again (`VariantResult.same_as`).
-  A variant that stops only services another variant stops too, and monitors each of them just
-  as that one does, has no run the other lacks (see _within): it is covered by the other's
-  exploration and not run (`VariantResult.within`) - unless the other breaks an invariant.
+  set, and the default set with each named service added or removed), unless `params` fixes it;
+  numbers are the given values. A guard reads its terms in order and stops at the first that
+  fails, so a switch that no guard read while one variant was explored changed nothing there:
+  the variant with it flipped is the same exploration and is not run again
+  (`VariantResult.same_as`). A variant that stops only services another variant stops too, and
+  monitors each of them just as that one does, has no run the other lacks (see _within): it is
+  covered by the other's exploration and not run (`VariantResult.within`) - unless the other
+  breaks an invariant.
 
-Bounded liveness (`bounded_response` invariants) is checked at every step that triggers one:
-every run from there in which only timers fire and clients re-login (no further event) must
-reach the goal within the bound (see hasm/invariants.py).
-
-The first configuration reached of each abstract state stands for it; breadth-first order makes
-the path to it, and so every counterexample, as short as possible in steps.
+Breadth-first order makes the path to each state, and so every counterexample, as short as
+possible in steps.
 """
 
 from __future__ import annotations
@@ -70,7 +76,15 @@ from decimal import Decimal
 from typing import Any
 
 from hasm.core.config import Config, EventInput, Fire, Input, Node, Relogin, Step, UserKey
-from hasm.core.search import Inputs, mirror, searched_services, settings, switches
+from hasm.core.search import (
+    Inputs,
+    mirror,
+    mirror_node,
+    mirror_session,
+    searched_services,
+    settings,
+    switches,
+)
 from hasm.core.semantics import Model, advance, apply, default_monitored, initial_config
 from hasm.core.symbolic import (
     Held,
@@ -273,23 +287,27 @@ def _in_ticks(seconds: float, ticks: int) -> int:
     return int(Decimal(repr(float(seconds))) * ticks)
 
 
-# A discrete part's key, the clock permutation of its mirror image (None: kept as it is), and
-# whether both orientations have that key (then both zones are compared).
-_Orientation = tuple[tuple[Any, ...], list[int] | None, bool]
+# A discrete part's key, the clock permutation of its mirror image (None: kept as it is),
+# whether both orientations have that key (then both zones are compared and it is kept as it
+# is), and the mirror image's discrete part and watch (kept so, when it is the key's).
+_Orientation = tuple[tuple[Any, ...], list[int] | None, bool, Config | None, Held]
 
 
 @dataclass(frozen=True, slots=True)
 class _State:
     """A stored symbolic state: its symbolic configuration (delayed, extrapolated) in the
-    orientation it was reached in, the watch as clock tags, and how the breadth-first search
-    first got there."""
+    orientation of its key, the watch as clock tags, and how the breadth-first search first got
+    there."""
 
     sym: Symbolic
     watch: Held  # per watched condition and node (Watch order, flat): its clock's tag, or None
     parent: int | None  # the parent's index in _Search.states, None for a start
-    step: Step | None  # the symbolic step from the parent (None for a start)
+    step: Step | None  # the symbolic step from the parent, in the parent's orientation
     depth: int
     start: str
+    # Kept as the mirror image of what the step reached (or of the start): states are kept in
+    # their key's orientation, so what is remembered by discrete part serves both images.
+    flipped: bool = False
 
 
 def _node_key(ids: dict[Node, int], node: Node) -> int:
@@ -319,17 +337,39 @@ def _mirrored(sym: Symbolic, watch: Held) -> tuple[Symbolic, Held]:
     return normalise(mirror(sym.config), sym.zone, swapped)
 
 
-def _same_move(step: Step, want: Step) -> bool:
-    """Is `step` the step `want` took (the same rule on the same node, to the same nodes)?
-    Replays match steps so, as their clocks and cohort keys are numbered otherwise."""
+def _same_move(step: Step, want: Step, mirrored: bool = False) -> bool:
+    """Is `step` the step `want` took (the same rule on the same node, to the same nodes), or
+    with `mirrored` the mirror image of it? Replays match steps so, as their clocks and cohort
+    keys are numbered otherwise."""
     a, b = step.config, want.config
+    node, nodes = want.node, b.nodes
+    if mirrored:
+        node = None if node is None else mirror_node(node)
+        nodes = (nodes[1], nodes[0])
     return (
         step.rule == want.rule
-        and step.node == want.node
-        and a.nodes == b.nodes
+        and step.node == node
+        and a.nodes == nodes
         and a.ha_enabled == b.ha_enabled
         and a.link_up == b.link_up
     )
+
+
+def _real_input(inp: Input, mirrored: bool) -> Input:
+    """`inp` as the real run takes it: its mirror image (nodes swapped) when it was taken in
+    the mirror image of the run."""
+    if not mirrored:
+        return inp
+    if isinstance(inp, Fire):
+        return Fire(inp.timer, mirror_node(inp.node))
+    if isinstance(inp, Relogin):
+        home, session, since = inp.user
+        return Relogin((mirror_node(home), mirror_session(session), since), inp.count)
+    user = inp.user
+    if user is not None:
+        user = (mirror_node(user[0]), mirror_session(user[1]), user[2])
+    node = None if inp.node is None else mirror_node(inp.node)
+    return dataclasses.replace(inp, node=node, user=user)
 
 
 def _cohort(config: Config, key: UserKey) -> UserKey:
@@ -392,8 +432,9 @@ def _pair(config: Config) -> Pair:
 @dataclass(frozen=True)
 class _Ending:
     """How a counterexample ends, for its replay: `kind` is "config" (the state reached breaks
-    an invariant), "step" (the last step does; `watched` is the watch position whose clock
-    must be younger than `need` ticks, when the step's timing is what breaks it) or
+    an invariant), "step" (the last step does; `watched` is the watched condition whose clock,
+    on the step's node, must be younger than `need` ticks, when the step's timing is what
+    breaks it) or
     "response" (the step at index `trigger` starts a bounded response still unmet `within`
     ticks later, for node `node`)."""
 
@@ -436,6 +477,8 @@ class _Search:
         self.broken: set[tuple[Any, ...]] = set()  # discrete keys that break an invariant
         # The inputs tried and the steps they take, by discrete part and clocks (_moves).
         self.moves: dict[tuple[Config, int], list[tuple[Input, tuple[Step, ...]]]] = {}
+        # The admin actions and world events worth trying, by the nodes and the group.
+        self.fixed: dict[tuple[Any, ...], list[EventInput]] = {}
         # The canonical orientation of each discrete part (_canonical).
         self.orientations: dict[tuple[Config, Held], _Orientation] = {}
         self.queue: deque[int] = deque()
@@ -483,19 +526,25 @@ class _Search:
             tuple(-1 if w is None else w for w in watch),
         )
 
-    def _canonical(self, sym: Symbolic, watch: Held) -> tuple[tuple[Any, ...], list[Zone]]:
+    def _canonical(
+        self, sym: Symbolic, watch: Held
+    ) -> tuple[tuple[Any, ...], list[Zone], tuple[Config, Held] | None]:
         """The discrete key of `sym` and its mirror image, whichever is smaller (a spec is
         written once for `node` and `peer`, so it cannot tell them apart), with the zone in
-        that orientation - both zones when the two orientations have the same key."""
+        that orientation - both zones when the two orientations have the same key - and the
+        mirror image's discrete part and watch when the key is the mirror image's."""
         memo = (sym.config, watch)
         found = self.orientations.get(memo)
         if found is None:
             found = self.orientations[memo] = self._orientation(sym, watch)
-        key, swap, both = found
+        key, swap, both, mconfig, mwatch = found
         if swap is None:
-            return key, [sym.zone]
+            return key, [sym.zone], None
         mirrored = sym.zone.project(swap)
-        return key, [sym.zone, mirrored] if both else [mirrored]
+        if both:
+            return key, [sym.zone, mirrored], None
+        assert mconfig is not None
+        return key, [mirrored], (mconfig, mwatch)
 
     def _orientation(self, sym: Symbolic, watch: Held) -> _Orientation:
         """Which way round a discrete part is kept, and the clock permutation of its mirror
@@ -507,7 +556,7 @@ class _Search:
         b = _node_key(ids, sym.config.nodes[1])
         own = self._shape(sym, watch)
         if a < b:
-            return own, None, False
+            return own, None, False, None, ()
         msym, mwatch = _mirrored(sym, watch)
         mine = self._shape(msym, mwatch)
         swapped = tuple(x for i in range(0, len(watch), 2) for x in (watch[i + 1], watch[i]))
@@ -518,10 +567,10 @@ class _Search:
         swap = [0, *(t + 1 for t in order)]
         assert sym.zone.project(swap) == msym.zone, "a stored zone merges no clocks"
         if a > b or mine < own:
-            return mine, swap, False
+            return mine, swap, False, msym.config, mwatch
         if own < mine:
-            return own, None, False
-        return own, swap, True
+            return own, None, False, None, ()
+        return own, swap, True, None, ()
 
     def _add(
         self,
@@ -532,8 +581,9 @@ class _Search:
         depth: int,
         start: str,
     ) -> None:
-        """Store and queue `sym` unless a stored zone of its discrete key includes it."""
-        key, zones = self._canonical(sym, watch)
+        """Store and queue `sym`, in its key's orientation, unless a stored zone of its
+        discrete key includes it."""
+        key, zones, flip = self._canonical(sym, watch)
         stored = self.passed.get(key)
         new = stored is None
         if stored is None:
@@ -550,7 +600,9 @@ class _Search:
         index = len(self.states)
         kept.append((zone, index))
         self.passed[key] = kept
-        self.states.append(_State(sym, watch, parent, step, depth, start))
+        if flip is not None:
+            sym, watch = Symbolic(flip[0], zone), flip[1]
+        self.states.append(_State(sym, watch, parent, step, depth, start, flip is not None))
         self.depth = max(self.depth, depth)
         if new:
             self._reached(key, index)
@@ -619,8 +671,16 @@ class _Search:
         if found is None:
             c = sym.config
             at = Config(fresh, c.ha_enabled, c.link_up, c.nodes, c.timers, c.users)
+            # Whether an admin action or a world event does anything (is offered, or changes
+            # the world within the fault bound) depends on the nodes and the group alone: the
+            # ones found to do nothing are dropped from the list kept for them.
+            group = (c.nodes, c.ha_enabled, c.link_up)
+            fixed = self.fixed.get(group)
+            if fixed is None:
+                fixed = self.fixed[group] = self.inputs.fixed(c)
             found = []
-            for inp in [*self.inputs.fixed(c), *self.inputs.chosen(sym)]:
+            idle: list[EventInput] = []
+            for inp in [*fixed, *self.inputs.chosen(sym)]:
                 steps = tuple(
                     s
                     for s in apply(self.model, at, inp, timed=False)
@@ -628,6 +688,10 @@ class _Search:
                 )
                 if steps:
                     found.append((inp, steps))
+                elif isinstance(inp, EventInput) and inp.user is None:
+                    idle.append(inp)
+            for inp in idle:
+                fixed.remove(inp)
             self.moves[key] = found
         return found
 
@@ -681,8 +745,8 @@ class _Search:
         if any(v.invariant == invariant for v in untimed) or s.node is None:
             return _Ending("step", invariant)
         order = [inv.id for inv in self.spec.invariants if inv.kind == "fires_after" and inv.since]
-        position = 2 * order.index(invariant) + s.node
-        return _Ending("step", invariant, watched=position, need=self.needs[position])
+        watched = order.index(invariant)
+        return _Ending("step", invariant, watched=watched, need=self.needs[2 * watched])
 
     # -- bounded liveness -------------------------------------------------------------------------
     def _response(
@@ -738,17 +802,26 @@ class _Search:
         return None
 
     # -- counterexamples --------------------------------------------------------------------------
-    def _path(self, index: int) -> tuple[str, list[Step]]:
-        steps: list[Step] = []
+    def _path(self, index: int) -> tuple[str, list[tuple[Step, bool]], bool]:
+        """The start of the path to state `index`, each step on it with whether it was taken
+        in the mirror image of the real run (states are kept in their key's orientation), and
+        whether state `index` is kept mirrored."""
+        chain: list[_State] = []
         state = self.states[index]
         while state.parent is not None:
-            assert state.step is not None
-            steps.append(state.step)
+            chain.append(state)
             state = self.states[state.parent]
-        steps.reverse()
-        return state.start, steps
+        mirrored = state.flipped
+        steps: list[tuple[Step, bool]] = []
+        for on in reversed(chain):
+            assert on.step is not None
+            steps.append((on.step, mirrored))
+            mirrored ^= on.flipped
+        return state.start, steps, mirrored
 
-    def _times(self, start: Config, steps: list[Step], ending: _Ending) -> tuple[list[int], int]:
+    def _times(
+        self, start: Config, steps: list[tuple[Step, bool]], ending: _Ending
+    ) -> tuple[list[int], int]:
         """Concrete times (ticks) for `steps` from `start` that end as `ending` says: the path
         replayed on exact (not extrapolated) zones, keeping a clock reset at the start and at
         every step, so the last zone relates every step's moment; with the violation's own
@@ -761,14 +834,17 @@ class _Search:
         current = delay(model, sym)
         assert current is not None
         moment = current.zone
-        for i, want in enumerate(steps):
-            inp = _translated(want.input, current.config)
+        for i, (want, mirrored) in enumerate(steps):
+            inp = _translated(_real_input(want.input, mirrored), current.config)
             s, zone = next(
-                (s, z) for s, z in symbolic_step(model, current, inp) if _same_move(s, want)
+                (s, z)
+                for s, z in symbolic_step(model, current, inp)
+                if _same_move(s, want, mirrored)
             )
             last = i == len(steps) - 1
             if last and ending.kind == "step" and ending.watched is not None:
-                tag = watch[ending.watched]
+                assert s.node is not None
+                tag = watch[2 * ending.watched + s.node]
                 assert tag is not None
                 # Younger than the bound; on integer zones `< need` is `<= need - 1`.
                 narrowed = zone.constrain(tag + 1, 0, le(ending.need - 1))
@@ -798,10 +874,13 @@ class _Search:
         break the invariant as `ending` says, rebuilt with the concrete core (the same rules
         at those times) and written as a trace."""
         model = self.model
-        start_name, steps = self._path(index)
-        steps += more
+        start_name, steps, mirrored = self._path(index)
+        steps += [(s, mirrored) for s in more]
         if ending.kind == "response":
-            ending = dataclasses.replace(ending, trigger=len(steps) - len(more))
+            # The trigger, and its node as the real run has it.
+            ending = dataclasses.replace(
+                ending, trigger=len(steps) - len(more), node=ending.node ^ mirrored
+            )
         start = initial_config(model, start_name, (1, 0))
         times, _end = self._times(start, steps, ending)
         limit = 0
@@ -813,10 +892,10 @@ class _Search:
         concrete: list[Step] = []
         watches = [watch_start(model, start)]
         config = start
-        for want, t in kept:
+        for (want, flipped), t in kept:
             config = advance(model, config, t)
-            inp = _translated(want.input, config)
-            s = next(s for s in apply(model, config, inp) if _same_move(s, want))
+            inp = _translated(_real_input(want.input, flipped), config)
+            s = next(s for s in apply(model, config, inp) if _same_move(s, want, flipped))
             watches.append(watch_step(model, watches[-1], config, s))
             concrete.append(s)
             config = s.config
