@@ -924,13 +924,23 @@ class _Search:
             before = concrete[ending.trigger - 1].config if ending.trigger else start
             began = concrete[ending.trigger].config.now
             final = advance(model, last, limit)
-            found = [response_violation(model, inv, ending.node, before, began, limit, final)]
-        return next(v for v in found if v.invariant == ending.invariant)
+            # Worded in seconds, as the trace is (the run counts ticks).
+            ticks = self.ticks
+            found = [
+                response_violation(
+                    model, inv, ending.node, before, began / ticks, limit / ticks, final
+                )
+            ]
+        v = next(v for v in found if v.invariant == ending.invariant)
+        if ending.kind != "response" and self.ticks != 1:
+            # Its time in seconds (a step's or configuration's words still count ticks).
+            v = dataclasses.replace(v, time=v.time / self.ticks)
+        return v
 
     def _written(
         self, start_name: str, start: Config, steps: list[Step], final: Config, v: Violation
     ) -> Counterexample:
-        """The counterexample with its times in seconds, and its trace."""
+        """The counterexample with its times in seconds, and its trace (`v` is in seconds)."""
         ticks = self.ticks
 
         def seconds(config: Config) -> Config:
@@ -939,8 +949,6 @@ class _Search:
         start = seconds(start)
         steps = [dataclasses.replace(s, config=seconds(s.config)) for s in steps]
         final = seconds(final)
-        if ticks != 1:
-            v = dataclasses.replace(v, time=v.time / ticks)
         trace = write_trace(self.model, start_name, start, steps, final)
         return Counterexample(self.variant, v, start_name, start, tuple(steps), final, trace)
 

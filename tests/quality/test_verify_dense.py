@@ -291,6 +291,10 @@ def test_a_bounded_response_missed_by_half_a_second(tmp_path: Path) -> None:
     found = explore(spec)
     (cex,) = found.violations
     assert cex.violation.invariant == "failover_in_time"
+    assert cex.violation.time == 49.5
+    assert "at t=49.5 (service_down_delay_s + relogin_max_s - 0.5 = 49.5 s later)" in (
+        cex.violation.detail
+    )
     records = replays(spec, found, tmp_path)
     stop = next(r for r in records if r.get("event") == "service_stop")
     assert records[-1]["t"] == stop["t"] + 49.5
