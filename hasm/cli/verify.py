@@ -1,5 +1,5 @@
-"""`hasm verify`: explore the spec's finite abstraction exhaustively, check every invariant, and
-write the shortest counterexample of each violation as a trace in format v1."""
+"""`hasm verify`: explore the spec's zone graph exhaustively (dense time), check every invariant,
+and write the shortest counterexample of each violation as a trace in format v1."""
 
 from __future__ import annotations
 
@@ -79,15 +79,20 @@ def summary(spec: Spec, result: Exploration) -> list[str]:
             )
             continue
         lines.append(
-            f"variant {i} ({r.variant.label}): {_count(r.states)} states, "
-            f"{_count(r.transitions)} transitions, depth {r.depth}: {verdict}"
+            f"variant {i} ({r.variant.label}): {_count(r.states)} states "
+            f"({_count(r.zones)} zones), {_count(r.transitions)} transitions, depth {r.depth}: "
+            f"{verdict}"
         )
     lines.append(
-        f"total: {_count(result.states)} distinct states, {_count(result.transitions)} "
-        f"transitions, depth {result.depth}, {len(result.variants)} variant(s) "
+        f"total: {_count(result.states)} distinct states ({_count(result.zones)} zones), "
+        f"{_count(result.transitions)} transitions, depth {result.depth}, "
+        f"{len(result.variants)} variant(s) "
         f"({sum(r.same_as is None and r.within is None for r in result.variants)} explored)"
     )
-    lines.append(f"time: {result.seconds:.2f} s, {_count(result.states_per_second)} states/s")
+    lines.append(
+        f"time: {result.seconds:.2f} s, {_count(result.states_per_second)} states/s, "
+        f"{_count(result.zones / result.seconds if result.seconds > 0 else 0)} zones/s"
+    )
     unordered = sorted({tuple(sorted(p)) for p in result.pairs})
     lines.append(f"state pairs reached ({len(unordered)}, either way round):")
     lines += [f"  {_pair_words(spec, (a, b))}" for a, b in unordered]
@@ -120,7 +125,8 @@ def _progress_line(variant: Variant, states: int, transitions: int, depth: int) 
 
 def _done_line(result: VariantResult) -> None:
     print(
-        f"\rexplored {result.variant.label}: {_count(result.states)} states\x1b[K",
+        f"\rexplored {result.variant.label}: {_count(result.states)} states, "
+        f"{_count(result.zones)} zones\x1b[K",
         file=sys.stderr,
         flush=True,
     )

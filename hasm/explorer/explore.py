@@ -1,61 +1,67 @@
-"""Exhaustive breadth-first exploration of a spec's finite abstraction: every invariant checked
-on every reachable configuration and step, the shortest counterexample as a trace.
+"""Exhaustive breadth-first exploration of a spec's zone graph: every invariant checked on every
+reachable symbolic state and step, over dense time, the shortest counterexample as a trace.
 
-The abstraction (what "every" means here):
+What is explored exactly:
 
-- **One user.** Users never steer the nodes: no guard, timer condition or node effect of the
-  spec language can read a user, so the nodes' runs are the same whoever is signed in. Nor do
-  users steer each other: a client's session follows the nodes and its own re-login window. So
-  every run of many users is, user by user, a run of one user beside the same nodes, and every
-  user invariant is a statement about each user (home, session, count; a bounded response asks
-  it of every affected user). One user homed on node 0 is explored; with the symmetry below, its
-  mirror image is the user homed on node 1. Users of one home are interchangeable in the core
-  (it keeps cohorts, not names), so more users add counts, not behaviours.
-- **Services by what the spec can tell apart.** A service that no guard names behaves like any
-  other such service, so the explorer stops and starts every service a guard names and one
-  representative of the other monitored services; services nobody monitors change nothing and
-  are left out.
-- **Time as the order of deadlines.** A configuration is identified not by its times but by
-  the order of what is pending - each running timer's earliest and latest firing, each waiting
-  client's re-login window opening and closing, each watched condition's bound - ranked among
-  themselves, ties kept; what is already past is only past (a window that has opened is open,
-  however long ago). The clock moves only to the next such instant, and at each
-  one every event, admin action, timer and re-login is tried in every order. Two configurations
-  with the same discrete part and the same order are one state, and the first reached stands for
-  both: the search continues from its concrete times, so every path is a real run of the spec
-  (a counterexample replays), while a behaviour open only to the other's exact times (a new
-  deadline falling between two old ones in one and not in the other) is not explored. There are
-  finitely many discrete parts and orders, so the search ends. Events strictly between two
-  instants are not tried; `tests/quality/test_stateful.py` drives the core just before, at and just
-  after each deadline.
-- **Symmetry.** A spec is written once for `node` and `peer`, so a configuration and its mirror
-  image (the nodes swapped) are one state; what is reported is completed with the mirror images.
-- **Any number of events, a bounded number of faults at once.** Runs are unbounded: faults,
-  repairs, sign-ins and sign-outs, administrator actions, timers and re-logins, in any number
-  and order. What is bounded is how many faults the environment has *at once* (`max_faults`,
-  default 1 - a single fault at a time, the failure a redundancy group of two is built to
-  survive): a stopped service, a node down, SRM stopped on a running node and the link down
-  each count one (`Config.faults`). A service does not stop or start on a node that is down:
-  its services start with it (the core's node_up), so those events would tell nothing apart.
-- **History the invariants need.** The `fires_after` invariants watch since when their condition
-  has held; that watch is part of the state (clamped once it reaches its bound, so it stays
-  finite).
+- **Dense time, every ordering.** A state is symbolic (hasm.core.symbolic): the discrete part of
+  a configuration - states, reasons, environment, which timers run, the cohorts - and a zone (a
+  DBM, hasm.core.zones) of how long ago each timer started, each client began to wait and each
+  watched condition began to hold. An event may happen at any real moment of a state (its guard
+  is the whole zone), a timer anywhere in its window, a client's re-login anywhere in its; so
+  every ordering of deadlines that some choice of times gives is a successor, a new deadline
+  between two old ones included. Zones are kept closed under time passing within the timers'
+  and waits' greatest durations, and extrapolated by maximal constants (Extra_M: each clock's
+  largest constant - its timer's or wait's bound, a watched condition's `at_least`, a response
+  clock's `within`), which is sound and complete for reachability with constraints that compare
+  one clock with a constant, the only ones the spec language has: the zone graph is finite and
+  reaches exactly the discrete states, steps and invariant outcomes the timed semantics does.
+- **Inclusion.** A state whose zone a stored zone of the same discrete part includes adds no
+  run and is not explored; one whose zone includes a stored one replaces it. `states` counts
+  discrete parts, `zones` the symbolic states stored.
+- **Symmetry.** A spec is written once for `node` and `peer`, so a state and its mirror image
+  (the nodes swapped, clocks renumbered) are one; what is reported is completed with the mirror
+  images.
+- **History the invariants need.** A `fires_after` condition that holds carries a clock reset
+  when it began to hold; a step that fires one of its rules breaks it iff the zone at the step
+  admits the clock below `at_least`. A bounded response is a zone search of the runs from its
+  triggering step in which nothing but timers and re-logins happen, with a clock reset at the
+  trigger: it fails iff a state off the goal lets time pass beyond `within` (see
+  hasm/explorer/invariants.py for what each kind means).
+- **Counterexamples with concrete times.** The path's inputs are replayed on exact zones (not
+  extrapolated) with a clock kept for every step, the violation's own constraint added, and one
+  integer valuation picked; the run is rebuilt with the concrete core at those times (the same
+  rules fire) and written in trace format v1, in seconds, so `hasm check` replays it. Time is
+  counted in ticks of a power of ten that makes every bound a whole number (`model_ticks`;
+  seconds with the default parameters).
+
+What is still bounded, and why it is enough:
+
+- **One user.** No guard, timer condition or node effect of the spec language reads a user, so
+  the nodes run the same whoever is signed in, and users do not steer each other (a session
+  follows the nodes and its own re-login window); every user invariant speaks of each user. One
+  user homed on node 0 is explored; by symmetry it is also the user homed on node 1; users of
+  one home are interchangeable in the core (cohorts), so more users add counts, not behaviours.
+- **Services by what the spec tells apart.** Every service a guard names and one
+  representative of the other monitored services are stopped and started; services nobody
+  monitors change nothing and are left out.
+- **At most K faults at once** (`max_faults`, default 1: the failure a pair is built to
+  survive): a stopped service, a node down, SRM stopped on a running node and the link down each
+  count one (`Config.faults`); runs are otherwise unbounded - faults, repairs, sign-ins and -outs,
+  administrator actions, timers and re-logins in any number and order. A service does not stop
+  or start on a node that is down: its services start with it (the core's node_up).
 - **Parameter variants that change behaviour.** Every boolean parameter a guard reads, both
   ways, and every set of monitored services that differs in a service a guard names (the default
-  set, and the default set with each named service added or removed), unless `params` fixes it.
-  A guard reads its terms in order and stops at the first that fails, so a switch that no guard
-  read while one variant was explored changed nothing there: the variant with it flipped is the
-  same exploration and is not run again (`VariantResult.same_as`).
-  A variant that stops only services another variant stops too, and monitors each of them just
-  as that one does, has no run the other lacks (see _within): it is covered by the other's
-  exploration and not run (`VariantResult.within`) - unless the other breaks an invariant.
+  set, and the default set with each named service added or removed), unless `params` fixes it;
+  numbers are the given values. A guard reads its terms in order and stops at the first that
+  fails, so a switch that no guard read while one variant was explored changed nothing there:
+  the variant with it flipped is the same exploration and is not run again
+  (`VariantResult.same_as`). A variant that stops only services another variant stops too, and
+  monitors each of them just as that one does, has no run the other lacks (see _within): it is
+  covered by the other's exploration and not run (`VariantResult.within`) - unless the other
+  breaks an invariant.
 
-Bounded liveness (`bounded_response` invariants) is checked at every step that triggers one:
-every run from there in which only timers fire and clients re-login (no further event) must
-reach the goal within the bound (see hasm/invariants.py).
-
-The first configuration reached of each abstract state stands for it; breadth-first order makes
-the path to it, and so every counterexample, as short as possible in steps.
+Breadth-first order makes the path to each state, and so every counterexample, as short as
+possible in steps.
 """
 
 from __future__ import annotations
@@ -64,49 +70,54 @@ import dataclasses
 import io
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from hasm.core.config import Config, EventInput, Input, Node, Relogin, Step
+from hasm.core.config import Config, EventInput, Fire, Input, Node, Relogin, Step, UserKey
 from hasm.core.search import (
     Inputs,
-    bounded,
+    mirror,
     mirror_node,
     mirror_session,
-    path,
     searched_services,
     settings,
     switches,
 )
-from hasm.core.semantics import (
-    Model,
-    advance,
-    apply,
-    default_monitored,
-    enabled,
-    initial_config,
-    next_instant,
-    window_edges,
+from hasm.core.semantics import Model, advance, apply, default_monitored, initial_config
+from hasm.core.symbolic import (
+    Held,
+    Symbolic,
+    choices,
+    clock_ceilings,
+    delay,
+    from_concrete,
+    guard,
+    normalise,
+    tags,
 )
+from hasm.core.symbolic import step as symbolic_step
 from hasm.core.views import node_views
+from hasm.core.zones import Zone, le, lt
 from hasm.explorer.invariants import (
-    ResponseFailure,
     Violation,
     Watch,
     check_config,
-    check_response,
     check_transition,
     documented_rows,
+    response_goal,
     response_triggers,
-    watch_deadlines,
+    response_violation,
+    response_within,
     watch_start,
     watch_step,
+    watched_bounds,
 )
 from hasm.parallel import parallel_map, process_count
 from hasm.spec.guards import named_services
-from hasm.spec.model import ParamValue, Spec
-from hasm.spec.params import resolve_params
+from hasm.spec.model import Invariant, ParamValue, Spec
+from hasm.spec.params import evaluate, resolve_params
 from hasm.trace.records import ObservationLine, Record, encode_line, number
 from hasm.trace.writer import TraceWriter
 
@@ -180,6 +191,7 @@ class VariantResult:
     same_as: int | None = None  # the variant (index) whose exploration stands for this one
     # The variant (index) whose runs include every run of this one, which was not explored.
     within: int | None = None
+    zones: int = 0  # the symbolic states stored (zones, over `states` discrete states)
 
     @property
     def violation(self) -> Counterexample | None:
@@ -208,6 +220,7 @@ class Exploration:
     depth: int = 0
     seconds: float = 0.0
     violations: tuple[Counterexample, ...] = field(default=())
+    zones: int = 0  # the symbolic states stored: each a discrete state with a zone
 
     @property
     def ok(self) -> bool:
@@ -252,17 +265,49 @@ def variants(
 
 
 # -- the search ----------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class _Node:
-    """A reached abstract state: its representative configuration, the watch, and how the
-    breadth-first search first got there."""
+def model_ticks(spec: Spec, params: Mapping[str, ParamValue]) -> int:
+    """The smallest power of ten that makes every duration bound of a variant a whole number of
+    ticks (timers' least and greatest durations, the re-login limits, the invariants' `at_least`
+    and `within`): zones compare clocks with integers, exactly."""
+    values: list[float] = []
+    for t in spec.timers.values():
+        values += [evaluate(t.duration.min, params), evaluate(t.duration.max, params)]
+    for inv in spec.invariants:
+        values += [evaluate(e, params) for e in (inv.at_least, inv.within) if e is not None]
+    exact = [Decimal(repr(float(v))) for v in values]
+    for digits in range(10):
+        ticks: int = 10**digits
+        if all((x * ticks) % 1 == 0 for x in exact):
+            return ticks
+    raise ValueError("a duration has more than 9 decimals")
 
-    config: Config
-    watch: Watch
-    parent: Any  # the parent's key, or None for a start
-    step: Step | None  # the step from the parent (None for a start or a clock move)
+
+def _in_ticks(seconds: float, ticks: int) -> int:
+    """A duration of the variant in its ticks (exact: `model_ticks` made it whole)."""
+    return int(Decimal(repr(float(seconds))) * ticks)
+
+
+# A discrete part's key, the clock permutation of its mirror image (None: kept as it is),
+# whether both orientations have that key (then both zones are compared and it is kept as it
+# is), and the mirror image's discrete part and watch (kept so, when it is the key's).
+_Orientation = tuple[tuple[Any, ...], list[int] | None, bool, Config | None, Held]
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    """A stored symbolic state: its symbolic configuration (delayed, extrapolated) in the
+    orientation of its key, the watch as clock tags, and how the breadth-first search first got
+    there."""
+
+    sym: Symbolic
+    watch: Held  # per watched condition and node (Watch order, flat): its clock's tag, or None
+    parent: int | None  # the parent's index in _Search.states, None for a start
+    step: Step | None  # the symbolic step from the parent, in the parent's orientation
     depth: int
     start: str
+    # Kept as the mirror image of what the step reached (or of the start): states are kept in
+    # their key's orientation, so what is remembered by discrete part serves both images.
+    flipped: bool = False
 
 
 def _node_key(ids: dict[Node, int], node: Node) -> int:
@@ -276,51 +321,82 @@ def _node_key(ids: dict[Node, int], node: Node) -> int:
     return key
 
 
-def _key(
-    ids: dict[Node, int], model: Model, config: Config, watch: Watch, symmetric: bool = True
-) -> tuple[Any, ...]:
-    """The abstract state: the configuration with its pending deadlines replaced by their order
-    (ranks among themselves from 1, ties kept; 0 for one already reached, which is only open or
-    due), and the watch - and of a configuration and its mirror image (the nodes swapped), the
-    smaller, since a spec is written once for `node` and `peer` and so cannot tell them apart."""
-    now = config.now
-    thresholds = watch_deadlines(model, config, watch)
-    points = [x for x in thresholds if x is not None and x > now]
-    points += window_edges(model, config)
-    rank = {x: i for i, x in enumerate(sorted(set(points)), 1)}
-    a, b = _node_key(ids, config.nodes[0]), _node_key(ids, config.nodes[1])
-    timers = [
-        (t.node, t.name, rank.get(t.earliest, 0), rank.get(t.latest, 0)) for t in config.timers
-    ]
-    users = []
-    for c in config.users:
-        if c.waiting_since >= 0:
-            opens, closes = model.relogin_window(c.waiting_since)
-            users.append((c.home, c.session, rank.get(opens, 0), rank.get(closes, 0), c.count))
-        else:
-            users.append((c.home, c.session, -1, -1, c.count))
-    # A watched condition: not holding (-1), held long enough (-2), or until which deadline.
-    watched = tuple([-1 if x is None else -2 if x <= now else rank[x] for x in thresholds])
-    common = (config.ha_enabled, config.link_up)
-    # Of the two orientations the smaller: the nodes decide unless they are alike.
-    if not symmetric or a < b:
-        return (*common, (a, b), tuple(timers), tuple(users), watched)
-    mirror = (
-        *common,
-        (b, a),
-        tuple(sorted((mirror_node(n), *rest) for n, *rest in timers)),
-        tuple(sorted((mirror_node(h), mirror_session(s), *rest) for h, s, *rest in users)),
-        tuple([x for i in range(0, len(watched), 2) for x in (watched[i + 1], watched[i])]),
+def _pairs(flat: Held) -> Watch:
+    """A flat watch (node 0, node 1 of each condition in turn) as `Watch` pairs."""
+    return tuple((flat[i], flat[i + 1]) for i in range(0, len(flat), 2))
+
+
+def _flat(watch: Watch) -> tuple[Any, ...]:
+    return tuple(x for pair in watch for x in pair)
+
+
+def _mirrored(sym: Symbolic, watch: Held) -> tuple[Symbolic, Held]:
+    """The mirror image (the nodes swapped), normalised again: tags are renumbered by first use,
+    which the swap reorders."""
+    swapped = tuple(x for i in range(0, len(watch), 2) for x in (watch[i + 1], watch[i]))
+    return normalise(mirror(sym.config), sym.zone, swapped)
+
+
+def _same_move(step: Step, want: Step, mirrored: bool = False) -> bool:
+    """Is `step` the step `want` took (the same rule on the same node, to the same nodes), or
+    with `mirrored` the mirror image of it? Replays match steps so, as their clocks and cohort
+    keys are numbered otherwise."""
+    a, b = step.config, want.config
+    node, nodes = want.node, b.nodes
+    if mirrored:
+        node = None if node is None else mirror_node(node)
+        nodes = (nodes[1], nodes[0])
+    return (
+        step.rule == want.rule
+        and step.node == node
+        and a.nodes == nodes
+        and a.ha_enabled == b.ha_enabled
+        and a.link_up == b.link_up
     )
-    if a > b:
-        return mirror
-    return min((*common, (a, b), tuple(timers), tuple(users), watched), mirror)
+
+
+def _real_input(inp: Input, mirrored: bool) -> Input:
+    """`inp` as the real run takes it: its mirror image (nodes swapped) when it was taken in
+    the mirror image of the run."""
+    if not mirrored:
+        return inp
+    if isinstance(inp, Fire):
+        return Fire(inp.timer, mirror_node(inp.node))
+    if isinstance(inp, Relogin):
+        home, session, since = inp.user
+        return Relogin((mirror_node(home), mirror_session(session), since), inp.count)
+    user = inp.user
+    if user is not None:
+        user = (mirror_node(user[0]), mirror_session(user[1]), user[2])
+    node = None if inp.node is None else mirror_node(inp.node)
+    return dataclasses.replace(inp, node=node, user=user)
+
+
+def _cohort(config: Config, key: UserKey) -> UserKey:
+    """The cohort of `config` that plays `key`'s part (the same home and session, waiting or
+    not): one user is explored, so there is one."""
+    home, session, since = key
+    return next(
+        c.key
+        for c in config.users
+        if c.home == home and c.session == session and (c.waiting_since >= 0) == (since >= 0)
+    )
+
+
+def _translated(inp: Input, config: Config) -> Input:
+    """`inp` with its cohort key as `config` numbers it."""
+    if isinstance(inp, Relogin):
+        return Relogin(_cohort(config, inp.user), inp.count)
+    if isinstance(inp, EventInput) and inp.user is not None:
+        return dataclasses.replace(inp, user=_cohort(config, inp.user))
+    return inp
 
 
 class _Inputs:
-    """Every input the explorer tries in a configuration: each event of the spec with every
-    node, representative service and cohort it can take (no service event on a node that is
-    down), then the internal choices open now.
+    """Every input the explorer tries in a symbolic configuration: each event of the spec with
+    every node, representative service and cohort it can take (no service event on a node that
+    is down), then every internal choice (each running timer firing, each waiting cohort's
+    re-login; the zone says when).
 
     The services: each one a guard names, and one representative of the other monitored
     services. A named service that this variant does not monitor is left out unless a guard
@@ -337,10 +413,10 @@ class _Inputs:
         """The admin actions and the world's events (no service event on a node that is down)."""
         return [*self.admin, *(i for i in self.world if not config.services_of_down_node(i))]
 
-    def chosen(self, model: Model, config: Config) -> Iterator[Input]:
-        """The users' events and the internal choices open now."""
-        yield from self.inputs.for_users(config)
-        yield from enabled(model, config)
+    def chosen(self, sym: Symbolic) -> Iterator[Input]:
+        """The users' events and the internal choices."""
+        yield from self.inputs.for_users(sym.config)
+        yield from choices(sym)
 
 
 def _services(spec: Spec, monitored: frozenset[str]) -> tuple[str, ...]:
@@ -353,11 +429,29 @@ def _pair(config: Config) -> Pair:
     return (config.nodes[0].state, config.nodes[1].state)
 
 
+@dataclass(frozen=True)
+class _Ending:
+    """How a counterexample ends, for its replay: `kind` is "config" (the state reached breaks
+    an invariant), "step" (the last step does; `watched` is the watched condition whose clock,
+    on the step's node, must be younger than `need` ticks, when the step's timing is what
+    breaks it) or
+    "response" (the step at index `trigger` starts a bounded response still unmet `within`
+    ticks later, for node `node`)."""
+
+    kind: str
+    invariant: str
+    watched: int | None = None
+    need: int = 0
+    trigger: int = 0
+    within: int = 0
+    node: int = 0
+
+
 class _Search:
-    """One variant's breadth-first search. The first violation of each invariant is kept -
-    breadth-first order makes it one of the shortest - and the search goes on past it (not
-    through the configuration or step that breaks it), so one run names every invariant the
-    variant breaks; it ends early once every invariant is broken."""
+    """One variant's breadth-first search of the zone graph. The first violation of each
+    invariant is kept - breadth-first order makes it one of the shortest - and the search goes
+    on past it (not through the configuration or step that breaks it), so one run names every
+    invariant the variant breaks; it ends early once every invariant is broken."""
 
     def __init__(self, spec: Spec, variant: Variant, bounds: Bounds) -> None:
         self.spec = spec
@@ -367,12 +461,27 @@ class _Search:
         # The parameters the guards read (see Model), and the nodes met, numbered (_node_key).
         self.read: set[str] = set()
         self.node_ids: dict[Node, int] = {}
-        self.model = Model(spec, variant.params, variant.monitored, params_noted=self.read)
+        self.ticks = model_ticks(spec, variant.params)
+        self.model = Model(
+            spec, variant.params, variant.monitored, ticks=self.ticks, params_noted=self.read
+        )
         self.inputs = _Inputs(self.model)
-        self.seen: dict[tuple[Any, ...], _Node] = {}
+        # Per flat watch position, the ceiling of its clock: the condition's `at_least`.
+        self.needs = tuple(
+            _in_ticks(s, self.ticks) for s in watched_bounds(self.model) for _ in (0, 1)
+        )
+        self.states: list[_State] = []
+        # Per discrete key (canonical orientation), the zones stored, each with its state.
+        self.passed: dict[tuple[Any, ...], list[tuple[Zone, int]]] = {}
+        self.covered: set[int] = set()  # states whose zone a later one includes: not expanded
+        self.broken: set[tuple[Any, ...]] = set()  # discrete keys that break an invariant
+        # The inputs tried and the steps they take, by discrete part and clocks (_moves).
+        self.moves: dict[tuple[Config, int], list[tuple[Input, tuple[Step, ...]]]] = {}
         # The admin actions and world events worth trying, by the nodes and the group.
         self.fixed: dict[tuple[Any, ...], list[EventInput]] = {}
-        self.queue: deque[tuple[Any, ...]] = deque()
+        # The canonical orientation of each discrete part (_canonical).
+        self.orientations: dict[tuple[Config, Held], _Orientation] = {}
+        self.queue: deque[int] = deque()
         self.pairs: set[Pair] = set()
         self.edges: set[PairEdge] = set()
         self.shown: set[ShownPair] = set()
@@ -381,73 +490,128 @@ class _Search:
         self.rules: set[str] = set()
         self.transitions = 0
         self.depth = 0
-        # Bounded responses already explored, by the abstract state they start from.
-        self.responses: dict[tuple[Any, ...], ResponseFailure | None] = {}
+        # Bounded responses already explored, by the symbolic state they start from: the
+        # symbolic steps of a run that misses, or None.
+        self.responses: dict[tuple[Any, ...], tuple[Step, ...] | None] = {}
         self.found: dict[str, Counterexample] = {}  # by invariant, the first found
 
-    def _broken(self, found: Counterexample) -> None:
-        self.found.setdefault(found.violation.invariant, found)
-
+    # -- bookkeeping ------------------------------------------------------------------------------
     def _done(self) -> bool:
         """Nothing more to find: every invariant is broken, or one is and that is enough."""
         if self.first:
             return bool(self.found)
         return len(self.found) == len(self.spec.invariants)
 
-    def run(
-        self, progress: Callable[[int, int, int], None] | None = None
-    ) -> tuple[Counterexample, ...]:
-        model = self.model
-        for name in self.spec.initial:
-            config = initial_config(model, name, (1, 0))
-            if config.faults() > self.max_faults:
-                continue
-            watch = watch_start(model, config)
-            key = _key(self.node_ids, model, config, watch)
-            if key in self.seen:
-                continue
-            self.seen[key] = _Node(config, watch, None, None, 0, name)
-            self._reached(key, config)
-        while self.queue and not self._done():
-            key = self.queue.popleft()
-            node = self.seen[key]
-            config = node.config
-            if progress is not None and not len(self.seen) & 0xFFF:
-                progress(len(self.seen), self.transitions, node.depth)
-            # Whether an admin action or a world event does anything (is offered, or changes
-            # the world within the fault bound) depends on the nodes and the group alone: the
-            # ones found to do nothing are dropped from the list kept for them.
-            group = (config.nodes, config.ha_enabled, config.link_up)
-            fixed = self.fixed.get(group)
-            if fixed is None:
-                fixed = self.fixed[group] = self.inputs.fixed(config)
-            for inp in [inp for inp in fixed if not self._try(key, node, inp)]:
-                fixed.remove(inp)
-            for choice in self.inputs.chosen(model, config):
-                self._try(key, node, choice)
-            later = next_instant(model, config)
-            if later is not None:
-                self.transitions += 1
-                moved = advance(model, config, later)
-                child = _key(self.node_ids, model, moved, node.watch)
-                if child not in self.seen:
-                    self.seen[child] = _Node(
-                        moved, node.watch, key, None, node.depth + 1, node.start
-                    )
-                    self.depth = max(self.depth, node.depth + 1)
-                    self.queue.append(child)
-        return tuple(self.found.values())
+    def _closed(self, sym: Symbolic, held: Sequence[tuple[int, int]]) -> Symbolic:
+        """`sym` with time passing (within the invariants) and its zone extrapolated by each
+        clock's largest constant - a timer's or a wait's bound, and for the caller's clocks
+        (`held`: tag and ceiling) what they are compared with."""
+        delayed = delay(self.model, sym)
+        assert delayed is not None, "a step lands inside the invariants"
+        ceilings = clock_ceilings(self.model, delayed, held)
+        return Symbolic(delayed.config, delayed.zone.extrapolate(ceilings))
 
-    def _try(self, key: tuple[Any, ...], node: _Node, inp: Input) -> bool:
-        """Take `inp` from the node's configuration; whether it led anywhere."""
-        steps = bounded(
-            (s for s in apply(self.model, node.config, inp) if s.changed), self.max_faults
+    def _watched(self, watch: Held) -> list[tuple[int, int]]:
+        return [(t, self.needs[k]) for k, t in enumerate(watch) if t is not None]
+
+    def _shape(self, sym: Symbolic, watch: Held) -> tuple[Any, ...]:
+        c = sym.config
+        ids = self.node_ids
+        return (
+            c.ha_enabled,
+            c.link_up,
+            (_node_key(ids, c.nodes[0]), _node_key(ids, c.nodes[1])),
+            tuple((t.name, t.node, int(t.since)) for t in c.timers),
+            c.users,
+            tuple(-1 if w is None else w for w in watch),
         )
-        for step in steps:
-            self._edge(key, node, step)
-        return bool(steps)
 
-    def _reached(self, key: tuple[Any, ...], config: Config) -> None:
+    def _canonical(
+        self, sym: Symbolic, watch: Held
+    ) -> tuple[tuple[Any, ...], list[Zone], tuple[Config, Held] | None]:
+        """The discrete key of `sym` and its mirror image, whichever is smaller (a spec is
+        written once for `node` and `peer`, so it cannot tell them apart), with the zone in
+        that orientation - both zones when the two orientations have the same key - and the
+        mirror image's discrete part and watch when the key is the mirror image's."""
+        memo = (sym.config, watch)
+        found = self.orientations.get(memo)
+        if found is None:
+            found = self.orientations[memo] = self._orientation(sym, watch)
+        key, swap, both, mconfig, mwatch = found
+        if swap is None:
+            return key, [sym.zone], None
+        mirrored = sym.zone.project(swap)
+        if both:
+            return key, [sym.zone, mirrored], None
+        assert mconfig is not None
+        return key, [mirrored], (mconfig, mwatch)
+
+    def _orientation(self, sym: Symbolic, watch: Held) -> _Orientation:
+        """Which way round a discrete part is kept, and the clock permutation of its mirror
+        image. A stored zone proves no two clocks equal (normalise merged those, and neither
+        time passing nor extrapolation makes clocks equal), so mirroring only renumbers
+        clocks: the permutation holds for every zone of the discrete part."""
+        ids = self.node_ids
+        a = _node_key(ids, sym.config.nodes[0])
+        b = _node_key(ids, sym.config.nodes[1])
+        own = self._shape(sym, watch)
+        if a < b:
+            return own, None, False, None, ()
+        msym, mwatch = _mirrored(sym, watch)
+        mine = self._shape(msym, mwatch)
+        swapped = tuple(x for i in range(0, len(watch), 2) for x in (watch[i + 1], watch[i]))
+        order: list[int] = []
+        for tag in [*(h for h in swapped if h is not None), *tags(mirror(sym.config))]:
+            if tag not in order:
+                order.append(tag)
+        swap = [0, *(t + 1 for t in order)]
+        assert sym.zone.project(swap) == msym.zone, "a stored zone merges no clocks"
+        if a > b or mine < own:
+            return mine, swap, False, msym.config, mwatch
+        if own < mine:
+            return own, None, False, None, ()
+        return own, swap, True, None, ()
+
+    def _add(
+        self,
+        sym: Symbolic,
+        watch: Held,
+        parent: int | None,
+        step: Step | None,
+        depth: int,
+        start: str,
+    ) -> None:
+        """Store and queue `sym`, in its key's orientation, unless a stored zone of its
+        discrete key includes it."""
+        key, zones, flip = self._canonical(sym, watch)
+        stored = self.passed.get(key)
+        new = stored is None
+        if stored is None:
+            stored = self.passed[key] = []
+        elif any(z.includes(x) for z, _ in stored for x in zones):
+            return
+        zone = zones[0]
+        kept = []
+        for z, i in stored:
+            if zone.includes(z):
+                self.covered.add(i)  # its successors are the new state's successors' subsets
+            else:
+                kept.append((z, i))
+        index = len(self.states)
+        kept.append((zone, index))
+        self.passed[key] = kept
+        if flip is not None:
+            sym, watch = Symbolic(flip[0], zone), flip[1]
+        self.states.append(_State(sym, watch, parent, step, depth, start, flip is not None))
+        self.depth = max(self.depth, depth)
+        if new:
+            self._reached(key, index)
+        if key not in self.broken:
+            self.queue.append(index)  # nothing is explored past a broken invariant
+
+    def _reached(self, key: tuple[Any, ...], index: int) -> None:
+        """A new discrete state: what it shows, and the invariants one configuration breaks."""
+        config = self.states[index].sym.config
         self.pairs.add(_pair(config))
         a, b = node_views(self.model, config)
         self.shown.add(((a.state, a.reason), (b.state, b.reason)))
@@ -456,71 +620,337 @@ class _Search:
         if not rows:
             self.undocumented.add((min(a.state, b.state), max(a.state, b.state)))
         broken = check_config(self.model, config)
+        if broken:
+            self.broken.add(key)
         for v in broken:
-            self._broken(self._counterexample(key, v))
-        if not broken:
-            self.queue.append(key)  # nothing is explored past a broken invariant
+            if v.invariant not in self.found:
+                self.found[v.invariant] = self._counterexample(
+                    index, [], _Ending("config", v.invariant)
+                )
 
-    def _edge(self, key: tuple[Any, ...], node: _Node, step: Step) -> None:
+    # -- the search -------------------------------------------------------------------------------
+    def run(
+        self, progress: Callable[[int, int, int], None] | None = None
+    ) -> tuple[Counterexample, ...]:
         model = self.model
-        before = node.config
+        for name in self.spec.initial:
+            config = initial_config(model, name, (1, 0))
+            if config.faults() > self.max_faults:
+                continue
+            sym, watch = from_concrete(config, _flat(watch_start(model, config)))
+            self._add(self._closed(sym, self._watched(watch)), watch, None, None, 0, name)
+        while self.queue and not self._done():
+            index = self.queue.popleft()
+            if index in self.covered:
+                continue
+            state = self.states[index]
+            if progress is not None and not index & 0xFFF:
+                progress(len(self.passed), self.transitions, state.depth)
+            sym = state.sym
+            anytime = sym.zone.added()  # the zone of an event: any moment, a fresh clock
+            for inp, steps in self._moves(sym):
+                if isinstance(inp, Fire | Relogin):
+                    opened = guard(self.model, sym, inp)
+                    if opened is None:
+                        continue
+                    zone = opened.added()
+                else:
+                    zone = anytime
+                for s in steps:
+                    self._edge(index, state, s, zone)
+        return tuple(self.found.values())
+
+    def _moves(self, sym: Symbolic) -> list[tuple[Input, tuple[Step, ...]]]:
+        """Every input tried in `sym` with the steps it takes (changed, within the fault
+        bound): the core's untimed step, with `now` the fresh tag, as `symbolic.step` takes
+        it. It reads only the discrete part and the number of clocks (the fresh tag), so it is
+        remembered by them; which of the steps the zone allows is the caller's (`guard`)."""
+        fresh = sym.zone.clocks  # tags are 0..clocks-1
+        key = (sym.config, fresh)
+        found = self.moves.get(key)
+        if found is None:
+            c = sym.config
+            at = Config(fresh, c.ha_enabled, c.link_up, c.nodes, c.timers, c.users)
+            # Whether an admin action or a world event does anything (is offered, or changes
+            # the world within the fault bound) depends on the nodes and the group alone: the
+            # ones found to do nothing are dropped from the list kept for them.
+            group = (c.nodes, c.ha_enabled, c.link_up)
+            fixed = self.fixed.get(group)
+            if fixed is None:
+                fixed = self.fixed[group] = self.inputs.fixed(c)
+            found = []
+            idle: list[EventInput] = []
+            for inp in [*fixed, *self.inputs.chosen(sym)]:
+                steps = tuple(
+                    s
+                    for s in apply(self.model, at, inp, timed=False)
+                    if s.changed and s.config.faults() <= self.max_faults
+                )
+                if steps:
+                    found.append((inp, steps))
+                elif isinstance(inp, EventInput) and inp.user is None:
+                    idle.append(inp)
+            for inp in idle:
+                fixed.remove(inp)
+            self.moves[key] = found
+        return found
+
+    def _edge(self, index: int, state: _State, s: Step, zone: Zone) -> None:
+        """One symbolic step: `zone` is the zone at its moment (the guard's part of the state's
+        zone, the step's fresh clock added at 0)."""
+        model = self.model
+        before = state.sym.config
         self.transitions += 1
-        if step.rule is not None:
-            self.rules.add(step.rule)
-            self.edges.add((_pair(before), step.rule, _pair(step.config)))
-        broken = check_transition(model, before, step, node.watch)
+        if s.rule is not None:
+            self.rules.add(s.rule)
+            self.edges.add((_pair(before), s.rule, _pair(s.config)))
+        ticks = self.ticks
+
+        def early(start: float, need: float) -> bool:
+            # Can the step come less than `need` after the watched clock `start` was reset?
+            return zone.constrain(int(start) + 1, 0, lt(_in_ticks(need, ticks))) is not None
+
+        watch = _pairs(state.watch)
+        broken = check_transition(model, before, s, watch, early)
         for v in broken:
-            self._broken(self._counterexample(key, v, step))
+            if v.invariant not in self.found:
+                self.found[v.invariant] = self._counterexample(
+                    index, [s], self._step_ending(v.invariant, before, s, watch, zone)
+                )
         if broken:
             return
-        for inv, n in response_triggers(model, before, step):
-            memo = (
-                inv.id,
-                n,
-                _active(before, n),
-                _key(self.node_ids, model, step.config, node.watch, False),
-            )
-            if memo not in self.responses:
-                self.responses[memo] = check_response(model, inv, n, before, step)
-            failure = self.responses[memo]
-            if failure is not None and inv.id not in self.found:
-                # Replay the memoised run from this very step, so its times are this path's.
-                fresh = check_response(model, inv, n, before, step)
-                assert fresh is not None
-                self._broken(self._counterexample(key, fresh.violation, step, fresh))
-        watch = watch_step(model, node.watch, before, step)
-        child = _key(self.node_ids, model, step.config, watch)
-        if child in self.seen:
-            return
-        self.seen[child] = _Node(step.config, watch, key, step, node.depth + 1, node.start)
-        self.depth = max(self.depth, node.depth + 1)
-        self._reached(child, step.config)
-
-    def _path(self, key: tuple[Any, ...]) -> tuple[str, Config, list[Step]]:
-        start, steps = path(self.seen, self.seen[key], lambda node: node.step)
-        return start.start, start.config, steps
-
-    def _counterexample(
-        self,
-        key: tuple[Any, ...],
-        violation: Violation,
-        step: Step | None = None,
-        response: ResponseFailure | None = None,
-    ) -> Counterexample:
-        start_name, start, steps = self._path(key)
-        if step is not None:
-            steps.append(step)
-        if response is not None:
-            steps += response.steps
-        final = response.final if response is not None else (steps[-1].config if steps else start)
-        trace = write_trace(self.model, start_name, start, steps, final)
-        return Counterexample(
-            self.variant, violation, start_name, start, tuple(steps), final, trace
+        for inv, n in response_triggers(model, before, s):
+            if inv.id in self.found:
+                continue
+            missed = self._response(inv, n, before, s, zone)
+            if missed is not None:
+                within = _in_ticks(response_within(model, inv), ticks)
+                self.found[inv.id] = self._counterexample(
+                    index,
+                    [s, *missed],
+                    _Ending("response", inv.id, trigger=0, within=within, node=n),
+                )
+        after = _flat(watch_step(model, watch, before, s))
+        sym, held = normalise(s.config, zone, after)
+        self._add(
+            self._closed(sym, self._watched(held)), held, index, s, state.depth + 1, state.start
         )
 
+    def _step_ending(
+        self, invariant: str, before: Config, s: Step, watch: Watch, zone: Zone
+    ) -> _Ending:
+        """How a step breaks `invariant`: by what it did (no constraint), or by coming too soon
+        after its watched condition began to hold (its clock younger than the bound)."""
+        untimed = check_transition(self.model, before, s, watch, lambda start, need: False)
+        if any(v.invariant == invariant for v in untimed) or s.node is None:
+            return _Ending("step", invariant)
+        order = [inv.id for inv in self.spec.invariants if inv.kind == "fires_after" and inv.since]
+        watched = order.index(invariant)
+        return _Ending("step", invariant, watched=watched, need=self.needs[2 * watched])
 
-def _active(config: Config, home: int) -> int:
-    return sum(c.count for c in config.users if c.home == home and c.session == home)
+    # -- bounded liveness -------------------------------------------------------------------------
+    def _response(
+        self, inv: Invariant, n: int, before: Config, s: Step, zone: Zone
+    ) -> tuple[Step, ...] | None:
+        """The symbolic steps of a run from `s` with only timers firing and clients
+        re-logging in that misses `inv`'s bound, or None: a zone search with a response clock
+        reset at the trigger, remembered by the symbolic state it starts from."""
+        within = _in_ticks(response_within(self.model, inv), self.ticks)
+        sym, (r,) = normalise(s.config, zone, (int(s.config.now),))
+        assert r is not None
+        start = self._closed(sym, [(r, within)])
+        affected = sum(c.count for c in before.users if c.home == n and c.session == n)
+        key = (inv.id, n, affected, start.config, start.zone)
+        if key not in self.responses:
+            self.responses[key] = self._respond(inv, n, before, start, within)
+        return self.responses[key]
+
+    def _respond(
+        self, inv: Invariant, n: int, before: Config, start: Symbolic, within: int
+    ) -> tuple[Step, ...] | None:
+        model = self.model
+        reached = response_goal(model, inv, n, before)
+        late = lt(-within)  # x0 - r < -within: the response clock (tag 0) beyond the bound
+        nodes: list[tuple[Symbolic, int | None, Step | None]] = [(start, None, None)]
+        passed: dict[Config, list[Zone]] = {start.config: [start.zone]}
+        queue = deque([0])
+        while queue:
+            k = queue.popleft()
+            sym = nodes[k][0]
+            if reached(sym.config):
+                continue
+            if sym.zone.constrain(0, 1, late) is not None:
+                steps: list[Step] = []
+                at: int | None = k
+                while at is not None:
+                    _, parent, via = nodes[at]
+                    if via is not None:
+                        steps.append(via)
+                    at = parent
+                return tuple(reversed(steps))
+            for choice in choices(sym):
+                for s, zone in symbolic_step(model, sym, choice):
+                    nsym, _ = normalise(s.config, zone, (0,))
+                    child = self._closed(nsym, [(0, within)])
+                    zones = passed.setdefault(child.config, [])
+                    if any(z.includes(child.zone) for z in zones):
+                        continue
+                    zones[:] = [z for z in zones if not child.zone.includes(z)]
+                    zones.append(child.zone)
+                    nodes.append((child, k, s))
+                    queue.append(len(nodes) - 1)
+        return None
+
+    # -- counterexamples --------------------------------------------------------------------------
+    def _path(self, index: int) -> tuple[str, list[tuple[Step, bool]], bool]:
+        """The start of the path to state `index`, each step on it with whether it was taken
+        in the mirror image of the real run (states are kept in their key's orientation), and
+        whether state `index` is kept mirrored."""
+        chain: list[_State] = []
+        state = self.states[index]
+        while state.parent is not None:
+            chain.append(state)
+            state = self.states[state.parent]
+        mirrored = state.flipped
+        steps: list[tuple[Step, bool]] = []
+        for on in reversed(chain):
+            assert on.step is not None
+            steps.append((on.step, mirrored))
+            mirrored ^= on.flipped
+        return state.start, steps, mirrored
+
+    def _times(
+        self, start: Config, steps: list[tuple[Step, bool]], ending: _Ending
+    ) -> tuple[list[int], int]:
+        """Concrete times (ticks) for `steps` from `start` that end as `ending` says: the path
+        replayed on exact (not extrapolated) zones, keeping a clock reset at the start and at
+        every step, so the last zone relates every step's moment; with the violation's own
+        constraint added, any valuation of it is a run. Returns each step's time and the end."""
+        model = self.model
+        watch0 = _flat(watch_start(model, start))
+        sym, held = from_concrete(start, (0, *watch0))
+        clocks: list[int | None] = [held[0]]  # the start's clock, then each step's
+        watch = held[1:]
+        current = delay(model, sym)
+        assert current is not None
+        moment = current.zone
+        for i, (want, mirrored) in enumerate(steps):
+            inp = _translated(_real_input(want.input, mirrored), current.config)
+            s, zone = next(
+                (s, z)
+                for s, z in symbolic_step(model, current, inp)
+                if _same_move(s, want, mirrored)
+            )
+            last = i == len(steps) - 1
+            if last and ending.kind == "step" and ending.watched is not None:
+                assert s.node is not None
+                tag = watch[2 * ending.watched + s.node]
+                assert tag is not None
+                # Younger than the bound; on integer zones `< need` is `<= need - 1`.
+                narrowed = zone.constrain(tag + 1, 0, le(ending.need - 1))
+                assert narrowed is not None, "the search found the step too soon here"
+                zone = narrowed
+            after = _flat(watch_step(model, _pairs(watch), current.config, s))
+            nsym, nheld = normalise(s.config, zone, (*clocks, int(s.config.now), *after))
+            clocks, watch = list(nheld[: len(clocks) + 1]), nheld[len(clocks) + 1 :]
+            moment = nsym.zone
+            delayed = delay(model, nsym)
+            assert delayed is not None
+            current = delayed
+        if ending.kind == "response":
+            r = clocks[1 + ending.trigger]
+            assert r is not None
+            # Beyond the bound; on integer zones `> within` is `>= within + 1`.
+            late = current.zone.constrain(0, r + 1, le(-(ending.within + 1)))
+            assert late is not None, "the search found the bound missed here"
+            moment = late
+        point = moment.point()
+        ages = [point[t + 1] for t in clocks if t is not None]
+        end = ages[0]
+        return [end - age for age in ages[1:]], end
+
+    def _counterexample(self, index: int, more: list[Step], ending: _Ending) -> Counterexample:
+        """The run to state `index` and then `more` symbolic steps, at concrete times that
+        break the invariant as `ending` says, rebuilt with the concrete core (the same rules
+        at those times) and written as a trace."""
+        model = self.model
+        start_name, steps, mirrored = self._path(index)
+        steps += [(s, mirrored) for s in more]
+        if ending.kind == "response":
+            # The trigger, and its node as the real run has it.
+            ending = dataclasses.replace(
+                ending, trigger=len(steps) - len(more), node=ending.node ^ mirrored
+            )
+        start = initial_config(model, start_name, (1, 0))
+        times, _end = self._times(start, steps, ending)
+        limit = 0
+        if ending.kind == "response":
+            limit = times[ending.trigger] + ending.within
+            kept = [(s, t) for s, t in zip(steps, times, strict=True) if t <= limit]
+        else:
+            kept = list(zip(steps, times, strict=True))
+        concrete: list[Step] = []
+        watches = [watch_start(model, start)]
+        config = start
+        for (want, flipped), t in kept:
+            config = advance(model, config, t)
+            inp = _translated(_real_input(want.input, flipped), config)
+            s = next(s for s in apply(model, config, inp) if _same_move(s, want, flipped))
+            watches.append(watch_step(model, watches[-1], config, s))
+            concrete.append(s)
+            config = s.config
+        violation = self._violation(ending, start, concrete, watches, limit)
+        final = advance(model, config, limit) if ending.kind == "response" else config
+        return self._written(start_name, start, concrete, final, violation)
+
+    def _violation(
+        self,
+        ending: _Ending,
+        start: Config,
+        concrete: list[Step],
+        watches: list[Watch],
+        limit: int,
+    ) -> Violation:
+        """The violation, worded from the concrete run (so its times are the run's)."""
+        model = self.model
+        last = concrete[-1].config if concrete else start
+        if ending.kind == "config":
+            found = check_config(model, last)
+        elif ending.kind == "step":
+            before = concrete[-2].config if len(concrete) > 1 else start
+            found = check_transition(model, before, concrete[-1], watches[-2])
+        else:
+            inv = next(i for i in self.spec.invariants if i.id == ending.invariant)
+            before = concrete[ending.trigger - 1].config if ending.trigger else start
+            began = concrete[ending.trigger].config.now
+            final = advance(model, last, limit)
+            # Worded in seconds, as the trace is (the run counts ticks).
+            ticks = self.ticks
+            found = [
+                response_violation(
+                    model, inv, ending.node, before, began / ticks, limit / ticks, final
+                )
+            ]
+        v = next(v for v in found if v.invariant == ending.invariant)
+        if ending.kind != "response" and self.ticks != 1:
+            # Its time in seconds (a step's or configuration's words still count ticks).
+            v = dataclasses.replace(v, time=v.time / self.ticks)
+        return v
+
+    def _written(
+        self, start_name: str, start: Config, steps: list[Step], final: Config, v: Violation
+    ) -> Counterexample:
+        """The counterexample with its times in seconds, and its trace (`v` is in seconds)."""
+        ticks = self.ticks
+
+        def seconds(config: Config) -> Config:
+            return config if ticks == 1 else dataclasses.replace(config, now=config.now / ticks)
+
+        start = seconds(start)
+        steps = [dataclasses.replace(s, config=seconds(s.config)) for s in steps]
+        final = seconds(final)
+        trace = write_trace(self.model, start_name, start, steps, final)
+        return Counterexample(self.variant, v, start_name, start, tuple(steps), final, trace)
 
 
 def write_trace(
@@ -711,13 +1141,14 @@ def _explore_variant(
     shown = search.shown | {(b, a) for a, b in search.shown}
     result = VariantResult(
         variant,
-        len(search.seen),
+        len(search.passed),
         search.transitions,
         search.depth,
         time.perf_counter() - t0,
         frozenset(pairs),
         found,
         frozenset(search.read),
+        zones=len(search.states),
     )
     return _Outcome(
         result,
@@ -742,6 +1173,7 @@ def _combine(outcomes: list[_Outcome], seconds: float) -> Exploration:
         # A variant that another's exploration stands for was not explored again: not counted.
         states=sum(r.states for r in results if r.same_as is None),
         transitions=sum(r.transitions for r in results if r.same_as is None),
+        zones=sum(r.zones for r in results if r.same_as is None),
         depth=max((r.depth for r in results), default=0),
         seconds=seconds,
         violations=tuple(c for r in results for c in r.violations),

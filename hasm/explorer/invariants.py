@@ -61,6 +61,7 @@ from hasm.spec.params import evaluate
 
 __all__ = [
     "KINDS",
+    "Early",
     "ResponseFailure",
     "Violation",
     "Watch",
@@ -68,10 +69,14 @@ __all__ = [
     "check_response",
     "check_step",
     "check_transition",
+    "response_goal",
     "response_triggers",
+    "response_violation",
+    "response_within",
     "watch_deadlines",
     "watch_start",
     "watch_step",
+    "watched_bounds",
 ]
 
 # The `hosts` word of the spec language for a state that serves its peer's users too.
@@ -263,8 +268,18 @@ def _pairs_documented(model: Model, inv: Invariant, config: Config) -> tuple[str
     )
 
 
+Early = Callable[[float, float], bool]
+"""Whether a step can come less than `need` seconds after `start` (the start of a watched
+condition): for a concrete step, its time says; a symbolic search asks its zone."""
+
+
 def _fires_after_step(
-    model: Model, inv: Invariant, before: Config, step: Step, since: tuple[float | None, ...] | None
+    model: Model,
+    inv: Invariant,
+    before: Config,
+    step: Step,
+    since: tuple[float | None, ...] | None,
+    early: Early | None = None,
 ) -> list[str]:
     if step.rule is None or step.rule not in inv.rules or step.node is None:
         return []
@@ -286,6 +301,12 @@ def _fires_after_step(
             out.append(
                 f"{step.rule} fired on node {n} although {describe_guard(inv.since)} did not hold"
             )
+        elif early is not None:
+            if early(start, need):
+                out.append(
+                    f"{step.rule} fired on node {n} less than {inv.at_least} = {need:g} s "
+                    f"after {describe_guard(inv.since)} began to hold"
+                )
         elif step.config.now < start + need:  # as the core adds: start + duration
             # The step's own time: `before` may be the last configuration recorded, earlier.
             now = step.config.now
@@ -566,13 +587,15 @@ def _signed_in(config: Config, home: int | None) -> int:
     )
 
 
-def check_response(
-    model: Model, inv: Invariant, n: int, before: Config, step: Step
-) -> ResponseFailure | None:
-    """The shortest run after `step` in which only timers fire and clients re-login that does not
-    reach `inv`'s goal within its bound, or None if every such run does."""
-    start = step.config
-    limit = start.now + _value(model, inv, "within")
+def response_within(model: Model, inv: Invariant) -> float:
+    """A bounded response's bound, in seconds."""
+    return _value(model, inv, "within")
+
+
+def response_goal(model: Model, inv: Invariant, n: int, before: Config) -> Callable[[Config], bool]:
+    """Whether a configuration is where a bounded response triggered for node `n` from
+    `before` must arrive: `goal` holds and the affected users' sessions are where `sessions`
+    says. It reads states and counts only, so a symbolic configuration is asked alike."""
     goal = _compiled(model, inv, "goal")
     if inv.sessions == "on_peer":
         affected = _active_on(before, n)
@@ -586,11 +609,28 @@ def check_response(
             home = sum(u.count for u in c.users if u.session == u.home)
             return home >= _signed_in(c, None)
 
+    return lambda c: goal(c, n, None) and placed(c)
+
+
+def watched_bounds(model: Model) -> tuple[float, ...]:
+    """For each watched condition (in the order of `Watch`), how long, in seconds, it must have
+    held before its rules may fire (`at_least`)."""
+    return tuple(_at_least(model, inv) for inv in _watched(model))
+
+
+def check_response(
+    model: Model, inv: Invariant, n: int, before: Config, step: Step
+) -> ResponseFailure | None:
+    """The shortest run after `step` in which only timers fire and clients re-login that does not
+    reach `inv`'s goal within its bound, or None if every such run does."""
+    start = step.config
+    limit = start.now + response_within(model, inv)
+    reached = response_goal(model, inv, n, before)
     parents: dict[Config, tuple[Config | None, Step | None]] = {start: (None, None)}
     queue = deque([start])
     while queue:
         config = queue.popleft()
-        if goal(config, n, None) and placed(config):
+        if reached(config):
             continue
         if config.now >= limit and not forced(model, config):
             return _response_failure(model, inv, n, before, start, limit, config, parents)
@@ -630,6 +670,16 @@ def _response_failure(
             steps.append(s)
         at = parent
     steps.reverse()
+    violation = response_violation(model, inv, n, before, start.now, limit, final)
+    return ResponseFailure(violation, tuple(steps), final)
+
+
+def response_violation(
+    model: Model, inv: Invariant, n: int, before: Config, began: float, limit: float, final: Config
+) -> Violation:
+    """The violation of a bounded response triggered at `began` for node `n` (from `before`),
+    whose run is at `final` when the bound `limit` passes: what the group and the affected
+    sessions look like then, in words."""
     states = model.spec.states
     a, b = (states[view.state].label for view in node_views(model, final))  # as the page shows
     if inv.sessions == "on_peer":
@@ -643,11 +693,11 @@ def _response_failure(
             f"{_signed_in(final, None)} signed-in user(s) active at home"
         )
     detail = (
-        f"triggered at t={start.now:g} for node {n}; with nothing else happening, at "
-        f"t={limit:g} ({inv.within} = {limit - start.now:g} s later) the group is {a} / {b} "
+        f"triggered at t={began:g} for node {n}; with nothing else happening, at "
+        f"t={limit:g} ({inv.within} = {limit - began:g} s later) the group is {a} / {b} "
         f"with {where}"
     )
-    return ResponseFailure(Violation(inv.id, inv.statement, limit, detail), tuple(steps), final)
+    return Violation(inv.id, inv.statement, limit, detail)
 
 
 # -- the public checks -------------------------------------------------------------------------
@@ -670,11 +720,17 @@ def check_config(model: Model, config: Config) -> list[Violation]:
 
 
 def check_transition(
-    model: Model, before: Config, step: Step, watch: Watch | None = None
+    model: Model,
+    before: Config,
+    step: Step,
+    watch: Watch | None = None,
+    early: Early | None = None,
 ) -> list[Violation]:
     """Every invariant that what a step did breaks (not the configuration it reached): its cohort
     moves, users gained or lost, and the transition it fired. `watch` is the watch of `before`;
-    without it, fires_after checks all but how long its condition has held."""
+    without it, fires_after checks all but how long its condition has held. `early` answers
+    that last question instead of the step's time: a symbolic search's watch holds clock tags,
+    and its zone says whether the step can come too soon."""
     if step.rule is None and not step.moves and step.config.users is before.users:
         # Every step check reads only the rule fired (fires_after), the cohorts moved
         # (home_fixed) and the users gained or lost (users_conserved): none here.
@@ -683,7 +739,7 @@ def check_transition(
     for inv, check, index in _step_plan(model):
         if check is None:
             since = watch[index] if watch is not None and index is not None else None
-            found = _fires_after_step(model, inv, before, step, since)
+            found = _fires_after_step(model, inv, before, step, since, early)
         else:
             found = check(model, inv, before, step)
         out += [Violation(inv.id, inv.statement, step.config.now, d) for d in found]
