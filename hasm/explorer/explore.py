@@ -706,9 +706,15 @@ class _Search:
             self.edges.add((_pair(before), s.rule, _pair(s.config)))
         ticks = self.ticks
 
+        too_soon: list[tuple[int, int]] = []  # (watched clock, bound) the step may come before
+
         def early(start: float, need: float) -> bool:
             # Can the step come less than `need` after the watched clock `start` was reset?
-            return zone.constrain(int(start) + 1, 0, lt(_in_ticks(need, ticks))) is not None
+            bound = _in_ticks(need, ticks)
+            if zone.constrain(int(start) + 1, 0, lt(bound)) is None:
+                return False
+            too_soon.append((int(start) + 1, bound))
+            return True
 
         watch = _pairs(state.watch)
         broken = check_transition(model, before, s, watch, early)
@@ -718,7 +724,16 @@ class _Search:
                     index, [s], self._step_ending(v.invariant, before, s, watch, zone)
                 )
         if broken:
-            return
+            # A step that breaks an invariant only by coming too soon is fine later in its
+            # zone: the runs that take it late enough go on (those too soon end here).
+            if len(too_soon) < len(broken):
+                return
+            late: Zone | None = zone
+            for clock, bound in too_soon:
+                late = late.constrain(0, clock, le(-bound)) if late is not None else None
+            if late is None:
+                return
+            zone = late
         for inv, n in response_triggers(model, before, s):
             if inv.id in self.found:
                 continue

@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR
 
 from hasm.core.config import NO_NODE, Config, EventInput, Fire, Step
 from hasm.core.memo import Memo, Table
@@ -51,6 +52,7 @@ from hasm.core.semantics import (
     enabled,
     forced,
     offered,
+    to_ticks,
     window_edges,
 )
 from hasm.core.views import documented_pairs, node_views
@@ -307,12 +309,13 @@ def _fires_after_step(
                     f"{step.rule} fired on node {n} less than {inv.at_least} = {need:g} s "
                     f"after {describe_guard(inv.since)} began to hold"
                 )
-        elif step.config.now < start + need:  # as the core adds: start + duration
-            # The step's own time: `before` may be the last configuration recorded, earlier.
-            now = step.config.now
+        elif step.config.now < start + _model_time(model, need, ROUND_FLOOR):
+            # As the core adds: start + duration, in the model's time. The step's own time:
+            # `before` may be the last configuration recorded, earlier.
+            now, begun = _seconds(model, step.config.now), _seconds(model, start)
             out.append(
-                f"{step.rule} fired on node {n} at t={now:g}, only {now - start:g} s "
-                f"after {describe_guard(inv.since)} began to hold (t={start:g}); "
+                f"{step.rule} fired on node {n} at t={now:g}, only {now - begun:g} s "
+                f"after {describe_guard(inv.since)} began to hold (t={begun:g}); "
                 f"{inv.at_least} = {need:g} s"
             )
     return out
@@ -418,6 +421,17 @@ def _value(model: Model, inv: Invariant, part: str) -> float:
     return value
 
 
+def _model_time(model: Model, seconds: float, rounding: str) -> float:
+    """A bound in seconds in the model's time: itself, or whole ticks rounded outwards as the
+    model's own bounds are (`rounding` is the outward way for the bound at hand)."""
+    return seconds if model.ticks is None else to_ticks(seconds, model.ticks, rounding)
+
+
+def _seconds(model: Model, time: float) -> float:
+    """A time of the model in seconds, for words."""
+    return time if model.ticks is None else time / model.ticks
+
+
 def _at_least(model: Model, inv: Invariant) -> float:
     # A tolerance widens every timing bound: the watch accepts a step that much earlier.
     return max(0.0, _value(model, inv, "at_least") - model.tolerance)
@@ -508,7 +522,12 @@ def watch_deadlines(model: Model, config: Config, watch: Watch) -> tuple[float |
     if cache.horizons is None:
         lows = {t.name: t.low for t in model.node_timers}
         cache.horizons = tuple(
-            (_at_least(model, inv), inv.timer, lows.get(inv.timer or "")) for inv in _watched(model)
+            (
+                _model_time(model, _at_least(model, inv), ROUND_FLOOR),
+                inv.timer,
+                lows.get(inv.timer or ""),
+            )
+            for inv in _watched(model)
         )
     now = config.now
     out: list[float | None] = []
@@ -624,7 +643,7 @@ def check_response(
     """The shortest run after `step` in which only timers fire and clients re-login that does not
     reach `inv`'s goal within its bound, or None if every such run does."""
     start = step.config
-    limit = start.now + response_within(model, inv)
+    limit = start.now + _model_time(model, response_within(model, inv), ROUND_CEILING)
     reached = response_goal(model, inv, n, before)
     parents: dict[Config, tuple[Config | None, Step | None]] = {start: (None, None)}
     queue = deque([start])

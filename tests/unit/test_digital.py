@@ -5,18 +5,24 @@ delay and re-login in [1, 2] s."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
-from digital import DigitalLimitError, accepts_digital, explore_digital
+from digital import (
+    EARLY,
+    ONLY_AFTER_DELAY,
+    PARAMS,
+    SMALL,
+    DigitalLimitError,
+    accepts_digital,
+    explore_digital,
+    in_time,
+    small_with,
+)
 
 from hasm.core.config import EventInput, Fire
-from hasm.spec.loader import build_spec, load_spec
+from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
-
-SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
-PARAMS = {"service_down_delay_s": 2, "relogin_min_s": 1, "relogin_max_s": 2}
 
 
 @pytest.fixture(scope="module")
@@ -24,54 +30,6 @@ def small() -> Spec:
     return load_spec(SMALL)
 
 
-def small_with(extra_parameters: str = "", duration: str = "", invariants: str = "") -> Spec:
-    """The small spec with parameters and invariants added and the service_down timer's
-    duration replaced, as text."""
-    text = SMALL.read_text()
-    if extra_parameters:
-        text = text.replace("\nservices:\n", f"{extra_parameters}\nservices:\n", 1)
-    if duration:
-        text = text.replace("    duration: service_down_delay_s\n", f"    duration: {duration}\n")
-    if invariants:
-        text = text.replace("\nstate_pairs:\n", f"{invariants}\nstate_pairs:\n", 1)
-    return build_spec("small-variant", text)
-
-
-# A timer that may fire early_s before the delay, and an invariant that forbids it.
-EARLY = """  early_s:
-    cisco_name: (test parameter)
-    type: seconds
-    default: 0
-    range: [0, 600]
-    description: How much earlier than the delay the timer may fire (a planted defect).
-    source: T1
-"""
-ONLY_AFTER_DELAY = """  - id: failover_only_after_delay
-    statement: No automatic failover before the service has been down for the delay.
-    kind: fires_after
-    rules: [automatic_failover]
-    timer: service_down
-    requires: {ha_enabled: true}
-    since: {node.monitored_down: true}
-    at_least: service_down_delay_s
-    source: T1
-"""
-
-
-def in_time(within: str) -> str:
-    return f"""  - id: failover_in_time
-    statement: After the service stops, the user is on the peer within the bound.
-    kind: bounded_response
-    on: [service_stop]
-    from: {{ha_enabled: true, node.state: normal, peer.state: normal, node.monitored_down: false}}
-    when: {{node.monitored_down: true}}
-    within: {within}
-    sessions: on_peer
-    source: T1
-"""
-
-
-# -- the explorer ------------------------------------------------------------------------------
 def test_the_small_spec_reaches_its_three_pairs_and_fires_every_rule(small: Spec) -> None:
     ref = explore_digital(small, PARAMS)
     assert ref.pairs == {("normal", "normal"), ("idle", "backup"), ("backup", "idle")}
