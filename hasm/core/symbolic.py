@@ -37,6 +37,7 @@ __all__ = [
     "Symbolic",
     "apply_renumbering",
     "choices",
+    "clock_bounds",
     "clock_ceilings",
     "delay",
     "from_concrete",
@@ -242,6 +243,33 @@ def apply_renumbering(config: Config, zone: Zone, new: dict[int, int]) -> Symbol
 def rename(waiting_since: float, new: dict[int, int]) -> float:
     """A cohort's re-login start (a tag, or NOT_WAITING) renamed by `new`."""
     return new[int(waiting_since)] if waiting_since >= 0 else NOT_WAITING
+
+
+def clock_bounds(
+    model: Model, sym: Symbolic, held: Sequence[tuple[int, int]] = ()
+) -> tuple[list[int], list[int]]:
+    """For `Zone.extrapolate_lu`: each clock's largest constant compared from below and from
+    above - a timer's least and greatest duration, a waiting client's least and greatest wait,
+    and for the caller's clocks (`held`, as (tag, constant) pairs) that constant both ways. A
+    clock several things share takes the largest of each."""
+    windows = _windows(model)
+    lower = [0] * sym.zone.size
+    upper = [0] * sym.zone.size
+    for tag, constant in held:
+        lower[tag + 1] = max(lower[tag + 1], constant)
+        upper[tag + 1] = max(upper[tag + 1], constant)
+    for t in sym.config.timers:
+        i = int(t.since) + 1
+        low, high = windows[t.name]
+        lower[i] = max(lower[i], low)
+        upper[i] = max(upper[i], high)
+    low, high = int(model.relogin_low), int(model.relogin_high)
+    for c in sym.config.users:
+        if c.waiting_since >= 0:
+            i = int(c.waiting_since) + 1
+            lower[i] = max(lower[i], low)
+            upper[i] = max(upper[i], high)
+    return lower, upper
 
 
 def clock_ceilings(model: Model, sym: Symbolic, held: Sequence[tuple[int, int]] = ()) -> list[int]:

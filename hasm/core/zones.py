@@ -229,6 +229,38 @@ class Zone:
         assert closed is not None  # relaxing bounds never empties a zone
         return closed
 
+    def extrapolate_lu(self, lower: Sequence[int], upper: Sequence[int]) -> Zone:
+        """Extrapolation by lower and upper bounds (Extra+_LU, Behrmann, Bouyer, Larsen, Pelanek
+        2006): `lower[i]` is the largest constant clock i is compared with from below (`x >= c`,
+        a timer's least duration), `upper[i]` from above (`x <= c`, its greatest). Coarser than
+        Extra_M - a bound that only a lower (or only an upper) comparison could tell apart is
+        dropped - so far fewer zones, and as Extra_M sound and complete for reachability with
+        constraints that compare one clock with a constant."""
+        size, m = self.size, self.bounds
+        new = list(m)
+        changed = False
+        for i in range(size):
+            # x_i's lower bound (the bound of x_0 - x_i) beyond what any lower comparison tells.
+            i_beyond = i > 0 and -value(m[i]) > lower[i]
+            for j in range(size):
+                if i == j:
+                    continue
+                raw = m[i * size + j]
+                if raw >= INF:
+                    continue
+                j_beyond = j > 0 and -value(m[j]) > upper[j]
+                if i > 0 and (value(raw) > lower[i] or i_beyond or j_beyond):
+                    new[i * size + j] = INF
+                    changed = True
+                elif i == 0 and j_beyond:
+                    new[j] = lt(-upper[j])
+                    changed = True
+        if not changed:
+            return self
+        closed = _close(size, new)
+        assert closed is not None  # relaxing bounds never empties a zone
+        return closed
+
     def __str__(self) -> str:
         size = self.size
         parts = []

@@ -90,7 +90,7 @@ from hasm.core.symbolic import (
     Held,
     Symbolic,
     choices,
-    clock_ceilings,
+    clock_bounds,
     delay,
     from_concrete,
     guard,
@@ -508,8 +508,8 @@ class _Search:
         (`held`: tag and ceiling) what they are compared with."""
         delayed = delay(self.model, sym)
         assert delayed is not None, "a step lands inside the invariants"
-        ceilings = clock_ceilings(self.model, delayed, held)
-        return Symbolic(delayed.config, delayed.zone.extrapolate(ceilings))
+        lower, upper = clock_bounds(self.model, delayed, held)
+        return Symbolic(delayed.config, delayed.zone.extrapolate_lu(lower, upper))
 
     def _watched(self, watch: Held) -> list[tuple[int, int]]:
         return [(t, self.needs[k]) for k, t in enumerate(watch) if t is not None]

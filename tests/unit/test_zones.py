@@ -177,3 +177,33 @@ def test_a_closed_zone_has_ordered_canonical_diagonal() -> None:
         open_gap = broken.constrain(1, 0, lt(2))
         assert open_gap is not None
         open_gap.point()
+
+
+@given(st.lists(operations, max_size=7), st.integers(0, 6), st.integers(0, 6))
+@settings(max_examples=examples(100))
+def test_lu_extrapolation_only_widens_and_leaves_a_zone_within_its_bounds_alone(
+    ops: list[tuple[object, ...]], low: int, high: int
+) -> None:
+    """Extra+_LU contains the zone; with bounds beyond every constant the zone has (its closed
+    form's stay within 12), it changes nothing."""
+    zone: Zone | None = Zone.zero(2)
+    points = START
+    for op in ops:
+        zone, points = apply_both(zone, points, op)
+    if zone is None:
+        return
+    assert zone.extrapolate_lu([0, low, low], [0, high, high]).includes(zone)
+    assert zone.extrapolate_lu([0, low, 13], [0, high, 13]).includes(zone)
+    assert zone.extrapolate_lu([0, 13, 13], [0, 13, 13]) == zone
+
+
+def test_lu_extrapolation_drops_what_only_the_other_side_could_tell() -> None:
+    """A clock past its least duration (compared from below with 2) is just "past": the zone
+    x1 in [5, 5] becomes x1 > 2 when nothing compares x1 with more than 2 from below, and an
+    upper bound of 9 keeps x1 <= 9 only while x1 could be under it."""
+    zone = Zone.zero(1).up().fix(1, 5)
+    assert zone is not None
+    wide = zone.extrapolate_lu([0, 2], [0, 9])
+    assert wide.interval(1) == (5, None)  # the lower bound stays (5 <= U = 9), the upper goes
+    wider = zone.extrapolate_lu([0, 2], [0, 3])
+    assert wider.interval(1) == (3, None) and wider.constrain(1, 0, le(3)) is None
