@@ -38,7 +38,6 @@ __all__ = [
     "apply_renumbering",
     "choices",
     "clock_bounds",
-    "clock_ceilings",
     "delay",
     "from_concrete",
     "guard",
@@ -270,21 +269,3 @@ def clock_bounds(
             lower[i] = max(lower[i], low)
             upper[i] = max(upper[i], high)
     return lower, upper
-
-
-def clock_ceilings(model: Model, sym: Symbolic, held: Sequence[tuple[int, int]] = ()) -> list[int]:
-    """For `Zone.extrapolate`: each clock's largest constant - a timer's greatest duration, a
-    waiting client's greatest wait, and for the caller's clocks what `held` says, as (tag,
-    ceiling) pairs. A clock several things share takes the largest."""
-    windows = _windows(model)
-    out = [0] * sym.zone.size
-    for tag, ceiling in held:
-        out[tag + 1] = max(out[tag + 1], ceiling)
-    for t in sym.config.timers:
-        i = int(t.since) + 1
-        out[i] = max(out[i], windows[t.name][1])
-    for c in sym.config.users:
-        if c.waiting_since >= 0:
-            i = int(c.waiting_since) + 1
-            out[i] = max(out[i], int(model.relogin_high))
-    return out

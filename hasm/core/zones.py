@@ -198,44 +198,15 @@ class Zone:
             out += [row[j] for j in keep]
         return Zone(len(keep), tuple(out))
 
-    def extrapolate(self, ceilings: Sequence[int]) -> Zone:
-        """Classic extrapolation by maximal constants (Extra_M): `ceilings[i]` is the largest
-        constant clock i is ever compared with (`ceilings[0]` is 0). A bound beyond a clock's
-        ceiling can no longer change which guards and invariants hold, so it is dropped (an upper
-        bound) or relaxed to "more than the ceiling" (a lower bound); the zones that remain are
-        finitely many. Sound and complete for reachability with constraints that compare one
-        clock with a constant (Behrmann, Bouyer, Larsen, Pelanek 2006), which are all the spec
-        language has."""
-        size, m = self.size, self.bounds
-        new = list(m)
-        changed = False
-        for i in range(size):
-            top = le(ceilings[i])
-            for j in range(size):
-                if i == j:
-                    continue
-                raw = new[i * size + j]
-                if raw >= INF:
-                    continue
-                if i and raw > top:
-                    new[i * size + j] = INF
-                    changed = True
-                elif j and raw < lt(-ceilings[j]):
-                    new[i * size + j] = lt(-ceilings[j])
-                    changed = True
-        if not changed:
-            return self
-        closed = _close(size, new)
-        assert closed is not None  # relaxing bounds never empties a zone
-        return closed
-
     def extrapolate_lu(self, lower: Sequence[int], upper: Sequence[int]) -> Zone:
         """Extrapolation by lower and upper bounds (Extra+_LU, Behrmann, Bouyer, Larsen, Pelanek
         2006): `lower[i]` is the largest constant clock i is compared with from below (`x >= c`,
-        a timer's least duration), `upper[i]` from above (`x <= c`, its greatest). Coarser than
-        Extra_M - a bound that only a lower (or only an upper) comparison could tell apart is
-        dropped - so far fewer zones, and as Extra_M sound and complete for reachability with
-        constraints that compare one clock with a constant."""
+        a timer's least duration), `upper[i]` from above (`x <= c`, its greatest). A bound beyond
+        what any comparison of its side can tell apart is dropped (an upper one) or relaxed to
+        "more than the bound" (a lower one), so the zones that remain are finitely many - fewer
+        than with one maximal constant per clock (Extra_M) - and the abstraction is sound and
+        complete for reachability with constraints that compare one clock with a constant,
+        which are all the spec language has."""
         size, m = self.size, self.bounds
         new = list(m)
         changed = False

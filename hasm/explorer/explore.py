@@ -10,11 +10,14 @@ What is explored exactly:
   is the whole zone), a timer anywhere in its window, a client's re-login anywhere in its; so
   every ordering of deadlines that some choice of times gives is a successor, a new deadline
   between two old ones included. Zones are kept closed under time passing within the timers'
-  and waits' greatest durations, and extrapolated by maximal constants (Extra_M: each clock's
-  largest constant - its timer's or wait's bound, a watched condition's `at_least`, a response
-  clock's `within`), which is sound and complete for reachability with constraints that compare
-  one clock with a constant, the only ones the spec language has: the zone graph is finite and
-  reaches exactly the discrete states, steps and invariant outcomes the timed semantics does.
+  and waits' greatest durations, and extrapolated by lower and upper bounds (Extra+_LU: for each
+  clock the largest constant it is compared with from below - a timer's least duration, a wait's
+  lower limit - and from above - the greatest ones; a watched condition's `at_least` and a
+  response clock's `within` both ways), which is sound and complete for reachability with
+  constraints that compare one clock with a constant, the only ones the spec language has: the
+  zone graph is finite and reaches exactly the discrete states, steps and invariant outcomes
+  the timed semantics does. `tests/slow/test_dense_verify.py` checks that against a
+  brute-force search trying every event at every tick and half tick (tests/digital.py).
 - **Inclusion.** A state whose zone a stored zone of the same discrete part includes adds no
   run and is not explored; one whose zone includes a stored one replaces it. `states` counts
   discrete parts, `zones` the symbolic states stored.

@@ -75,7 +75,6 @@ __all__ = [
     "response_triggers",
     "response_violation",
     "response_within",
-    "watch_deadlines",
     "watch_start",
     "watch_step",
     "watched_bounds",
@@ -359,7 +358,6 @@ class _Compiled:
     __slots__ = (
         "guards",
         "holding",
-        "horizons",
         "last_offered",
         "last_rows",
         "pairs",
@@ -374,8 +372,6 @@ class _Compiled:
         self.guards: dict[tuple[str, str], Check] = {}
         self.values: dict[tuple[str, str], float] = {}
         self.watched: tuple[Invariant, ...] | None = None
-        # Per watched invariant: its bound, and its timer with that timer's shortest duration.
-        self.horizons: tuple[tuple[float, str | None, float | None], ...] | None = None
         # Guard outcomes by what guards read (the nodes and the group): searches meet the same
         # few node configurations at many times, and ask the same of them at every step.
         self.holding: Table[tuple[object, ...], tuple[bool, ...]] = memo.table("invariants.holding")
@@ -507,45 +503,6 @@ def _holding(model: Model, config: Config) -> tuple[bool, ...]:
     return holds
 
 
-def watch_deadlines(model: Model, config: Config, watch: Watch) -> tuple[float | None, ...]:
-    """For each watched condition and node (in the order of `Watch`), the time from which its
-    rule may fire (the start plus its bound), or None while the condition does not hold: what
-    an explorer keeps of the watch, since how long beyond that no longer matters.
-
-    A bound the invariant's timer can no longer beat is given as `config.now` (reached): its
-    rules may fire by that timer only (a firing by anything else breaks the invariant whatever
-    the watch says), and the timer fires on the node at its earliest if it runs (started, at
-    the latest, now) or at now plus its shortest duration if it starts later - so if the bound
-    is no later than that, no firing can come before it while the condition holds, just as if
-    it had been reached. An explorer that keys states by this merges them, which is sound."""
-    cache = _cache(model)
-    if cache.horizons is None:
-        lows = {t.name: t.low for t in model.node_timers}
-        cache.horizons = tuple(
-            (
-                _model_time(model, _at_least(model, inv), ROUND_FLOOR),
-                inv.timer,
-                lows.get(inv.timer or ""),
-            )
-            for inv in _watched(model)
-        )
-    now = config.now
-    out: list[float | None] = []
-    for (need, name, low), starts in zip(cache.horizons, watch, strict=True):
-        for n, start in enumerate(starts):
-            if start is None:
-                out.append(None)
-                continue
-            bound = start + need
-            if bound > now and name is not None and low is not None:
-                running = config.timer(name, n)
-                earliest = running.earliest if running is not None else now + low
-                if bound <= earliest:
-                    bound = now
-            out.append(bound)
-    return tuple(out)
-
-
 # -- bounded liveness ------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ResponseFailure:
@@ -641,7 +598,10 @@ def check_response(
     model: Model, inv: Invariant, n: int, before: Config, step: Step
 ) -> ResponseFailure | None:
     """The shortest run after `step` in which only timers fire and clients re-login that does not
-    reach `inv`'s goal within its bound, or None if every such run does."""
+    reach `inv`'s goal within its bound, or None if every such run does - of a concrete run, for
+    tests that drive the core by hand: it lets things happen at the moments windows open and
+    close only, so a run that needs a step between two of them is not tried. `hasm verify`
+    checks bounded responses exactly, on zones (hasm.explorer.explore)."""
     start = step.config
     limit = start.now + _model_time(model, response_within(model, inv), ROUND_CEILING)
     reached = response_goal(model, inv, n, before)

@@ -145,17 +145,6 @@ def test_added_and_project() -> None:
     assert swapped.interval(1) == (0, 0) and swapped.interval(2) == (0, 3)
 
 
-def test_extrapolation_relaxes_only_beyond_the_ceiling() -> None:
-    zone = Zone.zero(1).up().fix(1, 50)
-    assert zone is not None
-    wide = zone.extrapolate([0, 10])
-    assert wide.includes(zone)
-    assert wide.interval(1) == (10, None)  # more than 10: all a guard up to 10 can tell
-    assert wide.constrain(1, 0, le(10)) is None  # strictly more
-    inside = Zone.zero(1).up().fix(1, 7)
-    assert inside is not None and inside.extrapolate([0, 10]) == inside
-
-
 def test_point_is_in_the_zone() -> None:
     zone = Zone.zero(2).up().constrain(1, 0, le(9))
     assert zone is not None
