@@ -315,7 +315,8 @@ class Reporter:
         """When a window's clock started: at a recorded event's time, or between two times
         (after a hidden step whose moment the trace does not pin)."""
         if w.exact_start:
-            return f"at t={show_ticks(w.started_from)}{self._cause(w.started_from)}"
+            cause = self._cause(w.started_from) or " (by a step the trace does not show)"
+            return f"at t={show_ticks(w.started_from)}{cause}"
         return (
             f"between t={show_ticks(w.started_from)} and t={show_ticks(w.started_by)} "
             "(by a step the trace does not show)"
