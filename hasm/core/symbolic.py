@@ -41,7 +41,7 @@ __all__ = [
     "delay",
     "from_concrete",
     "guard",
-    "invariant",
+    "latest",
     "normalise",
     "rename",
     "renumbering",
@@ -119,29 +119,28 @@ def _timer_windows(model: Model) -> dict[str, tuple[int, int]]:
     return {t.name: (int(t.low), int(t.high)) for t in model.node_timers}
 
 
-def invariant(model: Model, config: Config, zone: Zone) -> Zone | None:
-    """The zone cut to where no timer and no waiting client is past its latest moment."""
+def latest(model: Model, config: Config) -> dict[int, int]:
+    """Each clock's invariant: the greatest value it may reach - the least of the greatest
+    durations of the timers and waits on it (no entry: unbounded)."""
     windows = _windows(model)
-    out: Zone | None = zone
+    caps: dict[int, int] = {}
     for t in config.timers:
-        assert out is not None
-        out = out.constrain(int(t.since) + 1, 0, le(windows[t.name][1]))
-        if out is None:
-            return None
+        i, high = int(t.since) + 1, windows[t.name][1]
+        if high < caps.get(i, high + 1):
+            caps[i] = high
     high = int(model.relogin_high)
     for c in config.users:
         if c.waiting_since >= 0:
-            assert out is not None
-            out = out.constrain(int(c.waiting_since) + 1, 0, le(high))
-            if out is None:
-                return None
-    return out
+            i = int(c.waiting_since) + 1
+            if high < caps.get(i, high + 1):
+                caps[i] = high
+    return caps
 
 
 def delay(model: Model, sym: Symbolic) -> Symbolic | None:
     """Every moment time can reach from `sym` with nothing happening: time passes while no
     timer or waiting client is past its latest moment."""
-    zone = invariant(model, sym.config, sym.zone.up())
+    zone = sym.zone.up_within(latest(model, sym.config))
     return None if zone is None else Symbolic(sym.config, zone)
 
 

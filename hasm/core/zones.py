@@ -17,7 +17,7 @@ Operations return new zones (or None when the result is empty); a zone is immuta
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 __all__ = ["INF", "LE_ZERO", "Zone", "add_bounds", "le", "lt"]
@@ -162,6 +162,39 @@ class Zone:
         new = list(m)
         for i in range(1, size):
             new[i * size] = INF
+        return Zone(size, tuple(new))
+
+    def up_within(self, caps: Mapping[int, int]) -> Zone | None:
+        """Time passes while every clock i of `caps` stays at most `caps[i]` (an invariant):
+        `up` and those upper bounds at once, None if the zone already breaks one.
+
+        One pass instead of a closure per bound: after `up` no clock has an upper bound, so the
+        only new shortest paths into the reference are `x_i - x_k + (x_k <= c_k)`, and from there
+        on the new bounds of x_i and the unchanged lower bounds give x_i - x_j."""
+        size, m = self.size, self.bounds
+        if not caps:
+            return self.up()
+        edges = [(k, le(c)) for k, c in caps.items()]
+        new = list(m)
+        for i in range(1, size):
+            row = i * size
+            best = INF
+            for k, c in edges:
+                v = add_bounds(m[row + k], c)
+                if v < best:  # noqa: PLR1730 (as in constrain)
+                    best = v
+            new[row] = best
+        for i in range(1, size):
+            to_ref = new[i * size]
+            if to_ref >= INF:
+                continue
+            row = i * size
+            for j in range(1, size):
+                v = add_bounds(to_ref, m[j])
+                if v < new[row + j]:  # noqa: PLR1730 (as in constrain)
+                    new[row + j] = v
+            if add_bounds(to_ref, m[i]) < LE_ZERO:
+                return None
         return Zone(size, tuple(new))
 
     def reset(self, i: int) -> Zone:

@@ -22,6 +22,7 @@ different steps), the range is listed out, one candidate per count: slower, neve
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -93,9 +94,12 @@ def starting(config: Config) -> Candidate:
     return Candidate(sym.config, sym.zone)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def normal(cand: Candidate, held: Held = (RECORD,)) -> Candidate:
     """The candidate in normal form (hasm.core.symbolic's `normalise`), its splits renamed
-    alike; `held` names the clock that becomes the record's (tag 0)."""
+    alike; `held` names the clock that becomes the record's (tag 0). A pure function of
+    values, remembered: reaching meets the same candidates many times over (a run of hidden
+    steps ends where another did)."""
     new = renumbering(cand.config, cand.zone, held)
     sym = apply_renumbering(cand.config, cand.zone, new)
     splits = cand.splits

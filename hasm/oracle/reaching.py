@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import cast
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, Fire, Relogin, UserKey
+from hasm.core.memo import Table
 from hasm.core.semantics import Model, apply
 from hasm.core.symbolic import delay
 from hasm.core.views import node_views
@@ -34,6 +35,8 @@ __all__ = ["Counts", "Pins", "Reacher", "at_record"]
 
 Counts = dict[tuple[int, int], int]  # users observed per (home node, session node)
 _CLOCK = RECORD + 1  # the record clock's index in a zone
+# The states a reach explored, by discrete part and the cohorts done this stretch: their zones.
+Seen = dict[tuple[Config, tuple["Split", ...], frozenset[UserKey]], list[Zone]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +63,16 @@ class Reacher:
         self.relogin_low = int(model.relogin_low)
         self.relogin_high = int(model.relogin_high)
         self.lows = {t.name: int(t.low) for t in model.node_timers}
+        self._fires: Table[tuple[Candidate, Fire], list[Candidate]] = Table(1 << 14)
 
     def reach(
         self, candidates: frozenset[Candidate], elapsed: int, pinned: Pins | None = None
     ) -> frozenset[Candidate]:
         """Every candidate `elapsed` ticks after the last record (its zone at that moment)."""
         out: set[Candidate] = set()
+        # What was explored, shared by every candidate's search: runs from two candidates
+        # that meet go on once (by discrete part, the zones met: one inside adds nothing).
+        seen: Seen = {}
         for cand in candidates:
             if self._quiet(cand, elapsed):
                 # The common case: nothing can happen before then, so nothing is due either.
@@ -73,7 +80,7 @@ class Reacher:
                 assert zone is not None  # the record clock is 0 now and nothing else is bounded
                 out.add(Candidate(cand.config, zone, cand.splits))
             else:
-                out.update(self._reach_one(cand, elapsed, pinned))
+                out.update(self._reach_one(cand, elapsed, seen, pinned))
         return frozenset(_subsumed(out))
 
     def _quiet(self, cand: Candidate, elapsed: int) -> bool:
@@ -92,7 +99,7 @@ class Reacher:
         return True
 
     def _reach_one(
-        self, start: Candidate, elapsed: int, pinned: Pins | None = None
+        self, start: Candidate, elapsed: int, seen: Seen, pinned: Pins | None = None
     ) -> Iterator[Candidate]:
         """Every candidate `elapsed` ticks on: hidden timer firings and re-logins in between,
         in any order, each anywhere in its window.
@@ -107,9 +114,6 @@ class Reacher:
         model = self.model
         no_cohort: frozenset[UserKey] = frozenset()
         stack: list[tuple[Candidate, frozenset[UserKey]]] = [(start, no_cohort)]
-        # What was explored, by discrete part: the zones met (a zone inside one of them adds
-        # no behaviour).
-        seen: dict[tuple[Config, tuple[Split, ...], frozenset[UserKey]], list[Zone]] = {}
 
         def push(cand: Candidate, done: frozenset[UserKey]) -> None:
             stack.append((cand, done))
@@ -143,9 +147,8 @@ class Reacher:
             there = until.fix(_CLOCK, elapsed)
             if there is not None:
                 yield normal(Candidate(config, there, cand.splits))
-            fires = [Fire(timer.name, timer.node) for timer in config.timers]
-            for fire in fires:
-                for after in successors(model, now, _only(fire), recorded=False):
+            for timer in config.timers:
+                for after in self._fired(now, Fire(timer.name, timer.node)):
                     push(after, no_cohort)
             for cohort in config.users:
                 if cohort.waiting_since < 0 or cohort.key in done:
@@ -162,6 +165,15 @@ class Reacher:
                     continue
                 for after in self._relogins(here, cohort, target, index, pinned, elapsed, done):
                     push(normal(after), done | {cohort.key})
+
+    def _fired(self, cand: Candidate, fire: Fire) -> list[Candidate]:
+        """The candidates after `fire`, hidden, somewhere in `cand`'s zone: remembered, as
+        runs of hidden steps from different candidates meet the same ones again."""
+        key = (cand, fire)
+        found = self._fires.get(key)
+        if found is None:
+            found = self._fires.keep(key, successors(self.model, cand, _only(fire), recorded=False))
+        return found
 
     def _relogins(
         self,

@@ -196,3 +196,23 @@ def test_lu_extrapolation_drops_what_only_the_other_side_could_tell() -> None:
     assert wide.interval(1) == (5, None)  # the lower bound stays (5 <= U = 9), the upper goes
     wider = zone.extrapolate_lu([0, 2], [0, 3])
     assert wider.interval(1) == (3, None) and wider.constrain(1, 0, le(3)) is None
+
+
+@given(
+    st.lists(operations, max_size=7),
+    st.dictionaries(st.integers(1, 2), st.integers(0, 8), max_size=2),
+)
+@settings(max_examples=examples(200))
+def test_up_within_is_up_then_each_upper_bound(
+    ops: list[tuple[object, ...]], caps: dict[int, int]
+) -> None:
+    zone: Zone | None = Zone.zero(2)
+    points = START
+    for op in ops:
+        zone, points = apply_both(zone, points, op)
+    if zone is None:
+        return
+    expected: Zone | None = zone.up()
+    for i, c in caps.items():
+        expected = expected.constrain(i, 0, le(c)) if expected is not None else None
+    assert zone.up_within(caps) == expected
