@@ -14,12 +14,13 @@ above it stay the in-process ones they always were.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from check_bench import baseline_checkout  # bench/ is this script's own directory
 
 from hasm.explorer.explore import MAX_FAULTS, explore
 from hasm.spec.loader import load_spec
@@ -45,17 +46,6 @@ def explore_in(root: Path, faults: int, jobs: int) -> tuple[float, int, int]:
     out = subprocess.run(argv, cwd=root, capture_output=True, text=True, check=True)
     seconds, states, transitions = json.loads(out.stdout)
     return float(seconds), int(states), int(transitions)
-
-
-def baseline_checkout() -> Path | None:
-    """The checkout named by HASM_BASELINE, if any; refused unless it has its own venv."""
-    name = os.environ.get("HASM_BASELINE")
-    if not name:
-        return None
-    root = Path(name).resolve()
-    if not (root / ".venv" / "bin" / "python").exists() or not (root / "hasm").is_dir():
-        sys.exit(f"HASM_BASELINE={name}: no hasm checkout with a .venv/bin/python there")
-    return root
 
 
 def compare(baseline: Path, rounds: int, jobs: int) -> None:

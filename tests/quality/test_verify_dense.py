@@ -13,6 +13,8 @@ import re
 from pathlib import Path
 from typing import Any
 
+from digital import ONLY_AFTER_DELAY
+
 from hasm.explorer.explore import Exploration, explore, model_ticks
 from hasm.oracle.files import check_file
 from hasm.spec.loader import load_spec
@@ -201,16 +203,7 @@ def test_a_far_deadline_is_reached_past_a_timer_that_keeps_restarting(tmp_path: 
 
 
 # -- fires_after: a rule fired by a timer that runs regardless of its cause --------------------------
-FIRES_AFTER = """  - id: failover_only_after_delay
-    statement: The automatic failover fires only once the service has been down for the delay.
-    kind: fires_after
-    rules: [automatic_failover]
-    timer: service_down
-    requires: {ha_enabled: true}
-    since: {node.monitored_down: true}
-    at_least: service_down_delay_s
-    source: T1
-"""
+FIRES_AFTER = ONLY_AFTER_DELAY  # shared with the reference's tests (tests/digital.py)
 
 
 def with_invariant(text: str, invariant: str) -> str:
