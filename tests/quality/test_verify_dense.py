@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from digital import ONLY_AFTER_DELAY
+from digital import ONLY_AFTER_DELAY, in_time
 
 from hasm.explorer.explore import Exploration, explore, model_ticks
 from hasm.oracle.files import check_file
@@ -248,17 +248,7 @@ def test_fires_after_catches_a_rule_that_fires_too_early(tmp_path: Path) -> None
 
 
 # -- bounded response: missed by half a second --------------------------------------------------------
-def response(within: str) -> str:
-    return f"""  - id: failover_in_time
-    statement: After a service stops on a Normal pair, the node's users are on the peer in time.
-    kind: bounded_response
-    on: [service_stop]
-    from: {{ha_enabled: true, node.state: normal, peer.state: normal, node.monitored_down: false}}
-    when: {{node.monitored_down: true}}
-    within: {within}
-    sessions: on_peer
-    source: T1
-"""
+response = in_time  # the bounded response of tests/digital.py
 
 
 def test_a_bounded_response_met_at_its_bound_holds(tmp_path: Path) -> None:
