@@ -22,7 +22,8 @@ from pathlib import Path
 
 from check_bench import baseline_checkout  # bench/ is this script's own directory
 
-from hasm.explorer.explore import MAX_FAULTS, explore
+from hasm.core.search import MAX_FAULTS
+from hasm.explorer.explore import explore
 from hasm.spec.loader import load_spec
 
 GOAL_S = 10.0

@@ -16,8 +16,9 @@ from hasm.cli.common import (
     overrides,
     spec_of,
 )
+from hasm.core.search import MAX_FAULTS
 from hasm.errors import InputError, Problem
-from hasm.explorer.explore import MAX_FAULTS, Exploration, Variant, VariantResult, explore
+from hasm.explorer.explore import Exploration, Variant, VariantResult, explore
 from hasm.spec.model import Spec
 
 __all__ = ["cmd_verify", "register", "summary"]

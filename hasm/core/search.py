@@ -28,6 +28,7 @@ from hasm.spec.guards import InvariantGuards, guard_tests, named_services, param
 from hasm.spec.model import Spec
 
 __all__ = [
+    "MAX_FAULTS",
     "Inputs",
     "Parented",
     "bounded",
@@ -67,6 +68,12 @@ def searched_services(
         kept = sorted(s for s in named if s in monitored or s in by_event)
     others = sorted(monitored - named)
     return (*kept, *others[:1])
+
+
+# How many faults (stopped services, nodes down, SRMs stopped, the link down) may hold at once
+# by default, in the verifier and in a trace that starts mid-incident: the single failure a
+# pair is built to survive.
+MAX_FAULTS = 1
 
 
 @dataclass(frozen=True)

@@ -80,6 +80,7 @@ from typing import Any
 
 from hasm.core.config import Config, EventInput, Fire, Input, Node, Relogin, Step, UserKey
 from hasm.core.search import (
+    MAX_FAULTS,
     Inputs,
     mirror,
     mirror_node,
@@ -138,8 +139,6 @@ __all__ = [
 # Names for the two nodes and the one user (homed on node 0), in counterexample traces.
 NODE_NAMES = ("node0", "node1")
 USER_NAMES = ("user0",)
-# How many faults (stopped services, nodes down, SRMs stopped, the link down) may hold at once.
-MAX_FAULTS = 1
 
 Pair = tuple[str, str]
 PairEdge = tuple[Pair, str, Pair]

@@ -221,9 +221,18 @@ Discrete = tuple[Config, tuple[Split, ...]]
 
 
 def _stepped(model: Model, config: Config, inp: Input, fresh: int) -> list[Config]:
-    """The core's untimed step from `config`, its moment the clock of tag `fresh`."""
-    at = Config(fresh, config.ha_enabled, config.link_up, config.nodes, config.timers, config.users)
-    return [s.config for s in apply(model, at, inp, timed=False)]
+    """The core's untimed step from `config`, its moment the clock of tag `fresh`: remembered,
+    as it reads nothing of the zone, and the zones of one discrete part are many (a hidden
+    event tried at every stretch of a long gap)."""
+    table = model.memo.table("oracle.stepped")
+    key = (config, inp, fresh)
+    found: list[Config] | None = table.get(key)
+    if found is None:
+        at = Config(
+            fresh, config.ha_enabled, config.link_up, config.nodes, config.timers, config.users
+        )
+        found = table.keep(key, [s.config for s in apply(model, at, inp, timed=False)])
+    return found
 
 
 def _step_range(model: Model, cand: Candidate, inp: Input, fresh: int) -> list[Discrete]:

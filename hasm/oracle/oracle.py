@@ -28,16 +28,20 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hasm.core.config import Config, EventInput
+from hasm.core.search import MAX_FAULTS
 from hasm.core.semantics import Model, initial_config, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.candidates import Candidate, normal, starting, successors
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks
 from hasm.oracle.observing import Observation, Observer
+from hasm.oracle.prehistory import observed_start
 from hasm.oracle.reaching import Pins, Reacher
 from hasm.oracle.report import Last, Reporter, Seen
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.records import (
+    OBSERVED,
+    HiddenEvents,
     NodeObservation,
     OfferedObservation,
     TraceEvent,
@@ -46,7 +50,7 @@ from hasm.trace.records import (
     TraceRecord,
 )
 
-__all__ = ["Oracle"]
+__all__ = ["Oracle", "hidden_inputs"]
 
 
 class Oracle:
@@ -71,8 +75,14 @@ class Oracle:
         memo: bool = True,
         ranges: bool = True,
         explain: bool = True,
+        hidden: HiddenEvents | None = None,
     ) -> None:
-        """`memo=False` turns off the memo of steps (see `record`), and `ranges=False` lists
+        """`initial` is a starting point of the spec, or "observed": anywhere the spec can
+        reach (hasm.oracle.prehistory). `hidden` names the environment's events that may
+        happen with no record (the environment's, and administrator actions: polls do not show
+        who clicked Fallback), and how many faults may hold at once.
+
+        `memo=False` turns off the memo of steps (see `record`), and `ranges=False` lists
         every possible re-login count instead of keeping a range (see hasm.oracle.candidates): both
         give the same verdicts, only slower; tests compare against them. `explain=False` leaves
         out of a divergence's report when the record would have been allowed (a search of its
@@ -83,16 +93,20 @@ class Oracle:
             problems.append(
                 Problem(file, None, "nodes", f"a group has two distinct nodes, not {list(nodes)!r}")
             )
-        if initial not in spec.initial:
+        if initial not in spec.initial and initial != OBSERVED:
             problems.append(
                 Problem(
                     file,
                     None,
                     "initial",
                     f"unknown starting point {initial!r}",
-                    f"use one of: {', '.join(spec.initial)}",
+                    f"use one of: {', '.join((*spec.initial, OBSERVED))}",
                 )
             )
+        for name in sorted(hidden.events if hidden is not None else ()):
+            event = spec.events.get(name)
+            if event is None or "user" in event.fields:
+                problems.append(Problem(file, None, "hidden.events", f"{name!r} cannot be hidden"))
         if not (tolerance >= 0 and math.isfinite(tolerance)):
             problems.append(
                 Problem(
@@ -127,15 +141,24 @@ class Oracle:
         self._memo: dict[tuple[Shape, int, tuple[object, ...]], tuple[Shape, object]] | None = (
             {} if memo else None
         )
-        self._shape = self._interned(
-            frozenset({starting(initial_config(self.model, initial, counts))})
-        )
+        faults = hidden.faults if hidden is not None else MAX_FAULTS
+        self.hidden = hidden
+        if initial == OBSERVED:
+            first = observed_start(self.model, counts, faults)
+        else:
+            first = frozenset({starting(initial_config(self.model, initial, counts))})
+        self._shape = self._interned(first)
         self.recent: deque[Seen] = deque(maxlen=64)
         self._misses = self._hits = 0
         self.records = 0
         self.assigned = counts
         self._observer = Observer(self.model, self.nodes, self.homes, counts, file)
-        self._reacher = Reacher(self.model, _LISTED_UP_TO if ranges else math.inf)
+        self._reacher = Reacher(
+            self.model,
+            _LISTED_UP_TO if ranges else math.inf,
+            hidden_inputs(self.model, hidden.events) if hidden is not None else (),
+            faults,
+        )
         self._reporter = Reporter(
             self.model, self.nodes, self.homes, file, self.recent, self._observer.offers
         )
@@ -163,6 +186,7 @@ class Oracle:
             memo=memo,
             ranges=ranges,
             explain=explain,
+            hidden=header.hidden,
         )
 
     # -- the candidates, and the memo of steps -------------------------------------------------------
@@ -388,6 +412,23 @@ class Oracle:
             problems.append(Problem(self.file, None, "service", f"unknown service {service!r}"))
         if problems:
             raise InputError(problems)
+
+
+def hidden_inputs(model: Model, names: Iterable[str]) -> tuple[EventInput, ...]:
+    """The inputs of the hidden events `names`: each with every node and monitored service it
+    takes (an unmonitored service stopping changes nothing the spec can see), in spec order."""
+    out: list[EventInput] = []
+    for event in model.spec.events.values():
+        if event.id not in names:
+            continue
+        nodes: tuple[int | None, ...] = (0, 1) if "node" in event.fields else (None,)
+        services: tuple[str | None, ...] = (
+            tuple(s for s in model.spec.services if s in model.monitored)
+            if "service" in event.fields
+            else (None,)
+        )
+        out += [EventInput(event.id, n, s) for n in nodes for s in services]
+    return tuple(out)
 
 
 def _stamped(cand: Candidate) -> Candidate:

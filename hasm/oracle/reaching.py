@@ -14,7 +14,16 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import cast
 
-from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, Fire, Relogin, UserKey
+from hasm.core.config import (
+    NO_NODE,
+    NOT_WAITING,
+    Cohort,
+    Config,
+    EventInput,
+    Fire,
+    Relogin,
+    UserKey,
+)
 from hasm.core.memo import Table
 from hasm.core.semantics import Model, apply
 from hasm.core.symbolic import delay
@@ -58,12 +67,21 @@ class Reacher:
     re-logins as one range of counts; a smaller one has each count listed (see
     hasm.oracle.candidates)."""
 
-    def __init__(self, model: Model, listed_up_to: float) -> None:
+    def __init__(
+        self,
+        model: Model,
+        listed_up_to: float,
+        hidden: tuple[EventInput, ...] = (),
+        max_faults: int = 0,
+    ) -> None:
+        """`hidden`: the environment's events that may happen unrecorded, each anywhere in time
+        as long as at most `max_faults` faults hold at once (a trace header's `hidden`)."""
         self.model, self.listed_up_to = model, listed_up_to
+        self.hidden, self.max_faults = hidden, max_faults
         self.relogin_low = int(model.relogin_low)
         self.relogin_high = int(model.relogin_high)
         self.lows = {t.name: int(t.low) for t in model.node_timers}
-        self._fires: Table[tuple[Candidate, Fire], list[Candidate]] = Table(1 << 14)
+        self._fires: Table[tuple[Candidate, Fire | EventInput], list[Candidate]] = Table(1 << 14)
 
     def reach(
         self, candidates: frozenset[Candidate], elapsed: int, pinned: Pins | None = None
@@ -74,7 +92,7 @@ class Reacher:
         # that meet go on once (by discrete part, the zones met: one inside adds nothing).
         seen: Seen = {}
         for cand in candidates:
-            if self._quiet(cand, elapsed):
+            if not self.hidden and self._quiet(cand, elapsed):
                 # The common case: nothing can happen before then, so nothing is due either.
                 zone = cand.zone.up().fix(_CLOCK, elapsed)
                 assert zone is not None  # the record clock is 0 now and nothing else is bounded
@@ -150,6 +168,10 @@ class Reacher:
             for timer in config.timers:
                 for after in self._fired(now, Fire(timer.name, timer.node)):
                     push(after, no_cohort)
+            for event in self.hidden:
+                if not config.services_of_down_node(event):
+                    for after in self._happened(now, event):
+                        push(after, no_cohort)
             for cohort in config.users:
                 if cohort.waiting_since < 0 or cohort.key in done:
                     continue
@@ -173,6 +195,19 @@ class Reacher:
         found = self._fires.get(key)
         if found is None:
             found = self._fires.keep(key, successors(self.model, cand, _only(fire), recorded=False))
+        return found
+
+    def _happened(self, cand: Candidate, event: EventInput) -> list[Candidate]:
+        """The candidates after the environment's `event`, unrecorded, somewhere in `cand`'s
+        zone, within the bound on faults at once; remembered as `_fired` is."""
+        key = (cand, event)
+        found = self._fires.get(key)
+        if found is None:
+            after = successors(self.model, cand, _only(event), recorded=False)
+            bound = self.max_faults
+            found = self._fires.keep(
+                key, [c for c in after if c.config.faults() <= bound and c.config != cand.config]
+            )
         return found
 
     def _relogins(
@@ -257,9 +292,10 @@ class Reacher:
         return wanted if 1 <= wanted <= cohort.count else 0
 
 
-def _only(fire: Fire) -> Callable[[Config], tuple[Fire]]:
-    """The inputs of a stretch that fires one timer, whatever the configuration."""
-    return lambda _config: (fire,)
+def _only(inp: Fire | EventInput) -> Callable[[Config], tuple[Fire | EventInput]]:
+    """The inputs of a stretch that takes one step (a timer, an event), whatever the
+    configuration."""
+    return lambda _config: (inp,)
 
 
 def _subsumed(cands: set[Candidate]) -> list[Candidate]:

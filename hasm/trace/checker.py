@@ -102,6 +102,7 @@ class RecordChecker:
         "offered_cache",
         "services",
         "session_values",
+        "sourced",
         "users",
     )
 
@@ -110,6 +111,8 @@ class RecordChecker:
         self.users, self.services = header.users, index.services
         self.node_set = frozenset(header.nodes)
         self.session_values = frozenset((None, *header.nodes))
+        # An imported trace's records may say where each came from (header `sources`).
+        self.sourced = header.sources is not None
         self.last_t, self.last_line = 0.0, 0
         # (state, reason, assigned, active) as written -> its checked NodeObservation.
         self.node_cache: Table[tuple[object, ...], NodeObservation] = Table(_CACHE_SIZE)
@@ -133,6 +136,8 @@ class RecordChecker:
         if not self.last_t <= t < _INF:
             self._bad_time(obj, raw_t, t, line)
         self.last_t, self.last_line = t, line
+        if self.sourced and "source" in obj:
+            self._source(obj.pop("source"), line)
         if "event" in obj:
             if "observe" in obj:
                 self.fail(
@@ -150,6 +155,14 @@ class RecordChecker:
             "a record has 'event' (what happened) or 'observe' (what was seen)",
             'add "event": "<event>" or "observe": {...}',
         )
+
+    def _source(self, source: object, line: int) -> None:
+        if source.__class__ is not str or not source:
+            self.fail(
+                line,
+                "source",
+                f'source is where the record came from, a string like "status.txt:12", not {show(source)}',
+            )
 
     def _bad_time(self, obj: dict[str, Any], raw: object, t: float, line: int) -> NoReturn:
         if "t" not in obj:

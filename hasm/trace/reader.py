@@ -13,6 +13,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO, TextIO, cast
 
@@ -22,7 +23,7 @@ from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.checker import RecordChecker, SpecIndex
 from hasm.trace.memo import PLAIN, LineMemo
-from hasm.trace.records import VERSION, TraceHeader, TraceRecord
+from hasm.trace.records import OBSERVED, VERSION, HiddenEvents, TraceHeader, TraceRecord
 from hasm.trace.wording import (
     as_float,
     choose,
@@ -41,7 +42,19 @@ __all__ = ["TraceReader", "read_trace"]
 # caches, so a trace of any length streams in constant memory.
 
 
-_HEADER_KEYS = ("hasm_trace", "nodes", "users", "params", "monitored", "initial", "group")
+_HEADER_KEYS = (
+    "hasm_trace",
+    "nodes",
+    "users",
+    "params",
+    "monitored",
+    "initial",
+    "group",
+    "hidden",
+    "start",
+    "sources",
+)
+_MOST_FAULTS = 4  # faults at once a trace may hide: every fault the group has, and more
 _JSON_SPACE = " \t\r\n"  # JSON's white space; a line of only these is blank
 _INF = math.inf
 _HEADER_EXAMPLE = '{"hasm_trace": 1, "nodes": ["<first node>", "<second node>"]}'
@@ -229,18 +242,106 @@ class _HeaderReader:
         params, overrides = self.params(obj.get("params", {}))
         monitored = self.monitored(obj["monitored"]) if "monitored" in obj else None
         initial = obj.get("initial", "ha_disabled")
-        if not isinstance(initial, str) or initial not in self.spec.initial:
-            self.bad(
-                "initial",
-                f"unknown starting point {show(initial)}",
-                choose(initial, self.spec.initial),
-            )
+        starts = (*self.spec.initial, OBSERVED)
+        if not isinstance(initial, str) or initial not in starts:
+            self.bad("initial", f"unknown starting point {show(initial)}", choose(initial, starts))
         group = obj.get("group")
         if "group" in obj and not isinstance(group, str):
             self.bad("group", f"group is the redundancy group's name, a string, not {show(group)}")
+        hidden = self.hidden(obj["hidden"]) if "hidden" in obj else None
+        start = self.start(obj["start"]) if "start" in obj else None
+        sources = self.sources(obj["sources"]) if "sources" in obj else None
         if self.problems or nodes is None:
             raise TraceError(self.problems)
-        return TraceHeader(self.file, nodes, users, params, overrides, monitored, initial, group)
+        return TraceHeader(
+            self.file,
+            nodes,
+            users,
+            params,
+            overrides,
+            monitored,
+            initial,
+            group,
+            hidden,
+            start,
+            sources,
+        )
+
+    def hidden(self, raw: object) -> HiddenEvents | None:
+        example = 'write "hidden": {"events": ["service_stop", "service_start"], "faults": 1}'
+        if not isinstance(raw, dict):
+            self.bad(
+                "hidden", f"hidden is an object of events and faults, not {show(raw)}", example
+            )
+            return None
+        for key in raw:
+            if key not in ("events", "faults"):
+                self.bad(
+                    dotted(("hidden", path_key(key))),
+                    f"unknown key {quoted(key)}",
+                    choose(key, ("events", "faults")),
+                )
+        events = raw.get("events")
+        # A user's event names a user, whom the oracle does not follow: not hidden.
+        hideable = [e.id for e in self.spec.events.values() if "user" not in e.fields]
+        names: set[str] = set()
+        if not isinstance(events, list) or not events:
+            self.bad(
+                "hidden.events",
+                f"events is a non-empty list of event names, not {show(events)}",
+                example,
+            )
+        else:
+            for i, name in enumerate(events):
+                if not isinstance(name, str) or name not in hideable:
+                    known = isinstance(name, str) and name in self.spec.events
+                    self.bad(
+                        f"hidden.events[{i}]",
+                        f"{show(name)} names a user: it cannot be hidden"
+                        if known
+                        else f"unknown event {show(name)}",
+                        choose(name, hideable),
+                    )
+                elif name in names:
+                    self.bad(f"hidden.events[{i}]", f"{show(name)} is listed twice", "list it once")
+                else:
+                    names.add(name)
+        faults = raw.get("faults", 1)
+        if faults.__class__ is not int or not 0 <= faults <= _MOST_FAULTS:
+            self.bad(
+                "hidden.faults",
+                f"faults is how many faults may hold at once, an integer from 0 to {_MOST_FAULTS}, not {show(faults)}",
+                'write "faults": 1',
+            )
+            return None
+        return HiddenEvents(frozenset(names), faults)
+
+    def start(self, raw: object) -> datetime | None:
+        fix = 'write "start": "2021-05-13T02:48:48Z" (ISO 8601, with Z or an offset)'
+        if not isinstance(raw, str):
+            self.bad(
+                "start", f"start is the wall-clock time of t=0, a string, not {show(raw)}", fix
+            )
+            return None
+        try:
+            when = datetime.fromisoformat(raw)
+        except ValueError:
+            self.bad("start", f"{show(raw)} is not an ISO 8601 time", fix)
+            return None
+        if when.tzinfo is None:
+            self.bad("start", f"{show(raw)} has no time zone", fix)
+            return None
+        return when
+
+    def sources(self, raw: object) -> tuple[str, ...] | None:
+        if not isinstance(raw, list) or not all(isinstance(f, str) and f for f in raw):
+            self.bad(
+                "sources",
+                f"sources lists the files the records were imported from, not {show(raw)}",
+                'write "sources": ["status.txt"]',
+            )
+            return None
+        return tuple(raw)
 
     def nodes(self, obj: dict[str, Any]) -> tuple[str, str] | None:
         raw = obj.get("nodes")

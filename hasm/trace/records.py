@@ -6,16 +6,19 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
+from datetime import datetime
 from typing import Any
 
 from hasm.core.config import Step
 from hasm.spec.model import ParamValue
 
 __all__ = [
+    "OBSERVED",
     "OFFERED_ACTIONS",
     "VERSION",
     "EventLine",
     "HeaderLine",
+    "HiddenEvents",
     "NodeObservation",
     "ObservationLine",
     "OfferedObservation",
@@ -126,6 +129,18 @@ class Record:
         return self.step.config.now
 
 
+OBSERVED = "observed"  # the header's `initial` for a trace that starts mid-incident
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenEvents:
+    """The header's `hidden`: which environment events may happen with no record of them,
+    and how many faults may hold at once (a stopped service, a node down, ...)."""
+
+    events: frozenset[str]
+    faults: int
+
+
 @dataclass(frozen=True, slots=True)
 class TraceHeader:
     """A trace's first line, checked against the spec."""
@@ -136,8 +151,11 @@ class TraceHeader:
     params: Mapping[str, ParamValue]  # the spec's defaults with `overrides` applied
     overrides: Mapping[str, ParamValue]  # just the header's `params`
     monitored: frozenset[str] | None  # None: the spec's default set
-    initial: str  # a key of spec.initial
+    initial: str  # a key of spec.initial, or OBSERVED
     group: str | None
+    hidden: HiddenEvents | None = None  # the events that may happen unrecorded
+    start: datetime | None = None  # the wall-clock time of t=0, for reports
+    sources: tuple[str, ...] | None = None  # the files the records were imported from
 
 
 @dataclass(frozen=True, slots=True)

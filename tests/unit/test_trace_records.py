@@ -114,6 +114,7 @@ class _Checker:
 
     def __init__(self) -> None:
         self.last_t, self.last_line = 0.0, 0
+        self.sourced = False
         self.checked = 0
 
     def record(self, obj: Any, line: int) -> TraceRecord:

@@ -1,0 +1,91 @@
+"""Where a trace that starts mid-incident may start: every configuration the spec can reach.
+
+A trace whose header says `"initial": "observed"` was not recorded from a documented starting
+point: a support engineer's polls begin in the middle of an incident, with whatever happened
+before unseen. Its first candidates are every symbolic configuration reachable from either
+starting point of trace format v1 (HA off, or Normal) by any run at all - the environment's
+events (at most `max_faults` faults at once), administrator actions, sign-ins and -outs, timers
+and re-logins, each at any moment - with the trace's users. The first record then keeps those
+that show it, as it would any candidates.
+
+The search is the verifier's zone search, in the oracle's terms (candidates, whose tag 0 is
+the record clock): breadth first, time passing within the invariants, each zone extrapolated by
+its clocks' lower and upper bounds (Extra+_LU) so that the search ends, and a zone inside one
+already found dropped. Extrapolation keeps exactly the timed behaviours: a valuation it adds is
+simulated by one the zone had (every comparison the spec makes from there on answers alike), so
+starting from the extrapolated zones accepts exactly the traces some reachable configuration
+accepts. At the end every clock is as old as the run made it, and the record clock is reset to
+0: the first record is at some moment of some reachable zone.
+
+It costs one exploration per group shape (the model, the users per home node and the bound),
+remembered for the process, and grows with the users: each cohort of clients that may be
+waiting is a clock.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable, Iterator
+
+from hasm.core.config import Config, Input
+from hasm.core.search import Inputs
+from hasm.core.semantics import Model, initial_config
+from hasm.core.symbolic import choices, clock_bounds, delay
+from hasm.core.zones import Zone
+from hasm.oracle.candidates import RECORD, Candidate, Split, normal, starting, successors
+
+__all__ = ["observed_start"]
+
+
+def observed_start(model: Model, counts: tuple[int, int], max_faults: int) -> frozenset[Candidate]:
+    """Every candidate a group of `counts` users per home node can be in after any run of the
+    spec with at most `max_faults` faults at once, the record clock at 0."""
+    key = f"oracle.prehistory {counts} {max_faults}"
+    found: frozenset[Candidate] = model.memo.part(
+        key, lambda _memo: _explore(model, counts, max_faults)
+    )
+    return found
+
+
+def _explore(model: Model, counts: tuple[int, int], max_faults: int) -> frozenset[Candidate]:
+    spec = model.spec
+    inputs = Inputs.of(spec, tuple(sorted(model.monitored)))
+    seen: dict[tuple[Config, tuple[Split, ...]], list[Zone]] = {}
+    queue = deque(starting(initial_config(model, name, counts)) for name in spec.initial)
+    while queue:
+        cand = queue.popleft()
+        passed = delay(model, cand.symbolic)
+        if passed is None:
+            continue
+        lower, upper = clock_bounds(model, passed)
+        zone = passed.zone.extrapolate_lu(lower, upper)
+        zones = seen.setdefault((cand.config, cand.splits), [])
+        if any(z.includes(zone) for z in zones):
+            continue
+        zones[:] = [z for z in zones if not zone.includes(z)]
+        zones.append(zone)
+        here = Candidate(cand.config, zone, cand.splits)
+        for inp in _inputs(inputs, here):
+            for after in successors(model, here, _only(inp), recorded=False):
+                if after.config.faults() <= max_faults:
+                    queue.append(after)
+    return frozenset(
+        normal(Candidate(config, zone.reset(RECORD + 1), splits))
+        for (config, splits), zones in seen.items()
+        for zone in zones
+    )
+
+
+def _only(inp: Input) -> Callable[[Config], tuple[Input]]:
+    return lambda _config: (inp,)
+
+
+def _inputs(inputs: Inputs, cand: Candidate) -> Iterator[Input]:
+    """Everything that may happen in `cand`: every event with every node, service and cohort
+    it takes (no service event on a node that is down), every timer and re-login."""
+    config = cand.config
+    for inp in inputs.events:
+        if not config.services_of_down_node(inp):
+            yield inp
+    yield from inputs.for_users(config)
+    yield from choices(cand.symbolic)
