@@ -53,6 +53,7 @@ __all__ = [
     "narrow_all",
     "normal",
     "starting",
+    "stepped",
     "successors",
 ]
 
@@ -220,7 +221,7 @@ def _members_with(cand: Candidate, key: UserKey | None) -> Candidate | None:
 Discrete = tuple[Config, tuple[Split, ...]]
 
 
-def _stepped(model: Model, config: Config, inp: Input, fresh: int) -> list[Config]:
+def stepped(model: Model, config: Config, inp: Input, fresh: int) -> list[Config]:
     """The core's untimed step from `config`, its moment the clock of tag `fresh`: remembered,
     as it reads nothing of the zone, and the zones of one discrete part are many (a hidden
     event tried at every stretch of a long gap)."""
@@ -237,11 +238,11 @@ def _stepped(model: Model, config: Config, inp: Input, fresh: int) -> list[Confi
 
 def _step_range(model: Model, cand: Candidate, inp: Input, fresh: int) -> list[Discrete]:
     """`inp` applied to every member of `cand`, where every member has the cohort it names."""
-    low = _stepped(model, cand.config, inp, fresh)
+    low = stepped(model, cand.config, inp, fresh)
     if not cand.splits:
         return [(config, ()) for config in low]
     highs = [
-        _stepped(model, move_users(cand.config, s.source, s.target, s.extra), inp, fresh)
+        stepped(model, move_users(cand.config, s.source, s.target, s.extra), inp, fresh)
         for s in cand.splits
     ]
     if any(len(h) != len(low) for h in highs):

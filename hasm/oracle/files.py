@@ -11,11 +11,22 @@ from xml.sax.saxutils import escape, quoteattr
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
+from hasm.oracle.story import Story
 from hasm.parallel import parallel_map
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
+from hasm.trace.records import TraceEvent, TraceHeader, TraceRecord
 
-__all__ = ["Status", "Verdict", "check_file", "check_files", "exit_code", "junit_xml"]
+__all__ = [
+    "Status",
+    "Told",
+    "Verdict",
+    "check_file",
+    "check_files",
+    "exit_code",
+    "junit_xml",
+    "tell_file",
+]
 
 Status = Literal["conforms", "diverges", "input_error"]
 
@@ -66,6 +77,37 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
     except HasmError as exc:
         return Verdict(name, "input_error", checked, problems=(Problem(name, None, "", str(exc)),))
     return Verdict(name, "conforms", checked)
+
+
+@dataclass(frozen=True, slots=True)
+class Told:
+    """A trace file told: its header, its records (up to the divergence), the story, and the
+    divergence's report if it does not conform."""
+
+    header: TraceHeader
+    records: tuple[TraceRecord, ...]
+    story: Story
+    divergence: Divergence | None
+
+
+def tell_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Told:
+    """The story of a trace file (hasm.oracle.story): the oracle's verdict, and the fewest
+    hidden events that explain its records up to the divergence. A bad file raises InputError,
+    located, as `read_trace` does."""
+    header, records = read_trace(path, spec, name=str(path))
+    oracle = Oracle.from_header(spec, header, tolerance)
+    teller = oracle.teller()
+    kept: list[TraceRecord] = []
+    for rec in records:
+        try:
+            oracle.record(rec)
+        except ConformanceError as exc:
+            return Told(header, tuple(kept), teller.story(False), exc.divergence)
+        obs = None if isinstance(rec, TraceEvent) else oracle.observation_of(rec)
+        if not teller.record(rec, obs):
+            raise HasmError(f"{path}:{rec.line}: the story lost every behaviour the oracle kept")
+        kept.append(rec)
+    return Told(header, tuple(kept), teller.story(True), None)
 
 
 def check_files(

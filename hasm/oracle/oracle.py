@@ -37,6 +37,7 @@ from hasm.oracle.observing import Observation, Observer
 from hasm.oracle.prehistory import observed_start
 from hasm.oracle.reaching import Pins, Reacher
 from hasm.oracle.report import Last, Reporter, Seen
+from hasm.oracle.story import Teller
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.records import (
@@ -356,6 +357,23 @@ class Oracle:
             raise ConformanceError(self._reporter.observation(shown, t, line, obs, last))
         self._set(frozenset(_stamped(c) for c in kept), tick, t)
         self.records += 1
+
+    def teller(self) -> Teller:
+        """A follower of this oracle's behaviours from where it is now that keeps the hidden
+        events each takes (hasm.oracle.story): feed it the records the oracle accepts."""
+        reacher = self._reacher
+        return Teller(
+            self.model,
+            self._observer,
+            reacher.hidden,
+            reacher.max_faults,
+            self.candidates,
+            self._now,
+        )
+
+    def observation_of(self, rec: TraceObservation) -> Observation:
+        """A read observation normalised as the oracle checks it."""
+        return self._observer.observation(rec.nodes, rec.sessions, rec.ha_enabled, rec.offered)
 
     # -- what the spec allows now ---------------------------------------------------------------
     def allowed(self) -> dict[str, tuple[str, ...]]:

@@ -25,6 +25,7 @@ from hasm.core.views import node_views
 from hasm.errors import ConformanceError
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
+from hasm.oracle.story import Inferred
 from hasm.oracle.windows import windows
 from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
@@ -99,6 +100,17 @@ class DivergenceMark:
 
 
 @dataclass(frozen=True, slots=True)
+class InferredMark:
+    """A hidden event the story of the trace needs (hasm.oracle.story), somewhere in
+    [earliest, latest]: drawn dashed, as nothing recorded it."""
+
+    earliest: float
+    latest: float
+    lane: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Timeline:
     """A picture's content: lanes of bands and levels, events, timers, and a divergence."""
 
@@ -113,6 +125,7 @@ class Timeline:
     timers: tuple[TimerSpan, ...]  # by start, then name and lane
     states: tuple[tuple[str, str], ...]  # (id, label) of every state of the spec, in spec order
     divergence: DivergenceMark | None = None
+    inferred: tuple[InferredMark, ...] = ()
 
 
 # -- recording lanes ------------------------------------------------------------------------------
@@ -259,22 +272,28 @@ def _sorted_timers(spans: Iterable[TimerSpan]) -> tuple[TimerSpan, ...]:
 
 # -- a checked trace ------------------------------------------------------------------------------
 def trace_timeline(
-    spec: Spec, path: str | Path, divergence: Divergence | None = None, tolerance: float = 0.0
+    spec: Spec,
+    path: str | Path,
+    divergence: Divergence | None = None,
+    tolerance: float = 0.0,
+    inferred: Iterable[Inferred] = (),
 ) -> Timeline:
     """The timeline of a trace as it was observed, checked by the oracle up to `divergence`
     (from `hasm.oracle.files.check_file`): states and active users as the observations saw them,
     events as recorded, and the node timers some behaviour of the spec has running between
-    records, with the union of their deadline windows. Raises InputError for a bad trace."""
+    records, with the union of their deadline windows; and `inferred`, hidden events a story
+    of the trace needs (hasm.oracle.story), dashed. Raises InputError for a bad trace."""
     header, records = read_trace(path, spec, name=str(path))
     oracle = Oracle.from_header(spec, header, tolerance)
     lanes = _Lanes(spec)
-    start = spec.initial[header.initial]
-    for lane in (0, 1):
-        lanes.show(0.0, lane, start.state, start.reason)
     nodes = header.nodes
     homes = [sum(1 for h in header.users.values() if h == n) for n in nodes]
-    for lane in (0, 1):
-        lanes.active(0.0, lane, homes[lane] if spec.states[start.state].shows_active_users else 0)
+    start = spec.initial.get(header.initial)  # None: mid-incident, nothing known before a record
+    if start is not None:
+        for lane in (0, 1):
+            lanes.show(0.0, lane, start.state, start.reason)
+            shows = spec.states[start.state].shows_active_users
+            lanes.active(0.0, lane, homes[lane] if shows else 0)
     events: list[EventMark] = []
     spans: dict[tuple[str, int, float], TimerSpan] = {}
     running = _candidate_timers(oracle)
@@ -332,6 +351,15 @@ def trace_timeline(
         _sorted_timers(spans.values()),
         _states(spec),
         mark,
+        tuple(
+            InferredMark(
+                i.earliest,
+                i.latest,
+                i.node,
+                " ".join(w for w in (i.event, i.service) if w) + " (hidden, inferred)",
+            )
+            for i in inferred
+        ),
     )
 
 
@@ -509,6 +537,7 @@ class _Drawing:
             svg.add("</g>")
             y += self.lane_heights[lane]
         self._events()
+        self._inferred()
         self._divergence()
         self._axis()
         self._legend()
@@ -613,6 +642,24 @@ class _Drawing:
                 self.svg.text(ex + 2, ly, text, fill="#1d3557")
             else:
                 self.svg.text(ex - 2, ly, text, fill="#1d3557", text_anchor="end")
+            self.svg.add("</g>")
+
+    def _inferred(self) -> None:
+        """A hidden event the story needs: its window dashed across its lane (both lanes for
+        the group's), labelled in the lane."""
+        for mark in self.tl.inferred:
+            x0, x1 = self.x(mark.earliest), self.x(mark.latest)
+            lanes = (0, 1) if mark.lane is None else (mark.lane,)
+            top = self.lanes_top + sum(self.lane_heights[: lanes[0]])
+            bottom = self.lanes_top + sum(self.lane_heights[: lanes[-1] + 1])
+            label = f"t={_time(mark.earliest)}..{_time(mark.latest)} {mark.text}"
+            self.svg.add(f'<g class="inferred"><title>{escape(label)}</title>')
+            self.svg.add(
+                f'<rect x="{_n(x0 - 1)}" y="{_n(top + 2)}" width="{_n(max(x1 - x0, 0) + 2)}" '
+                f'height="{_n(bottom - top - 4)}" fill="#f4a261" fill-opacity="0.18" '
+                f'stroke="#e76f51" stroke-width="1.2" stroke-dasharray="4,3"/>'
+            )
+            self.svg.text(x1 + 3, top + _BAND + 14, label, fill="#e76f51", font_style="italic")
             self.svg.add("</g>")
 
     def _divergence(self) -> None:

@@ -1,0 +1,264 @@
+"""The story of a trace: the fewest hidden events that explain what it records, and when each was.
+
+A trace whose header names hidden events (`"hidden"`) conforms when *some* behaviour with
+events nobody recorded shows what it records; the oracle answers that, fast, and forgets how.
+`tell` answers how: it follows the same behaviours, symbolically as the oracle does, but keeps
+on each one the hidden events it took, each with a clock of its own started at its moment. The
+zone of a behaviour then relates every hidden event's moment to every record's, so at the end
+(or at the divergence) each event's window is exact for that behaviour: "presence_engine
+stopped on imp1 between t=605 and t=610".
+
+Fewest first: behaviours that reach the same configuration and zone (their hidden events' clocks
+set aside) have the same future, so only the ones with the fewest hidden events are kept there
+(Dijkstra's argument: a longer story to the same place never leads to a shorter one), and within
+a stretch between two records the steps are taken in order of hidden events. Of stories of the
+same length that reach the same place, up to `ALTERNATIVES` are kept, and reported as "or".
+
+It costs more than the verdict - no memo of steps, and a clock per hidden event - so it is for
+an incident's trace, not for days of polls (there, `hasm check` answers and `hasm explain
+--from`/`--to` is the way).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+
+from hasm.core.config import Config, EventInput, Input
+from hasm.core.semantics import Model
+from hasm.core.symbolic import Symbolic, choices, delay, guard, normalise, step
+from hasm.core.zones import Zone, le
+from hasm.oracle.candidates import RECORD, Candidate, members, stepped
+from hasm.oracle.clock import TICKS, ticks
+from hasm.oracle.observing import Observation, Observer
+from hasm.trace.records import TraceEvent, TraceRecord
+
+__all__ = ["ALTERNATIVES", "Inferred", "Story", "Teller"]
+
+ALTERNATIVES = 6  # stories of the fewest hidden events kept per configuration reached
+_CLOCK = RECORD + 1  # the record clock's index in a zone
+
+
+@dataclass(frozen=True, slots=True)
+class Inferred:
+    """A hidden event some behaviour needs: what, where, and its earliest and latest moment
+    (seconds of trace time), between the records at lines `after` and `before`."""
+
+    event: str
+    node: int | None
+    service: str | None
+    earliest: float
+    latest: float
+    after: int | None  # the line of the last record before it (None: before the first)
+
+
+@dataclass(frozen=True, slots=True)
+class Story:
+    """The explanations with the fewest hidden events, each a sequence of them in order, up to
+    the last record followed (`through`, its line; the divergent one is not)."""
+
+    explanations: tuple[tuple[Inferred, ...], ...]
+    through: int | None
+    conforms: bool
+
+    @property
+    def fewest(self) -> int:
+        return min((len(e) for e in self.explanations), default=0)
+
+
+# A hidden event taken: (its input, its clock's tag, the last record's line before it).
+_Taken = tuple[EventInput, int, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """One behaviour followed: where it is (tag 0 the last record's clock; the hidden events'
+    tags held after it) and the hidden events it took."""
+
+    sym: Symbolic
+    taken: tuple[_Taken, ...]
+
+
+class Teller:
+    """Follows the behaviours of one trace, record by record, keeping the hidden events."""
+
+    def __init__(
+        self,
+        model: Model,
+        observer: Observer,
+        hidden: Sequence[EventInput],
+        max_faults: int,
+        start: Iterable[Candidate],
+        first: int = 0,
+    ) -> None:
+        """`start`: the oracle's first candidates (their record clock at `first` ticks)."""
+        self.model, self.observer = model, observer
+        self.hidden, self.max_faults = tuple(hidden), max_faults
+        self.runs = [_Run(m.symbolic, ()) for c in start for m in members(c)]
+        self.now = first
+        self.line: int | None = None
+
+    # -- records --------------------------------------------------------------------------------
+    def record(self, rec: TraceRecord, observation: Observation | None = None) -> bool:
+        """Follow the behaviours through `rec`; False (and nothing changed) if none allows it.
+        An observation comes normalised as the oracle's observer makes it."""
+        tick = ticks(rec.t)
+        reached = self._reach(tick - self.now)
+        if isinstance(rec, TraceEvent):
+            after = list(self._event(reached, rec))
+        else:
+            assert observation is not None
+            after = list(self._observed(reached, observation))
+        if not after:
+            return False
+        self.runs, self.now, self.line = _fewest(after), tick, rec.line
+        return True
+
+    def story(self, conforms: bool) -> Story:
+        """The stories of the behaviours followed so far, the fewest hidden events first."""
+        runs = sorted(self.runs, key=lambda r: len(r.taken))
+        fewest = len(runs[0].taken) if runs else 0
+        seen: dict[tuple[Inferred, ...], None] = {}
+        for run in runs:
+            if len(run.taken) > fewest:
+                break
+            seen.setdefault(self._told(run), None)
+        best = sorted(seen, key=lambda e: [(i.earliest, i.event, i.node or 0) for i in e])
+        return Story(tuple(best[:ALTERNATIVES]), self.line, conforms)
+
+    def _told(self, run: _Run) -> tuple[Inferred, ...]:
+        zone, now = run.sym.zone, self.now
+        told = []
+        for inp, tag, after in run.taken:
+            # x_record - x_event: the event's moment less the last record's (at `now`).
+            early, late = zone.difference(_CLOCK, tag + 1)
+            latest = now + (late if late is not None else 0)
+            earliest = now + early if early is not None else 0
+            told.append(
+                Inferred(inp.name, inp.node, inp.service, earliest / TICKS, latest / TICKS, after)
+            )
+        return tuple(told)
+
+    # -- between records ------------------------------------------------------------------------
+    def _reach(self, elapsed: int) -> list[_Run]:
+        """Every behaviour `elapsed` ticks after the last record, through hidden timers,
+        re-logins and events, the ones with fewer hidden events first."""
+        layers: dict[int, list[_Run]] = {}
+        for run in self.runs:
+            layers.setdefault(len(run.taken), []).append(run)
+        out: list[_Run] = []
+        # By discrete part: the zones (hidden events' clocks set aside) a run went on from.
+        # Layers come in order of hidden events, so a run inside one of them has no fewer.
+        went: dict[Config, list[Zone]] = {}
+        cost = min(layers, default=0)
+        while layers:
+            todo = layers.pop(cost, [])
+            while todo:
+                run = todo.pop()
+                place = _place(run)
+                zones = went.setdefault(place.config, [])
+                if any(z.includes(place.zone) for z in zones):
+                    continue
+                zones.append(place.zone)
+                passed = delay(self.model, run.sym)
+                if passed is None:
+                    continue
+                zone = passed.zone.constrain(_CLOCK, 0, le(elapsed))
+                if zone is None:
+                    continue
+                here = Symbolic(run.sym.config, zone)
+                there = zone.fix(_CLOCK, elapsed)
+                if there is not None:
+                    out.append(_Run(Symbolic(here.config, there), run.taken))
+                for nxt in self._steps(_Run(here, run.taken)):
+                    more = len(nxt.taken)
+                    (todo if more == cost else layers.setdefault(more, [])).append(nxt)
+            cost += 1
+        return out
+
+    def _steps(self, run: _Run) -> Iterator[_Run]:
+        model, sym = self.model, run.sym
+        config = sym.config
+        inputs: list[Input] = list(choices(sym))
+        inputs += [i for i in self.hidden if not config.services_of_down_node(i)]
+        before = (config.ha_enabled, config.link_up, config.nodes, config.timers, config.users)
+        for inp in inputs:
+            zone = guard(model, sym, inp)
+            if zone is None:
+                continue
+            fresh = zone.clocks  # the step's moment, as tags count from 0
+            grown: Zone | None = None
+            for after in stepped(model, config, inp, fresh):
+                if after.faults() > self.max_faults or before == (
+                    after.ha_enabled,
+                    after.link_up,
+                    after.nodes,
+                    after.timers,
+                    after.users,
+                ):
+                    continue
+                taken = run.taken
+                if isinstance(inp, EventInput):
+                    taken = (*taken, (inp, fresh, self.line))
+                if grown is None:
+                    grown = zone.added()
+                yield self._normal(after, grown, taken, RECORD)
+
+    def _normal(self, config: Config, zone: Zone, taken: tuple[_Taken, ...], record: int) -> _Run:
+        """The run in normal form, `record` the tag that becomes the record clock (tag 0), the
+        hidden events' tags held after it."""
+        held = (record, *(tag for _, tag, _ in taken))
+        sym, renamed = normalise(config, zone, held)
+        tags = renamed[1:]
+        return _Run(
+            sym,
+            tuple(
+                (inp, tag, after)
+                for (inp, _, after), tag in zip(taken, tags, strict=True)
+                if tag is not None
+            ),
+        )
+
+    # -- at a record ----------------------------------------------------------------------------
+    def _event(self, reached: list[_Run], rec: TraceEvent) -> Iterator[_Run]:
+        model = self.model
+        nodes = self.observer.nodes
+        node = nodes.index(rec.node) if rec.node is not None else None
+        for run in reached:
+            config = run.sym.config
+            if rec.user is not None:
+                home = self.observer.homes[rec.user]
+                inputs = [
+                    EventInput(rec.event, node, rec.service, c.key)
+                    for c in config.users
+                    if c.home == home
+                ]
+            else:
+                inputs = [EventInput(rec.event, node, rec.service)]
+            for inp in inputs:
+                for moved, grown in step(model, run.sym, inp):
+                    yield self._normal(moved.config, grown, run.taken, int(moved.config.now))
+
+    def _observed(self, reached: list[_Run], obs: Observation) -> Iterator[_Run]:
+        for run in reached:
+            for shown in self.observer.shows(Candidate(run.sym.config, run.sym.zone), obs):
+                grown = shown.zone.added()  # the record's clock, at 0, the new tag 0
+                fresh = grown.clocks - 1
+                yield self._normal(shown.config, grown, run.taken, fresh)
+
+
+def _place(run: _Run) -> Symbolic:
+    """Where a run is with its hidden events' clocks set aside: runs at the same place have the
+    same future."""
+    return normalise(run.sym.config, run.sym.zone, (RECORD,))[0]
+
+
+def _fewest(runs: list[_Run]) -> list[_Run]:
+    """The runs with the fewest hidden events at each place, up to ALTERNATIVES there."""
+    by_place: dict[Symbolic, list[_Run]] = {}
+    for run in sorted(runs, key=lambda r: len(r.taken)):
+        kept = by_place.setdefault(_place(run), [])
+        fits = not kept or (len(kept) < ALTERNATIVES and len(run.taken) == len(kept[0].taken))
+        if fits and run not in kept:
+            kept.append(run)
+    return [r for kept in by_place.values() for r in kept]
