@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 
 from hasm.core.config import Config, Input
-from hasm.core.search import Inputs
+from hasm.core.search import Inputs, mirror
 from hasm.core.semantics import Model, initial_config
 from hasm.core.symbolic import choices, clock_bounds, delay
 from hasm.core.zones import Zone
@@ -39,21 +39,45 @@ __all__ = ["observed_start"]
 
 def observed_start(model: Model, counts: tuple[int, int], max_faults: int) -> frozenset[Candidate]:
     """Every candidate a group of `counts` users per home node can be in after any run of the
-    spec with at most `max_faults` faults at once, the record clock at 0."""
-    key = f"oracle.prehistory {counts} {max_faults}"
-    found: frozenset[Candidate] = model.memo.part(
-        key, lambda _memo: _explore(model, counts, max_faults)
+    spec with at most `max_faults` faults at once, the record clock at 0. Remembered for the
+    process by what it depends on: every trace of a suite or a directory shares it."""
+    key = (
+        id(model.spec),
+        tuple(sorted(model.params.items())),
+        model.monitored,
+        model.tolerance,
+        model.ticks,
+        counts,
+        max_faults,
     )
-    return found
+    known = _KNOWN.get(key)
+    if known is None or known[0] is not model.spec:
+        if len(_KNOWN) >= _KEPT:
+            _KNOWN.clear()
+        known = _KNOWN[key] = (model.spec, _explore(model, counts, max_faults))
+    return known[1]
 
 
-def _explore(model: Model, counts: tuple[int, int], max_faults: int) -> frozenset[Candidate]:
+# Explorations done in this process (the spec kept, so that its id stays its own).
+_KNOWN: dict[tuple[object, ...], tuple[object, frozenset[Candidate]]] = {}
+_KEPT = 16
+
+
+def _explore(
+    model: Model, counts: tuple[int, int], max_faults: int, symmetry: bool = True
+) -> frozenset[Candidate]:
+    """`symmetry=False` explores both orientations (tests compare the two)."""
     spec = model.spec
     inputs = Inputs.of(spec, tuple(sorted(model.monitored)))
+    # With as many users on each node the two nodes are alike (rules are written for a node
+    # and its peer): one orientation of each configuration is explored, both are the answer.
+    alike = symmetry and counts[0] == counts[1]
     seen: dict[tuple[Config, tuple[Split, ...]], list[Zone]] = {}
     queue = deque(starting(initial_config(model, name, counts)) for name in spec.initial)
     while queue:
         cand = queue.popleft()
+        if alike and not cand.splits:
+            cand = _oriented(cand)
         passed = delay(model, cand.symbolic)
         if passed is None:
             continue
@@ -69,11 +93,26 @@ def _explore(model: Model, counts: tuple[int, int], max_faults: int) -> frozense
             for after in successors(model, here, _only(inp), recorded=False):
                 if after.config.faults() <= max_faults:
                     queue.append(after)
-    return frozenset(
+    found = {
         normal(Candidate(config, zone.reset(RECORD + 1), splits))
         for (config, splits), zones in seen.items()
         for zone in zones
-    )
+    }
+    if alike:
+        found |= {_mirrored(c) for c in found if not c.splits}
+    return frozenset(found)
+
+
+def _mirrored(cand: Candidate) -> Candidate:
+    return normal(Candidate(mirror(cand.config), cand.zone, cand.splits))
+
+
+def _oriented(cand: Candidate) -> Candidate:
+    """The one of `cand` and its mirror image that comes first (by the nodes, then the timers)."""
+    other = _mirrored(cand)
+    mine = (repr(cand.config.nodes), repr(cand.config.timers), cand.zone.bounds)
+    theirs = (repr(other.config.nodes), repr(other.config.timers), other.zone.bounds)
+    return cand if mine <= theirs else other
 
 
 def _only(inp: Input) -> Callable[[Config], tuple[Input]]:
