@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,7 +74,8 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
             oracle.record(record)
             checked += 1
     except ConformanceError as exc:
-        return Verdict(name, "diverges", checked, divergence=exc.divergence)
+        divergence = _sourced(exc.divergence, header, path)
+        return Verdict(name, "diverges", checked, divergence=divergence)
     except InputError as exc:
         return Verdict(name, "input_error", checked, problems=tuple(exc.problems))
     except HasmError as exc:
@@ -102,12 +106,27 @@ def tell_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Told:
         try:
             oracle.record(rec)
         except ConformanceError as exc:
-            return Told(header, tuple(kept), teller.story(False), exc.divergence)
+            divergence = _sourced(exc.divergence, header, path)
+            return Told(header, tuple(kept), teller.story(False), divergence)
         obs = None if isinstance(rec, TraceEvent) else oracle.observation_of(rec)
         if not teller.record(rec, obs):
             raise HasmError(f"{path}:{rec.line}: the story lost every behaviour the oracle kept")
         kept.append(rec)
     return Told(header, tuple(kept), teller.story(True), None)
+
+
+def _sourced(divergence: Divergence, header: TraceHeader, path: str | Path) -> Divergence:
+    """The divergence with where its record came from, for an imported trace (header
+    `sources`, records with `source`): read again, that one line, only when it diverged."""
+    if header.sources is None or divergence.line is None:
+        return divergence
+    try:
+        with open(path, "rb") as lines:
+            text = next(itertools.islice(lines, divergence.line - 1, None), b"")
+        found = json.loads(text).get("source")
+    except (OSError, ValueError, AttributeError):
+        return divergence  # the reader read it: only a file changed since could get here
+    return dataclasses.replace(divergence, source=found) if isinstance(found, str) else divergence
 
 
 def check_files(

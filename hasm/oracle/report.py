@@ -43,9 +43,12 @@ class Divergence:
     record: str  # the record in words
     fields: tuple[FieldReport, ...]  # every field observed, against what is allowed
     why: tuple[str, ...]  # the earlier lines and timers that lead here, in the spec's words
+    source: str | None = None  # where an imported record came from ("status.txt:57")
 
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line is not None else self.file
+        if self.source is not None:
+            where += f" (from {self.source})"
         out = [f"{where}: t={show_seconds(self.t)}: does not conform: {self.record}"]
         for f in self.fields:
             mark = "ok " if f.conforms else "NOT"
@@ -70,6 +73,7 @@ class Divergence:
                 for f in self.fields
             ],
             "why": list(self.why),
+            **({"source": self.source} if self.source is not None else {}),
         }
 
 

@@ -123,7 +123,7 @@ class Teller:
             if len(run.taken) > fewest:
                 break
             seen.setdefault(self._told(run), None)
-        best = sorted(seen, key=lambda e: [(i.earliest, i.event, i.node or 0) for i in e])
+        best = sorted(_merged(seen), key=lambda e: [(i.earliest, i.event, i.node or 0) for i in e])
         return Story(tuple(best[:ALTERNATIVES]), self.line, conforms)
 
     def _told(self, run: _Run) -> tuple[Inferred, ...]:
@@ -245,6 +245,42 @@ class Teller:
                 grown = shown.zone.added()  # the record's clock, at 0, the new tag 0
                 fresh = grown.clocks - 1
                 yield self._normal(shown.config, grown, run.taken, fresh)
+
+
+def _merged(explanations: Iterable[tuple[Inferred, ...]]) -> list[tuple[Inferred, ...]]:
+    """Explanations of the same events whose windows meet, as one: the same stop just before a
+    record and just after it is one stop in the union of the two windows (exact: a window is
+    what the behaviours allow, and the union of two that meet is one stretch)."""
+    out: list[tuple[Inferred, ...]] = []
+    for e in sorted(explanations, key=lambda e: [(i.earliest, i.latest) for i in e]):
+        for k, kept in enumerate(out):
+            if _same_events(kept, e) and all(
+                a.earliest <= b.latest and b.earliest <= a.latest
+                for a, b in zip(kept, e, strict=True)
+            ):
+                out[k] = tuple(
+                    Inferred(
+                        a.event,
+                        a.node,
+                        a.service,
+                        min(a.earliest, b.earliest),
+                        max(a.latest, b.latest),
+                        # the earliest stretch: None (before the first record) first
+                        None if a.after is None or b.after is None else min(a.after, b.after),
+                    )
+                    for a, b in zip(kept, e, strict=True)
+                )
+                break
+        else:
+            out.append(e)
+    return out
+
+
+def _same_events(a: tuple[Inferred, ...], b: tuple[Inferred, ...]) -> bool:
+    return len(a) == len(b) and all(
+        (x.event, x.node, x.service) == (y.event, y.node, y.service)
+        for x, y in zip(a, b, strict=True)
+    )
 
 
 def _place(run: _Run) -> Symbolic:
