@@ -18,7 +18,7 @@ from typing import Any, BinaryIO, TextIO, cast
 
 from hasm.errors import ParameterError, Problem, TraceError
 from hasm.spec.located import dotted
-from hasm.spec.model import ParamValue, Spec
+from hasm.spec.model import PAGE_VOCABULARY, ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.checker import RecordChecker, SpecIndex
 from hasm.trace.memo import PLAIN, LineMemo
@@ -41,7 +41,9 @@ __all__ = ["TraceReader", "read_trace"]
 # caches, so a trace of any length streams in constant memory.
 
 
-_HEADER_KEYS = ("hasm_trace", "nodes", "users", "params", "monitored", "initial", "group")
+_HEADER_KEYS = (
+    "hasm_trace", "nodes", "users", "params", "monitored", "initial", "group", "vocabulary",
+)  # fmt: skip
 _JSON_SPACE = " \t\r\n"  # JSON's white space; a line of only these is blank
 _INF = math.inf
 _HEADER_EXAMPLE = '{"hasm_trace": 1, "nodes": ["<first node>", "<second node>"]}'
@@ -238,9 +240,20 @@ class _HeaderReader:
         group = obj.get("group")
         if "group" in obj and not isinstance(group, str):
             self.bad("group", f"group is the redundancy group's name, a string, not {show(group)}")
+        vocabulary = self.vocabulary(obj.get("vocabulary", PAGE_VOCABULARY))
         if self.problems or nodes is None:
             raise TraceError(self.problems)
-        return TraceHeader(self.file, nodes, users, params, overrides, monitored, initial, group)
+        return TraceHeader(
+            self.file, nodes, users, params, overrides, monitored, initial, group, vocabulary
+        )
+
+    def vocabulary(self, raw: object) -> str:
+        """How the records' state words are read: the page's, or one of the spec's vocabularies."""
+        known = (PAGE_VOCABULARY, *self.spec.vocabularies)
+        if not isinstance(raw, str) or raw not in known:
+            self.bad("vocabulary", f"unknown vocabulary {show(raw)}", choose(raw, known))
+            return PAGE_VOCABULARY
+        return raw
 
     def nodes(self, obj: dict[str, Any]) -> tuple[str, str] | None:
         raw = obj.get("nodes")
