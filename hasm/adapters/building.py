@@ -69,14 +69,13 @@ def build(
     notes = tuple(n for p in parsed for n in p.notes)
     unreadable = tuple(u for p in parsed for u in p.unreadable)
     said = tuple(dict.fromkeys(s for p in parsed for s in p.said))
-    names = _Nodes(nodes, readings, files)
     # Stable: readings at the same time keep the order of the files and of their lines.
     ordered = sorted(readings, key=lambda r: r.at)
     times = [r.at for r in ordered] or [n.at for n in notes if n.at is not None]
-    if not times:
-        raise AdapterError(
-            Problem(files[0], None, "", "no timestamped line: nothing to import", "")
-        )
+    if not times:  # no time to start the trace at: say why, each line that was not read too
+        why = Problem(files[0], None, "", "no reading with a time: nothing to import")
+        raise AdapterError([*(u.problem() for u in unreadable), why])
+    names = _Nodes(nodes, readings, files)
     start = min(times) if not ordered else ordered[0].at
     records = tuple(_record(r, start, names) for r in ordered)
     header: dict[str, Any] = {"hasm_trace": VERSION, "nodes": list(names.order)}
