@@ -19,7 +19,9 @@ from hasm.spec.labels import normalise_label
 from hasm.spec.model import Spec
 
 __all__ = [
+    "MAX_LINE",
     "AdapterError",
+    "Collector",
     "Line",
     "Note",
     "Options",
@@ -29,6 +31,8 @@ __all__ = [
     "Seen",
     "Unreadable",
     "Words",
+    "listed",
+    "plural",
     "text_lines",
 ]
 
