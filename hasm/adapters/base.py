@@ -76,12 +76,24 @@ class Seen:
 @dataclass(frozen=True, slots=True)
 class Reading:
     """What one poll, row, response or alarm saw at one time: each node's words as printed
-    (node names as the file wrote them), and the HA setting if it said."""
+    (node names as the file wrote them), and the HA setting if it said; or an administrator's
+    action it shows."""
 
     at: datetime  # aware: with its zone
     nodes: tuple[tuple[str, Seen], ...]
     origin: Origin
     ha_enabled: bool | None = None
+    # An administrator's action the file shows was accepted (`utils ha failover N`): the event
+    # and its node, recorded instead of an observation. Trace format v1 has no hidden admin
+    # actions, so one the file shows must be in the trace for the oracle to follow the group.
+    event: tuple[str, str | None] | None = None
+
+    def names(self) -> list[str]:
+        """Every node name the reading uses, as written."""
+        names = [name for name, _ in self.nodes]
+        if self.event is not None and self.event[1] is not None:
+            names.append(self.event[1])
+        return names
 
 
 @dataclass(frozen=True, slots=True)

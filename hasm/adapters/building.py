@@ -99,6 +99,14 @@ def seconds_since(start: datetime, at: datetime) -> int | float:
 
 
 def _record(reading: Reading, start: datetime, names: _Nodes) -> dict[str, Any]:
+    t = seconds_since(start, reading.at)
+    if reading.event is not None:
+        action, target = reading.event
+        event: dict[str, Any] = {"t": t, "event": action}
+        if target is not None:
+            event["node"] = names.canonical(target)
+        event["source"] = str(reading.origin)
+        return event
     seen: dict[str, dict[str, str]] = {}
     for name, what in sorted(reading.nodes, key=lambda n: names.index(n[0])):
         node: dict[str, str] = {}
@@ -111,7 +119,7 @@ def _record(reading: Reading, start: datetime, names: _Nodes) -> dict[str, Any]:
     if reading.ha_enabled is not None:
         observe["ha_enabled"] = reading.ha_enabled
     return {
-        "t": seconds_since(start, reading.at),
+        "t": t,
         "observe": observe,
         "source": str(reading.origin),
     }
@@ -129,7 +137,7 @@ class _Nodes:
         if given is not None:
             self.order = (given[0], given[1])
             for reading in readings:
-                for name, _ in reading.nodes:
+                for name in reading.names():
                     if self._match(name, self.order) is None:
                         raise AdapterError(
                             Problem(
@@ -141,20 +149,22 @@ class _Nodes:
                         )
             return
         found: list[str] = []
-        for reading in readings:
-            for name, _ in reading.nodes:
-                if self._match(name, found) is None:
-                    found.append(name)
-                    if len(found) > 2:
-                        raise AdapterError(
-                            Problem(
-                                reading.origin.file,
-                                reading.origin.line,
-                                "",
-                                f"the input names more than two nodes ({listed(found)}): "
-                                "a trace is one redundancy group; give --nodes N1,N2",
-                            )
+        # The nodes observed first (a poll's Node 1, Node 2), then those only an action names.
+        named = [(name, r.origin) for r in readings for name, _ in r.nodes]
+        named += [(r.event[1], r.origin) for r in readings if r.event and r.event[1]]
+        for name, origin in named:
+            if self._match(name, found) is None:
+                found.append(name)
+                if len(found) > 2:
+                    raise AdapterError(
+                        Problem(
+                            origin.file,
+                            origin.line,
+                            "",
+                            f"the input names more than two nodes ({listed(found)}): "
+                            "a trace is one redundancy group; give --nodes N1,N2",
                         )
+                    )
         if len(found) < 2:
             what = f"only {listed(found)}" if found else "no node"
             raise AdapterError(

@@ -14,6 +14,12 @@ command, trailing spaces, the echo of `utils ha failover` / `fallback` (`Initiat
 `Request SUCCESSFUL.`). Time lines are the output of `date`, ISO 8601, or a `[time]` prefix on
 the prompt. A poll with no time line before it is unreadable, never given a guessed time.
 
+A poll's record has the line of its first Node line as its source. `utils ha failover N` (or
+`fallback N`, `recover`) answered `Request SUCCESSFUL.` is the administrator's action: an event
+at the poll's time, before the output's observation - trace format v1 has no hidden
+administrator actions, so a failover the transcript shows must be in the trace. A command the
+CLI refused, or whose answer is missing, is a note and no event.
+
 The state words are written as the CLI printed them (vocabulary `cli`): the spec maps them
 (`vocabularies.cli`), not this module. `State: Unknown Reason: High Availability Not Enabled`
 also observes that HA is off.
@@ -48,18 +54,18 @@ VOCABULARY = "cli"
 
 _PROMPT = re.compile(r"admin:\s*(?P<command>.*?)\s*", re.IGNORECASE)
 _STATUS = re.compile(r"(?:utils\s+)?ha\s+status(?:\s+\S+)?", re.IGNORECASE)
-_ADMIN_ACTION = re.compile(r"(?:utils\s+)?ha\s+(?:failover|fallback|recover)(?:\s+\S+)?", re.I)
+_ADMIN_ACTION = re.compile(
+    r"(?:utils\s+)?ha\s+(?P<action>failover|fallback|recover)(?:\s+(?P<target>\S+))?", re.I
+)
 _SUBCLUSTER = re.compile(r"Subcluster\s+Name\s*:\s*(?P<name>.*?)\s*", re.IGNORECASE)
 _NODE = re.compile(
     r"Node\s+(?P<n>\d+)\s+Name\s*:\s*(?P<name>\S+)\s+State\s*:\s*(?P<state>.*?)"
     r"(?:\s*Reason\s*:\s*(?P<reason>.*?))?\s*",
     re.IGNORECASE,
 )
-_ECHO = re.compile(
-    r"(?:Initiate\s+Manual\s+(?:Failover|Fallback|Recovery)\b.*|Request\s+SUCCESSFUL\.?"
-    r"|Request\s+\w+\.?|Executed\s+command\s+.*)",
-    re.IGNORECASE,
-)
+_ECHO = re.compile(r"Initiate\s+Manual\s+(?:Failover|Fallback|Recovery)\b.*", re.IGNORECASE)
+_SUCCEEDED = re.compile(r"Request\s+SUCCESSFUL\.?", re.IGNORECASE)
+_FAILED = re.compile(r"Request\s+\w+\.?|Executed\s+command\s+unsuccessfully\.?", re.IGNORECASE)
 _HA_OFF = normalise_label("High Availability Not Enabled")
 
 
@@ -81,6 +87,9 @@ class _Poll:
     groups: dict[str | None, list[_NodeLine]] = field(default_factory=dict)
     group: str | None = None  # the subcluster whose Node lines come now
     grouped: bool = False  # a Subcluster Name line was read
+    action: str | None = None  # `utils ha failover|fallback|recover` before the output
+    target: str | None = None  # the node it names (recover names the subcluster)
+    outcome: str | None = None  # the command's echo: "Request SUCCESSFUL." or a failure's words
 
     def add(self, node: _NodeLine) -> None:
         self.groups.setdefault(self.group, []).append(node)
@@ -150,7 +159,10 @@ class _Reader:
                 self._end_poll()
                 self.out.bad(number, f"command {command!r} is not utils ha status")
                 return
-            self._start_poll(number)
+            poll = self._start_poll(number)
+            action = _ADMIN_ACTION.fullmatch(command)
+            if action is not None:
+                poll.action, poll.target = action["action"].lower(), action["target"]
             return
         sub = _SUBCLUSTER.fullmatch(text)
         if sub is not None:
@@ -165,7 +177,13 @@ class _Reader:
             self._node(poll, number, node)
             return
         if _ECHO.fullmatch(text):
-            return  # the failover/fallback command's echo: nothing observed
+            return  # the admin command's echo of its node: the prompt named it
+        current = self.poll
+        awaiting = current is not None and current.action is not None and current.outcome is None
+        if awaiting and (_SUCCEEDED.fullmatch(text) or _FAILED.fullmatch(text)):
+            assert current is not None
+            current.outcome = text  # the admin command's answer
+            return
         self.out.bad(number, "not a line of utils ha status output")
 
     def _node(self, poll: _Poll, number: int, match: re.Match[str]) -> None:
@@ -225,10 +243,12 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
     reader = _Reader(file, options, words, out)
     for line in text_lines(file, data, out):
         reader.line(line)
-    polls = [p for p in reader.finish() if p.groups]
+    polls = [p for p in reader.finish() if p.groups or p.action]
     groups = list(dict.fromkeys(g for p in polls for g in p.groups))
-    chosen = _choose_group(file, polls, groups, options.group)
+    chosen = _choose_group(file, [p for p in polls if p.groups], groups, options.group)
     for poll in polls:
+        if poll.action is not None:
+            _admin_action(poll, chosen, out)
         nodes = poll.groups.get(chosen)
         if nodes is None:
             continue
@@ -248,6 +268,35 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
         if poll.time.zone:
             out.say(f"{file}: {poll.time.zone} ({options.tz})")
     return out.parsed()
+
+
+def _admin_action(poll: _Poll, chosen: str | None, out: Collector) -> None:
+    """`utils ha failover N` (or fallback, recover) that the CLI accepted: the administrator's
+    action, an event of the trace at the poll's time, before what the output then shows. An
+    action the CLI refused, or whose echo is missing, changed nothing the import can know."""
+    action = poll.action
+    assert action is not None
+    if poll.outcome is None or not _SUCCEEDED.fullmatch(poll.outcome):
+        said = f"the CLI answered {poll.outcome!r}" if poll.outcome else "no 'Request SUCCESSFUL.'"
+        out.note(poll.line, f"utils ha {action} with {said}: no administrator action")
+        return
+    if poll.time is None:
+        out.bad(poll.line, f"utils ha {action} with no time line before it: its time is not known")
+        return
+    node = None if action == "recover" else poll.target
+    if action != "recover" and node is None:
+        out.bad(poll.line, f"utils ha {action} names no node")
+        return
+    if (
+        node is not None
+        and poll.groups
+        and not any(n.name == node for n in poll.groups.get(chosen, []))
+    ):
+        out.note(poll.line, f"utils ha {action} {node}: a node of another subcluster")
+        return
+    out.readings.append(
+        Reading(poll.time.at, (), Origin(out.file, poll.line), event=(action, node))
+    )
 
 
 def _choose_group(

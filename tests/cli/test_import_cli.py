@@ -40,14 +40,15 @@ def test_import_writes_the_trace_and_reports_on_stderr(tmp_path: Path) -> None:
     lines = [json.loads(x) for x in (tmp_path / "out.jsonl").read_text("utf-8").splitlines()]
     assert lines[0]["initial"] == "observed" and lines[0]["sources"] == ["status.txt"]
     assert lines[0]["start"] == "2021-05-13T02:45:00.000Z"
-    assert [(r["t"], r["source"]) for r in lines[1:]] == [
-        (0, "status.txt:4"),
-        (0, "status.txt:11"),
-        (300, "status.txt:16"),
+    assert [(r["t"], r.get("event"), r["source"]) for r in lines[1:]] == [
+        (0, None, "status.txt:4"),
+        (0, "failover", "status.txt:7"),  # the accepted `ha failover shorty-cups`
+        (0, None, "status.txt:11"),
+        (300, None, "status.txt:16"),
     ]
     assert done.stderr.splitlines() == [
         "hasm: status.txt:19: not a line of utils ha status output",
-        "hasm: out.jsonl: 3 records from 1 file; 1 unreadable line; 0 lines read, not used",
+        "hasm: out.jsonl: 4 records from 1 file; 1 unreadable line; 0 lines read, not used",
     ]
     again = hasm("import", "ha-status", "status.txt", "-o", "again.jsonl", cwd=tmp_path)
     assert again.returncode == 0

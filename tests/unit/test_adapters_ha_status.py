@@ -67,13 +67,6 @@ def _nodes(result: ImportResult) -> list[dict[str, Any]]:
             {"state": "Failed", "reason": "Critical Service Down"},
             None,
         ),
-        (
-            "s5-failover",
-            6,
-            {"state": "Taking Over", "reason": "On Admin Request"},
-            {"state": "Failover", "reason": "On Admin Request"},
-            None,
-        ),
     ],
 )
 def test_each_published_layout_with_a_time_line_is_one_exact_record(
@@ -89,6 +82,45 @@ def test_each_published_layout_with_a_time_line_is_one_exact_record(
     assert result.header["nodes"] == [K, S] and result.header["vocabulary"] == "cli"
     assert result.header["initial"] == "observed" and result.header["hidden"] == HIDDEN
     assert result.header["sources"] == [file]
+
+
+def test_an_accepted_failover_is_the_administrators_event_before_what_it_shows() -> None:
+    file = str(DATA / "timed" / "s5-failover.txt")
+    result = import_files("ha-status", [file])
+    assert result.records == (
+        {"t": 0, "event": "failover", "node": S, "source": f"{file}:2"},
+        {
+            "t": 0,
+            "observe": {
+                "nodes": {
+                    K: {"state": "Taking Over", "reason": "On Admin Request"},
+                    S: {"state": "Failover", "reason": "On Admin Request"},
+                }
+            },
+            "source": f"{file}:6",
+        },
+    )
+    assert result.header["nodes"] == [K, S]  # Node 1 first, whatever the command names
+
+
+def test_a_refused_or_unanswered_admin_command_is_no_event(tmp_path: Path) -> None:
+    lines = "Node 1 Name : a State: Normal\nNode 2 Name : b State: Normal\n"
+    text = (
+        "2021-05-13T02:48:48Z\nadmin: utils ha fallback a\nRequest FAILED.\n"
+        + lines
+        + "2021-05-13T02:48:49Z\nadmin: utils ha failover b\n"
+        + lines
+        + "2021-05-13T02:48:50Z\nadmin: utils ha recover DefaultCluster\nRequest SUCCESSFUL.\n"
+        + lines
+    )
+    result = _import(tmp_path, text)
+    assert [r.get("event") for r in result.records] == [None, None, "recover", None]
+    assert "node" not in result.records[2]
+    assert [str(n).split(": ", 1)[1] for n in result.notes] == [
+        "read, not used: utils ha fallback with the CLI answered 'Request FAILED.': no "
+        "administrator action",
+        "read, not used: utils ha failover with no 'Request SUCCESSFUL.': no administrator action",
+    ]
 
 
 def test_a_published_layout_without_a_time_line_is_reported_not_guessed() -> None:
@@ -191,13 +223,14 @@ def test_unknown_words_and_stray_lines_are_located_and_counted(tmp_path: Path) -
     assert [(u.origin.line, u.why) for u in result.unreadable] == [
         (4, "state 'Sleeping' is not a CLI state the spec knows"),
         (5, "reason 'Tired' is not a reason the spec knows"),
+        (6, "not a line of utils ha status output"),
         (7, "not a line of utils ha status output"),
         (8, "command 'show version active' is not utils ha status"),
         (9, "'2021-02-30T00:00:00Z' is not a valid time: day is out of range for month"),
     ]
     with pytest.raises(AdapterError) as caught:
         _import(tmp_path, text, nodes=["a", "b"], strict=True)
-    assert len(caught.value.problems) == 5
+    assert len(caught.value.problems) == 6
     assert str(caught.value.problems[0]).endswith(
         "status.txt:4: state 'Sleeping' is not a CLI state the spec knows"
     )
