@@ -110,7 +110,7 @@ def test_truncated_and_mangled_fixtures(fmt: str, data: st.DataObject) -> None:
     outcome(fmt, bytes(mangled), nodes=data.draw(st.sampled_from([NODES, None])))
 
 
-def test_every_fixture_imports(tmp_path: Path) -> None:
+def test_every_fixture_imports() -> None:
     for fmt, paths in FIXTURES.items():
         for path in paths:
             assert outcome(fmt, path.read_bytes()) in ("result", "error")
