@@ -7,6 +7,7 @@ import io
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from hasm.core.semantics import Model, initial_config
@@ -16,6 +17,7 @@ from hasm.oracle.files import check_file
 from hasm.oracle.observing import node_matches
 from hasm.spec.loader import build_spec, canonical_spec_path
 from hasm.spec.model import Spec
+from hasm.spec.schemas import load_schema
 from hasm.trace.reader import read_trace
 from hasm.trace.records import HeaderLine, NodeObservation, encode_line
 
@@ -164,3 +166,10 @@ def test_the_vocabulary_key_is_written_only_when_given() -> None:
         ]
         == "cli"
     )
+
+
+def test_the_trace_schema_takes_the_vocabulary_key() -> None:
+    validator = jsonschema.Draft202012Validator(load_schema("trace"))
+    header = HeaderLine([A, B], {}, "normal", vocabulary="rtmt").json()
+    assert list(validator.iter_errors(header)) == []
+    assert list(validator.iter_errors({**header, "vocabulary": ""}))
