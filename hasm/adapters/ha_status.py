@@ -110,6 +110,9 @@ class _Reader:
             wrapped, self.wrapped = self.wrapped, None
             if text and not self._starts_something(text):
                 wrapped.reason = text
+                if not self.words.knows_reason(text):
+                    self.out.bad(line.number, f"reason {text!r} is not a reason the spec knows")
+                    self._drop(wrapped)
                 return
             wrapped.reason = None  # an empty `Reason:`: not observed
             self.out.bad(wrapped.line, "'Reason:' is empty and the next line does not continue it")
@@ -130,6 +133,14 @@ class _Reader:
                 self._time(line.number, read)
                 return
         self._content(line.number, text)
+
+    def _drop(self, node: _NodeLine) -> None:
+        """A Node line found unreadable on its next line: the poll does not observe it."""
+        for poll in (self.poll, *reversed(self.polls)):
+            for lines in poll.groups.values() if poll is not None else ():
+                if node in lines:
+                    lines.remove(node)
+                    return
 
     def _prefix(self, number: int, text: str) -> str | None:
         try:

@@ -191,6 +191,10 @@ def test_a_wrapped_reason_is_read_from_the_next_line_and_an_empty_one_is_reporte
         "   Critical Service Down   \n"
         "Node 2 Name : b State: Running in Backup Mode Reason: \n"
         "2021-05-13T02:48:49Z\n"
+        "Node 1 Name : a State: Normal Reason:\n"
+        "Tired\n"
+        "Node 2 Name : b State: Normal\n"
+        "2021-05-13T02:48:50Z\n"
         "Node 1 Name : a State: Normal\n"
         "Node 2 Name : b State: Normal\n"
     )
@@ -203,7 +207,12 @@ def test_a_wrapped_reason_is_read_from_the_next_line_and_an_empty_one_is_reporte
         "b": {"state": "Running in Backup Mode"},
     }
     assert [str(u).split(":", 1)[1] for u in result.unreadable] == [
-        "4: 'Reason:' is empty and the next line does not continue it"
+        "4: 'Reason:' is empty and the next line does not continue it",
+        "7: reason 'Tired' is not a reason the spec knows",
+    ]
+    assert _nodes(result)[1:] == [
+        {"b": {"state": "Normal"}},
+        {"a": {"state": "Normal"}, "b": {"state": "Normal"}},
     ]
 
 
