@@ -69,7 +69,7 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
         if columns is None:
             columns, tz = _header(file, line, cells, options, out)
             continue
-        _row(file, line, cells, columns, tz, options, words, out)
+        _row(file, line, cells, columns, tz, words, out)
     if columns is None:
         out.bad(1, "no header row: the file is empty")
     return out.parsed()
@@ -95,13 +95,15 @@ def _header(
         out.bad(line.number, "the header names no Cisco Server Recovery Manager\\SRMState column")
     first = cells[0] if cells else ""
     pdh = _PDH_HEADER.search(first)
-    if pdh is not None:
+    if pdh is not None and abs(int(pdh["bias"])) < 24 * 60:
         # PDH's bias is minutes to add to local time to get UTC (as Windows' TIME_ZONE_INFORMATION).
         tz = timezone(-timedelta(minutes=int(pdh["bias"])))
         out.say(
             f"{file}: time zone {pdh['zone'] or 'unnamed'}, bias {pdh['bias']} min, from the header"
         )
         return columns, tz
+    if pdh is not None:
+        out.bad(line.number, f"the header's bias {pdh['bias']} is not minutes within a day")
     out.say(f"{file}: no time zone in the header: times are read in --tz ({options.tz})")
     return columns, options.tz
 
@@ -112,7 +114,6 @@ def _row(
     cells: list[str],
     columns: dict[int, str],
     tz: tzinfo,
-    options: Options,
     words: Words,
     out: Collector,
 ) -> None:
@@ -122,9 +123,9 @@ def _row(
         out.bad(line.number, str(exc))
         return
     if read is None:
-        out.bad(line.number, f"the first cell {cells[0][:40]!r} is not a time")
+        first = cells[0][:40] if cells else ""
+        out.bad(line.number, f"the first cell {first!r} is not a time")
         return
-    at = read.at if read.zone == "" else read.at.replace(tzinfo=tz)
     seen: list[tuple[str, Seen]] = []
     for column, host in columns.items():
         cell = cells[column] if column < len(cells) else ""
@@ -136,4 +137,4 @@ def _row(
             out.bad(line.number, f"column {column + 1} ({host}): {exc}")
             return
     if seen:
-        out.readings.append(Reading(at, tuple(seen), Origin(file, line.number)))
+        out.readings.append(Reading(read.at, tuple(seen), Origin(file, line.number)))

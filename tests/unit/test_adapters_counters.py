@@ -177,3 +177,15 @@ def test_broken_xml_and_undated_responses_are_located(tmp_path: Path) -> None:
         (7, "no perfmonCollectCounterDataReturn in the response"),
     ]
     assert [r["source"] for r in result.records] == [f"{path}:9"]
+
+
+def test_a_bias_beyond_a_day_is_reported_and_tz_used(tmp_path: Path) -> None:
+    text = (
+        f'"(PDH-CSV 4.0) (Nowhere)(99999)","{COUNTER.format(I1)}","{COUNTER.format(I2)}"\n'
+        '"05/13/2021 02:48:48.244","3","3"\n'
+    )
+    result = _csv(tmp_path, text)
+    assert [(u.origin.line, u.why) for u in result.unreadable] == [
+        (1, "the header's bias 99999 is not minutes within a day")
+    ]
+    assert result.header["start"] == "2021-05-13T02:48:48.244Z"
