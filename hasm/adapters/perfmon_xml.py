@@ -37,7 +37,7 @@ from hasm.adapters.base import (
     text_lines,
 )
 from hasm.adapters.rtmt_csv import srm_state
-from hasm.adapters.times import BadTime, TimeRead, read_time
+from hasm.adapters.times import BadTime, TimeRead, checked, read_time
 
 __all__ = ["VOCABULARY", "parse"]
 
@@ -108,15 +108,20 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
 
 
 def _http_date(value: str, number: int, out: Collector) -> TimeRead | None:
+    shown = value.strip()[:60]
     try:
         at = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        out.bad(number, f"HTTP Date {value.strip()[:60]!r} is not a date")
+    except (TypeError, ValueError, IndexError, OverflowError):
+        out.bad(number, f"HTTP Date {shown!r} is not a date")
         return None
     if at.tzinfo is None:
-        out.bad(number, f"HTTP Date {value.strip()[:60]!r} has no time zone")
+        out.bad(number, f"HTTP Date {shown!r} has no time zone")
         return None
-    return TimeRead(at, "")
+    try:
+        return checked(TimeRead(at, ""), shown)
+    except BadTime as exc:
+        out.bad(number, f"HTTP Date: {exc}")
+        return None
 
 
 def _response(file: str, response: _Response, words: Words, out: Collector) -> None:

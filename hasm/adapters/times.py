@@ -13,7 +13,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-__all__ = ["BadTime", "TimeRead", "format_start", "parse_tz", "read_time", "split_prefix"]
+__all__ = [
+    "BadTime",
+    "TimeRead",
+    "checked",
+    "format_start",
+    "parse_tz",
+    "read_time",
+    "split_prefix",
+]
 
 _MONTHS = {
     m: i
@@ -94,6 +102,20 @@ def format_start(at: datetime) -> str:
 
 
 def _build(match: re.Match[str], tz: tzinfo, tz_given: bool) -> TimeRead:
+    # Times are compared and subtracted in UTC: one the calendar cannot hold there is bad.
+    return checked(_zoned(match, tz, tz_given), match.group(0))
+
+
+def checked(read: TimeRead, text: str) -> TimeRead:
+    """`read` (of `text`, for the message) if it is a time the calendar holds in UTC."""
+    try:
+        read.at.astimezone(UTC)
+    except (OverflowError, ValueError):
+        raise BadTime(f"{text!r} is outside the calendar in UTC") from None
+    return read
+
+
+def _zoned(match: re.Match[str], tz: tzinfo, tz_given: bool) -> TimeRead:
     parts = match.groupdict()
     month = _MONTHS.get(parts["mon"], 0) if parts.get("mon") else int(parts["mo"])
     fraction = (parts.get("f") or "").ljust(6, "0")

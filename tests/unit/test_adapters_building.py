@@ -67,6 +67,8 @@ def test_read_time_shapes_and_refusals() -> None:
     assert read_time("admin: utils ha status", UTC, False) is None
     with pytest.raises(BadTime, match="is not a valid time"):
         read_time("2021-13-01T00:00:00Z", UTC, False)
+    with pytest.raises(BadTime, match="is outside the calendar in UTC"):
+        read_time("9999-12-31T23:59:59-23:00", UTC, False)  # comparing it would overflow
     with pytest.raises(BadTime, match="unknown time zone 'Mars/Olympus'"):
         parse_tz("Mars/Olympus")
     assert format_start(datetime(2021, 5, 13, tzinfo=UTC)) == "2021-05-13T00:00:00.000Z"
