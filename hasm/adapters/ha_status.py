@@ -215,6 +215,8 @@ class _Reader:
             _PROMPT.fullmatch(text)
             or _SUBCLUSTER.fullmatch(text)
             or _NODE.fullmatch(text)
+            or _ECHO.fullmatch(text)
+            or _SUCCEEDED.fullmatch(text)
             or text.startswith("[")
             or _is_time(text)
         )
@@ -261,7 +263,7 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
         if poll.action is not None:
             _admin_action(poll, chosen, out)
         nodes = poll.groups.get(chosen)
-        if nodes is None:
+        if not nodes:  # none of the group, or its Node lines were all unreadable
             continue
         origin_line = nodes[0].line
         if poll.time is None:
