@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from hasm.adapters.base import (
+    MAX_XML_LINE,
     Collector,
     Line,
     Options,
@@ -67,7 +68,7 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
     out = Collector(file)
     responses: list[_Response] = []
     current: _Response | None = None
-    for line in text_lines(file, data, out):
+    for line in text_lines(file, data, out, MAX_XML_LINE):  # a response may be one line
         text = line.text.strip()
         in_xml = current is not None and bool(current.lines)
         if not in_xml or not text.startswith("<"):

@@ -20,6 +20,7 @@ import re
 from datetime import timedelta, timezone, tzinfo
 
 from hasm.adapters.base import (
+    MAX_CSV_LINE,
     Collector,
     Line,
     Options,
@@ -59,7 +60,7 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
     out = Collector(file)
     columns: dict[int, str] | None = None  # column -> host, from the header row
     tz: tzinfo = options.tz
-    for line in text_lines(file, data, out):
+    for line in text_lines(file, data, out, MAX_CSV_LINE):  # a row of many counters is long
         if not line.text.strip():
             continue
         cells = _cells(line)

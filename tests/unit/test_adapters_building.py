@@ -158,13 +158,13 @@ def test_lines_that_are_not_text_are_reported_each(tmp_path: Path) -> None:
         _poll("2021-05-13T02:48:48Z").encode()
         + b"\xff\xfe junk\n"
         + b"a\x00b\n"
-        + b"x" * 9000
+        + b"x" * 70000
         + b"\n"
     )
     result = import_files("ha-status", [str(path)])
     assert [(u.origin.line, u.why) for u in result.unreadable] == [
         (4, "the line is not UTF-8 text (byte 0xff)"),
         (5, "the line has a NUL character: not text output"),
-        (6, "the line is 9000 bytes long, more than 8192"),
+        (6, "the line is 70000 bytes long, more than 65536"),
     ]
     assert len(result.records) == 1
