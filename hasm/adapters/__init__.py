@@ -74,6 +74,8 @@ def import_files(
     options = options or Options()
     if group is not None:
         options = dataclasses.replace(options, group=group)
+    if nodes is not None:
+        options = dataclasses.replace(options, nodes=tuple(nodes))
     if nodes is not None and (len(nodes) != 2 or nodes[0] == nodes[1] or not all(nodes)):
         raise AdapterError(
             Problem("(import)", None, "--nodes", f"two distinct node names, not {list(nodes)}")
@@ -88,10 +90,7 @@ def import_files(
     parsed = []
     for file in files:
         data = _read(file)
-        if format == "srm-log":
-            parsed.append(srm_log.parse(file, data, options, words, tuple(nodes or ())))
-        else:
-            parsed.append(parser(file, data, options, words))
+        parsed.append(parser(file, data, options, words))
     unreadable = [u for p in parsed for u in p.unreadable]
     if strict and unreadable:
         raise AdapterError([u.problem() for u in unreadable])

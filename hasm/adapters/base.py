@@ -137,6 +137,7 @@ class Parsed:
     unreadable: tuple[Unreadable, ...] = ()
     notes: tuple[Note, ...] = ()
     said: tuple[str, ...] = ()
+    group: str | None = None  # the redundancy group the readings are of, when the file names it
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,7 @@ class Options:
     year: int | None = None  # syslog: the year of prefixes that have none
     node: str | None = None  # srm-log: the node whose log it is
     patterns: Path | None = None  # srm-log: the pattern table (None: the packaged one)
+    nodes: tuple[str, ...] = ()  # --nodes, as given (import_files sets it)
 
 
 @dataclass
@@ -160,6 +162,7 @@ class Collector:
     unreadable: list[Unreadable] = field(default_factory=list)
     notes: list[Note] = field(default_factory=list)
     said: list[str] = field(default_factory=list)
+    group: str | None = None
 
     def bad(self, line: int, why: str) -> None:
         self.unreadable.append(Unreadable(Origin(self.file, line), why))
@@ -173,7 +176,11 @@ class Collector:
 
     def parsed(self) -> Parsed:
         return Parsed(
-            tuple(self.readings), tuple(self.unreadable), tuple(self.notes), tuple(self.said)
+            tuple(self.readings),
+            tuple(self.unreadable),
+            tuple(self.notes),
+            tuple(self.said),
+            self.group,
         )
 
 

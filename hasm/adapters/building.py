@@ -69,6 +69,9 @@ def build(
     notes = tuple(n for p in parsed for n in p.notes)
     unreadable = tuple(u for p in parsed for u in p.unreadable)
     said = tuple(dict.fromkeys(s for p in parsed for s in p.said))
+    if group is None:  # the one group the files name, if they name one and agree
+        named = {p.group for p in parsed if p.group is not None}
+        group = named.pop() if len(named) == 1 else None
     # Stable: readings at the same time keep the order of the files and of their lines.
     ordered = sorted(readings, key=lambda r: r.at)
     times = [r.at for r in ordered] or [n.at for n in notes if n.at is not None]

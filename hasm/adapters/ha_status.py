@@ -259,6 +259,7 @@ def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
     polls = [p for p in reader.finish() if p.groups or p.action]
     groups = list(dict.fromkeys(g for p in polls for g in p.groups))
     chosen = _choose_group(file, [p for p in polls if p.groups], groups, options.group)
+    out.group = chosen
     for poll in polls:
         if poll.action is not None:
             _admin_action(poll, chosen, out)

@@ -166,10 +166,9 @@ class _Table:
         return Pattern(ident, match, None, role, state, reason)
 
 
-def parse(
-    file: str, data: bytes, options: Options, words: Words, peers: tuple[str, ...] = ()
-) -> Parsed:
-    """`peers`: the group's nodes from --nodes, to name the peer of `options.node`."""
+def parse(file: str, data: bytes, options: Options, words: Words) -> Parsed:
+    """The log's lines through the table; `options.nodes` (--nodes) names the peer of
+    `options.node` (--node) for a pattern that observes the peer."""
     table = load_patterns(options.patterns)
     _check_words(table, words)
     needs_node = any(p.role is not None for p in table.patterns)
@@ -203,7 +202,7 @@ def parse(
             if pattern.note is not None:
                 out.note(line.number, f"{pattern.id}: {_fill(pattern.note, found)}", read.at)
             else:
-                node = _node(pattern, options, peers, file, line.number)
+                node = _node(pattern, options, file, line.number)
                 seen = Seen(pattern.state, pattern.reason)
                 out.readings.append(Reading(read.at, ((node, seen),), Origin(file, line.number)))
             break
@@ -231,12 +230,12 @@ def _check_words(table: PatternTable, words: Words) -> None:
             )
 
 
-def _node(pattern: Pattern, options: Options, peers: tuple[str, ...], file: str, line: int) -> str:
+def _node(pattern: Pattern, options: Options, file: str, line: int) -> str:
     local = options.node
     assert local is not None  # checked before any line is read
     if pattern.role == "local":
         return local
-    others = [n for n in peers if n != local]
+    others = [n for n in options.nodes if n != local]
     if len(others) != 1:
         raise AdapterError(
             Problem(file, line, "--nodes", f"pattern {pattern.id} observes the peer: give --nodes")

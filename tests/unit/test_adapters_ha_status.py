@@ -85,6 +85,7 @@ def test_each_published_layout_with_a_time_line_is_one_exact_record(
     assert result.header["nodes"] == [K, S] and result.header["vocabulary"] == "cli"
     assert result.header["initial"] == "observed" and result.header["hidden"] == HIDDEN
     assert result.header["sources"] == [file]
+    assert result.header["group"] == "DefaultCluster"  # the one subcluster the output names
 
 
 def test_an_accepted_failover_is_the_administrators_event_before_what_it_shows() -> None:
