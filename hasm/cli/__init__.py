@@ -7,14 +7,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from hasm.cli import check, diagram, explain, review, run, suite, verify
+from hasm.cli import check, diagram, explain, importing, review, run, suite, verify
 from hasm.cli.common import EXIT_FALSE, EXIT_INPUT, EXIT_OK, Parser
 from hasm.errors import HasmError, InputError
 
 __all__ = ["EXIT_FALSE", "EXIT_INPUT", "EXIT_OK", "build_parser", "main"]
 
 # Each module adds its subcommands with `register(sub)`; their order is the order of `hasm -h`.
-COMMANDS = (run, check, explain, verify, suite, diagram, review)
+COMMANDS = (run, importing, check, explain, verify, suite, diagram, review)
 
 
 def build_parser() -> argparse.ArgumentParser:

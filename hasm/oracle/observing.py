@@ -33,9 +33,16 @@ class Observation:
 
 
 def node_matches(view: NodeView, want: NodeObservation) -> bool:
-    """The node shows every observed part of `want`."""
+    """The node shows every observed part of `want`. An ambiguous state word matches any of
+    its states (`want.states`, a set built once per word); the common case - one state, equal
+    - costs what it did before sets, one comparison."""
+    state = want.state
     return (
-        (want.state is None or want.state == view.state)
+        (
+            state is None
+            or state == view.state
+            or (want.states is not None and view.state in want.states)
+        )
         and (want.reason is None or want.reason == view.reason)
         and (want.assigned_users is None or want.assigned_users == view.assigned_users)
         and (want.active_users is None or want.active_users == view.active_users)

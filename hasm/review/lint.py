@@ -353,12 +353,14 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
     refs |= {a.assumption for a in spec.accepted}
     refs |= {i.assumption for i in spec.invariants}
     refs |= {e.assumption for i in spec.invariants for e in i.also}
+    refs |= {t.assumption for v in spec.vocabularies.values() for t in v.terms.values()}
     for aid in spec.assumptions:
         if aid not in refs:
             yield ctx.finding(
                 "unused_assumption",
                 aid,
-                "no parameter, state, timer, transition, display rule or acceptance refers to it",
+                "no parameter, state, timer, transition, display rule, acceptance or vocabulary term "
+                "refers to it",
                 ("assumptions", aid),
             )
 

@@ -43,6 +43,8 @@ from hasm.spec.model import (
     Test,
     Timer,
     Transition,
+    Vocabulary,
+    VocabularyTerm,
 )
 from hasm.spec.params import evaluate
 from hasm.spec.schemas import load_schema
@@ -254,7 +256,9 @@ class _Builder:
             k: Reason(k, v["label"], tuple(v.get("aliases", [])), self.sources(("reasons", k), v))
             for k, v in d["reasons"].items()
         }
+        before = len(self.problems)
         self.unique_labels("states", states.items())
+        self.labels_unique = len(self.problems) == before  # else a vocabulary's codes are not read
         self.unique_labels("reasons", reasons.items())
         display = self.display(d["display"])
         initial = {k: self.initial(k, v) for k, v in d["initial"].items()}
@@ -270,6 +274,9 @@ class _Builder:
             k: Assumption(k, v["statement"], v["why"]) for k, v in d["assumptions"].items()
         }
         accepted = tuple(self.acceptance(i, v) for i, v in enumerate(d.get("accepted", [])))
+        vocabularies = {
+            k: self.vocabulary(k, v, states) for k, v in d.get("vocabularies", {}).items()
+        }
         if not self.problems:
             self.check_default_windows(parameters, timers)
         if self.problems:
@@ -293,6 +300,7 @@ class _Builder:
             state_pairs=pairs,
             assumptions=assumptions,
             accepted=accepted,
+            vocabularies=vocabularies,
         )
 
     # -- element builders
@@ -707,6 +715,39 @@ class _Builder:
             self.assumption(path, raw),
             self.loc.line(path) or 0,
         )
+
+    def vocabulary(self, name: str, raw: dict[str, Any], states: dict[str, State]) -> Vocabulary:
+        path: KeyPath = ("vocabularies", name)
+        terms: dict[str, VocabularyTerm] = {}
+        seen: dict[
+            str, str
+        ] = {}  # normalised term -> as written: a term is read regardless of case
+        for term, entry in raw["terms"].items():
+            where: KeyPath = (*path, "terms", term)
+            other = seen.setdefault(normalise_label(term), term)
+            if other != term:
+                self.bad(where, f"term '{term}' is also written '{other}'", "write each term once")
+            for i, sid in enumerate(entry["states"]):
+                self.check_ref((*where, "states", i), sid, self.states, "state")
+            terms[term] = VocabularyTerm(
+                term,
+                tuple(entry["states"]),
+                self.sources(where, entry),
+                self.assumption(where, entry),
+            )
+        # A code names a term of this vocabulary or a page label, read as a trace would read it.
+        known = {normalise_label(s.label) for s in states.values()} | set(seen)
+        codes = tuple(raw.get("codes", []))
+        for i, code in enumerate(codes):
+            # A code follows a label renamed by mistake: that mistake is reported once, there.
+            if self.labels_unique and normalise_label(code) not in known:
+                self.bad(
+                    (*path, "codes", i),
+                    f"code {i} '{code}' is neither a term of '{name}' nor a page label",
+                    _did_you_mean(code, [*terms, *(s.label for s in states.values())])
+                    or f"add '{code}' to the terms of '{name}'",
+                )
+        return Vocabulary(name, self.sources(path, raw), terms, codes)
 
     def pair(self, pid: str, raw: dict[str, Any]) -> StatePair:
         def side(name: str) -> PairSide | None:

@@ -8,6 +8,7 @@ from types import MappingProxyType
 from typing import Literal
 
 __all__ = [
+    "PAGE_VOCABULARY",
     "TRUE",
     "Acceptance",
     "All",
@@ -41,6 +42,8 @@ __all__ = [
     "TestValue",
     "Timer",
     "Transition",
+    "Vocabulary",
+    "VocabularyTerm",
 ]
 
 ParamValue = bool | float
@@ -332,9 +335,35 @@ class Acceptance:
     line: int
 
 
+@dataclass(frozen=True, slots=True)
+class VocabularyTerm:
+    """One word another view prints for a state: the spec's state ids it may mean (more than
+    one: ambiguous, an observation of it matches any), its sources and its assumption."""
+
+    term: str
+    states: tuple[str, ...]
+    sources: tuple[str, ...]
+    assumption: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Vocabulary:
+    """The state words of one view other than the page (the CLI, the RTMT counter): its terms,
+    read before the page's labels, and its numeric codes (code i is `codes[i]`), if it has any."""
+
+    name: str
+    sources: tuple[str, ...]
+    terms: Mapping[str, VocabularyTerm]
+    codes: tuple[str, ...] = ()
+
+
+PAGE_VOCABULARY = "page"
+"""The default vocabulary: the page's labels and the states' aliases."""
+
+
 _MAPPINGS = (
     "sources", "parameters", "services", "states", "reasons", "initial", "events", "timers",
-    "state_pairs", "assumptions",
+    "state_pairs", "assumptions", "vocabularies",
 )  # fmt: skip
 
 
@@ -360,6 +389,7 @@ class Spec:
     state_pairs: Mapping[str, StatePair]
     assumptions: Mapping[str, Assumption]
     accepted: tuple[Acceptance, ...] = ()  # lint findings accepted on purpose, with why
+    vocabularies: Mapping[str, Vocabulary] = field(default_factory=dict)  # by name, not "page"
     defaults: Mapping[str, ParamValue] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -369,6 +399,22 @@ class Spec:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         defaults = {name: p.default for name, p in self.parameters.items()}
         object.__setattr__(self, "defaults", MappingProxyType(defaults))
+
+    def state_terms(self, vocabulary: str = PAGE_VOCABULARY) -> dict[str, tuple[str, ...]]:
+        """Every word `vocabulary` reads as a state, as written, with the state ids it means:
+        the page's labels (and, for the page, the aliases), then the vocabulary's own terms,
+        which win over a label written the same (RTMT's Backup Activated names two states)."""
+        terms: dict[str, tuple[str, ...]] = {}
+        for state in self.states.values():
+            words = (
+                (state.label, *state.aliases) if vocabulary == PAGE_VOCABULARY else (state.label,)
+            )
+            for word in words:
+                terms[word] = (state.id,)
+        if vocabulary != PAGE_VOCABULARY:
+            for term in self.vocabularies[vocabulary].terms.values():
+                terms[term.term] = term.states
+        return terms
 
     @property
     def user_timer(self) -> Timer:

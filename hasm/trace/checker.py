@@ -13,7 +13,7 @@ from hasm.core.memo import Table
 from hasm.errors import Problem, TraceError
 from hasm.spec.labels import normalise_label
 from hasm.spec.located import dotted
-from hasm.spec.model import Spec
+from hasm.spec.model import PAGE_VOCABULARY, Spec
 from hasm.trace.records import (
     NodeObservation,
     OfferedObservation,
@@ -47,17 +47,35 @@ _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
 class Labels:
-    """A spec's states or reasons by label: exact labels first, then normalised ones."""
+    """A spec's states or reasons by label: exact labels first, then normalised ones. A word of
+    a vocabulary that names several states (`choices`) reads as the first, and `states_of`
+    gives them all."""
 
-    def __init__(self, what: str, items: list[tuple[str, str, tuple[str, ...]]]) -> None:
+    def __init__(
+        self,
+        what: str,
+        items: list[tuple[str, str, tuple[str, ...]]],
+        choices: Mapping[str, tuple[str, ...]] | None = None,
+    ) -> None:
         self.what = what
         self.exact = {label: sid for sid, label, aliases in items for label in (label, *aliases)}
+        self.sets: dict[str, frozenset[str]] = {}  # normalised word -> its states, when several
+        for word, ids in (choices or {}).items():
+            self.exact[word] = ids[0]
+            if len(ids) > 1:
+                self.sets[normalise_label(word)] = frozenset(ids)
         self.normal = {normalise_label(label): sid for label, sid in self.exact.items()}
-        self.labels = [label for _, label, _ in items]
+        self.labels = [label for _, label, _ in items] + [
+            w for w in (choices or {}) if w not in {label for _, label, _ in items}
+        ]
 
     def id_of(self, label: str) -> str | None:
         found = self.exact.get(label)
         return found if found is not None else self.normal.get(normalise_label(label))
+
+    def states_of(self, label: str) -> frozenset[str] | None:
+        """Every state an ambiguous word may mean; None for a word that means one state."""
+        return self.sets.get(normalise_label(label)) if self.sets else None
 
     def fix(self, label: str) -> str:
         labels = list(self.exact)
@@ -74,6 +92,14 @@ class SpecIndex:
     def __init__(self, spec: Spec) -> None:
         self.spec = spec
         self.states = Labels("state", [(s.id, s.label, s.aliases) for s in spec.states.values()])
+        # Each vocabulary's state words: the page's labels (no aliases), then its own terms.
+        self.vocabularies: dict[str, Labels] = {PAGE_VOCABULARY: self.states}
+        for name in spec.vocabularies:
+            labels: list[tuple[str, str, tuple[str, ...]]] = [
+                (s.id, s.label, ()) for s in spec.states.values()
+            ]
+            terms = {t.term: t.states for t in spec.vocabularies[name].terms.values()}
+            self.vocabularies[name] = Labels("state", labels, terms)
         self.reasons = Labels("reason", [(r.id, r.label, r.aliases) for r in spec.reasons.values()])
         # event id -> (takes node, takes service, takes user, its number of keys)
         self.events: dict[str, tuple[bool, bool, bool, int]] = {
@@ -103,12 +129,14 @@ class RecordChecker:
         "services",
         "session_values",
         "sourced",
+        "states",
         "users",
     )
 
     def __init__(self, index: SpecIndex, header: TraceHeader) -> None:
         self.index, self.file, self.nodes = index, header.file, header.nodes
         self.users, self.services = header.users, index.services
+        self.states = index.vocabularies[header.vocabulary]  # how its state words are read
         self.node_set = frozenset(header.nodes)
         self.session_values = frozenset((None, *header.nodes))
         # An imported trace's records may say where each came from (header `sources`).
@@ -387,7 +415,7 @@ class RecordChecker:
             )
         self._keys(raw, line, base, _NODE_KEYS)
         ids: list[str | None] = []
-        for field, labels in (("state", self.index.states), ("reason", self.index.reasons)):
+        for field, labels in (("state", self.states), ("reason", self.index.reasons)):
             value = raw.get(field)
             if value is None:
                 ids.append(None)
@@ -419,7 +447,9 @@ class RecordChecker:
                     f"{field} is a whole number >= 0, not {show(value)}",
                 )
             counts.append(value)
-        return NodeObservation(ids[0], ids[1], counts[0], counts[1])
+        state = raw.get("state")
+        choices = self.states.states_of(state) if isinstance(state, str) else None
+        return NodeObservation(ids[0], ids[1], counts[0], counts[1], choices)
 
     def _offered(self, raw: Any, line: int) -> OfferedObservation:
         if raw.__class__ is not dict:

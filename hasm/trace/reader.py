@@ -19,7 +19,7 @@ from typing import Any, BinaryIO, TextIO, cast
 
 from hasm.errors import ParameterError, Problem, TraceError
 from hasm.spec.located import dotted
-from hasm.spec.model import ParamValue, Spec
+from hasm.spec.model import PAGE_VOCABULARY, ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.checker import RecordChecker, SpecIndex
 from hasm.trace.memo import PLAIN, LineMemo
@@ -53,6 +53,7 @@ _HEADER_KEYS = (
     "hidden",
     "start",
     "sources",
+    "vocabulary",
 )
 _MOST_FAULTS = 4  # faults at once a trace may hide: every fault the group has, and more
 _JSON_SPACE = " \t\r\n"  # JSON's white space; a line of only these is blank
@@ -251,6 +252,7 @@ class _HeaderReader:
         hidden = self.hidden(obj["hidden"]) if "hidden" in obj else None
         start = self.start(obj["start"]) if "start" in obj else None
         sources = self.sources(obj["sources"]) if "sources" in obj else None
+        vocabulary = self.vocabulary(obj.get("vocabulary", PAGE_VOCABULARY))
         if self.problems or nodes is None:
             raise TraceError(self.problems)
         return TraceHeader(
@@ -265,6 +267,7 @@ class _HeaderReader:
             hidden,
             start,
             sources,
+            vocabulary,
         )
 
     def hidden(self, raw: object) -> HiddenEvents | None:
@@ -342,6 +345,14 @@ class _HeaderReader:
             )
             return None
         return tuple(raw)
+
+    def vocabulary(self, raw: object) -> str:
+        """How the records' state words are read: the page's, or one of the spec's vocabularies."""
+        known = (PAGE_VOCABULARY, *self.spec.vocabularies)
+        if not isinstance(raw, str) or raw not in known:
+            self.bad("vocabulary", f"unknown vocabulary {show(raw)}", choose(raw, known))
+            return PAGE_VOCABULARY
+        return raw
 
     def nodes(self, obj: dict[str, Any]) -> tuple[str, str] | None:
         raw = obj.get("nodes")

@@ -70,6 +70,7 @@ class HeaderLine:
     params: Mapping[str, ParamValue] | None = None  # the overrides
     monitored: Sequence[str] | None = None  # None: the spec's default set
     group: str | None = None
+    vocabulary: str | None = None  # None: the page's words (the format's default)
 
     def json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"hasm_trace": VERSION, "nodes": self.nodes, "users": self.users}
@@ -80,6 +81,8 @@ class HeaderLine:
         out["initial"] = self.initial
         if self.group is not None:
             out["group"] = self.group
+        if self.vocabulary is not None:
+            out["vocabulary"] = self.vocabulary
         return out
 
 
@@ -156,6 +159,7 @@ class TraceHeader:
     hidden: HiddenEvents | None = None  # the events that may happen unrecorded
     start: datetime | None = None  # the wall-clock time of t=0, for reports
     sources: tuple[str, ...] | None = None  # the files the records were imported from
+    vocabulary: str = "page"  # how the records' state words are read: "page" or a spec vocabulary
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +176,17 @@ class TraceEvent:
 
 @dataclass(frozen=True, slots=True)
 class NodeObservation:
-    """What was seen of one node; None is "not observed". State and reason are spec ids."""
+    """What was seen of one node; None is "not observed". State and reason are spec ids.
+
+    A state word that may mean more than one state (an ambiguous vocabulary term, e.g. RTMT's
+    Backup Activated) has the first in `state` and all of them in `states`; `states` is None
+    when the word means one state, so the common comparison stays `state == shown`."""
 
     state: str | None
     reason: str | None
     assigned_users: int | None
     active_users: int | None
+    states: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ TIERS: tuple[frozenset[str], ...] = (
     frozenset({"spec"}),
     frozenset({"core"}),
     frozenset({"trace"}),
-    frozenset({"sim", "oracle"}),
+    frozenset({"sim", "oracle", "adapters"}),
     frozenset({"explorer", "suite"}),
     frozenset({"review"}),
     frozenset({"cli", "strategies", "pytest_plugin", "__init__", "__main__"}),
