@@ -96,7 +96,9 @@ def _said(spec: Spec, header: TraceHeader, grouped: tuple[Inferred, tuple[str, .
     return f"{what}, {when}{after}: {spec.events[item.event].description}"
 
 
-def _window(header: TraceHeader, earliest: float, latest: float) -> str:
+def _window(header: TraceHeader, earliest: float | None, latest: float | None) -> str:
+    if earliest is None or latest is None:
+        return "before the trace began"
     if earliest == latest:
         return f"at {_at(header, earliest)}"
     return f"between {_at(header, earliest)} and {_at(header, latest)}"
@@ -125,28 +127,34 @@ def _timeline(
     shown) and the inferred events, in time order."""
     rows: list[tuple[float, int, str]] = []
     last: object = None
-    same = 0
+    same, until = 0, 0.0
+
+    def repeated() -> None:
+        if same:
+            rows.append((until, 0, f"{'':14}({same} more the same, to {_at(header, until)})"))
+
     for rec in records:
         if isinstance(rec, TraceObservation):
             seen = _seen(spec, rec)
             if seen == last:
-                same += 1
+                same, until = same + 1, rec.t
                 continue
-            if same:
-                rows.append((rec.t, 0, f"{'':14}({same} more the same)"))
-                same = 0
-            last = seen
+            repeated()
+            same, last = 0, seen
             rows.append((rec.t, 1, f"{_at(header, rec.t):<14} line {rec.line:<6} seen: {seen}"))
         else:
             rows.append((rec.t, 1, f"{_at(header, rec.t):<14} line {rec.line:<6} {_event(rec)}"))
-    if same:
-        rows.append((records[-1].t, 2, f"{'':14}({same} more the same)"))
+    repeated()
     for item, services in inferred:
         what = item.event + (f" of {' or '.join(services)}" if services else "")
         if item.node is not None:
             what += f" on {header.nodes[item.node]}"
         rows.append(
-            (item.latest, -1, f"{_window(header, item.earliest, item.latest)}: {what} (hidden)")
+            (
+                -1.0 if item.latest is None else item.latest,
+                -1,
+                f"{_window(header, item.earliest, item.latest)}: {what} (hidden)",
+            )
         )
     rows.sort(key=lambda r: (r[0], r[1]))
     return [text for _, _, text in rows]
@@ -188,7 +196,7 @@ def story_json(spec: Spec, told: Told) -> dict[str, Any]:
             "latest": i.latest,
             "after_line": i.after,
         }
-        if header.start is not None:
+        if header.start is not None and i.earliest is not None and i.latest is not None:
             out["earliest_time"] = _wall(header.start, i.earliest)
             out["latest_time"] = _wall(header.start, i.latest)
         return out

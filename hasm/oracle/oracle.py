@@ -149,6 +149,7 @@ class Oracle:
         else:
             first = frozenset({starting(initial_config(self.model, initial, counts))})
         self._shape = self._interned(first)
+        self._anywhen = initial == OBSERVED  # no time yet: see `_reach`
         self.recent: deque[Seen] = deque(maxlen=64)
         self._misses = self._hits = 0
         self.records = 0
@@ -213,6 +214,7 @@ class Oracle:
 
     def _set(self, candidates: frozenset[Candidate], tick: int, t: float) -> None:
         self._shape, self._now, self.now = self._interned(candidates), tick, t
+        self._anywhen = False
 
     # -- feeding records ------------------------------------------------------------------------
     def record(self, rec: TraceRecord) -> None:
@@ -391,6 +393,11 @@ class Oracle:
             raise HasmError(
                 f"t={show_ticks(t)} goes back in time (the last record is at t={show_seconds(self.now)})"
             )
+        if self._anywhen:
+            # Before its first record a trace that starts mid-incident may be anywhere, at any
+            # time: the starting set is closed under every step and under time passing
+            # (hasm.oracle.prehistory), so it is the set at the first record, whenever that is.
+            return self.candidates
         return self._reacher.reach(self.candidates, t - self._now, pinned)
 
     # -- events -----------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 from hasm.core.config import Config, EventInput, Input
 from hasm.core.semantics import Model
@@ -37,6 +38,7 @@ __all__ = ["ALTERNATIVES", "Inferred", "Story", "Teller"]
 
 ALTERNATIVES = 6  # stories of the fewest hidden events kept per configuration reached
 _CLOCK = RECORD + 1  # the record clock's index in a zone
+_BEFORE = -1  # the tag of a hidden event before the first record: it has no clock
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,8 @@ class Inferred:
     event: str
     node: int | None
     service: str | None
-    earliest: float
-    latest: float
+    earliest: float | None  # None, both: before the first record of a trace that starts
+    latest: float | None  # mid-incident, at no moment the trace tells
     after: int | None  # the line of the last record before it (None: before the first)
 
 
@@ -90,11 +92,22 @@ class Teller:
         max_faults: int,
         start: Iterable[Candidate],
         first: int = 0,
+        *,
+        anywhen: bool = False,
     ) -> None:
-        """`start`: the oracle's first candidates (their record clock at `first` ticks)."""
+        """`start`: the oracle's first candidates (their record clock at `first` ticks);
+        `anywhen`: they are where the group may be at the first record whenever it comes (a
+        trace that starts mid-incident), so nothing is reached before it."""
+        self.anywhen = anywhen
         self.model, self.observer = model, observer
         self.hidden, self.max_faults = tuple(hidden), max_faults
-        self.runs = [_Run(m.symbolic, ()) for c in start for m in members(c)]
+        # A trace that starts mid-incident may start with faults: each had to happen, unseen,
+        # before the first record (no clock: nothing tells when).
+        self.runs = [
+            _Run(m.symbolic, tuple((inp, _BEFORE, None) for inp in _faults(m.symbolic.config)))
+            for c in start
+            for m in members(c)
+        ]
         self.now = first
         self.line: int | None = None
 
@@ -103,7 +116,7 @@ class Teller:
         """Follow the behaviours through `rec`; False (and nothing changed) if none allows it.
         An observation comes normalised as the oracle's observer makes it."""
         tick = ticks(rec.t)
-        reached = self._reach(tick - self.now)
+        reached = self.runs if self.anywhen else self._reach(tick - self.now)
         if isinstance(rec, TraceEvent):
             after = list(self._event(reached, rec))
         else:
@@ -112,6 +125,7 @@ class Teller:
         if not after:
             return False
         self.runs, self.now, self.line = _fewest(after), tick, rec.line
+        self.anywhen = False
         return True
 
     def story(self, conforms: bool) -> Story:
@@ -123,13 +137,16 @@ class Teller:
             if len(run.taken) > fewest:
                 break
             seen.setdefault(self._told(run), None)
-        best = sorted(_merged(seen), key=lambda e: [(i.earliest, i.event, i.node or 0) for i in e])
+        best = sorted(_merged(seen), key=_when)
         return Story(tuple(best[:ALTERNATIVES]), self.line, conforms)
 
     def _told(self, run: _Run) -> tuple[Inferred, ...]:
         zone, now = run.sym.zone, self.now
         told = []
         for inp, tag, after in run.taken:
+            if tag == _BEFORE:
+                told.append(Inferred(inp.name, inp.node, inp.service, None, None, None))
+                continue
             # x_record - x_event: the event's moment less the last record's (at `now`).
             early, late = zone.difference(_CLOCK, tag + 1)
             latest = now + (late if late is not None else 0)
@@ -147,9 +164,11 @@ class Teller:
         for run in self.runs:
             layers.setdefault(len(run.taken), []).append(run)
         out: list[_Run] = []
-        # By discrete part: the zones (hidden events' clocks set aside) a run went on from.
-        # Layers come in order of hidden events, so a run inside one of them has no fewer.
-        went: dict[Config, list[Zone]] = {}
+        # By discrete part: the zones (hidden events' clocks set aside) a run went on from, and
+        # how many runs went on from each, with how many hidden events. Layers come in order of hidden events, so a run
+        # inside one of them has no fewer: it is dropped, but for up to ALTERNATIVES at the
+        # very same place (stories that meet there, told as "or").
+        went: dict[Config, list[list[Any]]] = {}
         cost = min(layers, default=0)
         while layers:
             todo = layers.pop(cost, [])
@@ -157,9 +176,15 @@ class Teller:
                 run = todo.pop()
                 place = _place(run)
                 zones = went.setdefault(place.config, [])
-                if any(z.includes(place.zone) for z in zones):
+                same = next((z for z in zones if z[0] == place.zone), None)
+                if same is not None:
+                    if same[2] < cost or same[1] >= ALTERNATIVES:
+                        continue
+                    same[1] += 1
+                elif any(z[0].includes(place.zone) for z in zones):
                     continue
-                zones.append(place.zone)
+                else:
+                    zones.append([place.zone, 1, cost])
                 passed = delay(self.model, run.sym)
                 if passed is None:
                     continue
@@ -207,16 +232,13 @@ class Teller:
     def _normal(self, config: Config, zone: Zone, taken: tuple[_Taken, ...], record: int) -> _Run:
         """The run in normal form, `record` the tag that becomes the record clock (tag 0), the
         hidden events' tags held after it."""
-        held = (record, *(tag for _, tag, _ in taken))
+        clocked = [t for t in taken if t[1] != _BEFORE]
+        held = (record, *(tag for _, tag, _ in clocked))
         sym, renamed = normalise(config, zone, held)
-        tags = renamed[1:]
+        tags = iter(renamed[1:])
         return _Run(
             sym,
-            tuple(
-                (inp, tag, after)
-                for (inp, _, after), tag in zip(taken, tags, strict=True)
-                if tag is not None
-            ),
+            tuple(t if t[1] == _BEFORE else (t[0], cast(int, next(tags)), t[2]) for t in taken),
         )
 
     # -- at a record ----------------------------------------------------------------------------
@@ -252,19 +274,16 @@ def _merged(explanations: Iterable[tuple[Inferred, ...]]) -> list[tuple[Inferred
     record and just after it is one stop in the union of the two windows (exact: a window is
     what the behaviours allow, and the union of two that meet is one stretch)."""
     out: list[tuple[Inferred, ...]] = []
-    for e in sorted(explanations, key=lambda e: [(i.earliest, i.latest) for i in e]):
+    for e in sorted(explanations, key=_when):
         for k, kept in enumerate(out):
-            if _same_events(kept, e) and all(
-                a.earliest <= b.latest and b.earliest <= a.latest
-                for a, b in zip(kept, e, strict=True)
-            ):
+            if _same_events(kept, e) and all(_meet(a, b) for a, b in zip(kept, e, strict=True)):
                 out[k] = tuple(
                     Inferred(
                         a.event,
                         a.node,
                         a.service,
-                        min(a.earliest, b.earliest),
-                        max(a.latest, b.latest),
+                        None if a.earliest is None else min(a.earliest, cast(float, b.earliest)),
+                        None if a.latest is None else max(a.latest, cast(float, b.latest)),
                         # the earliest stretch: None (before the first record) first
                         None if a.after is None or b.after is None else min(a.after, b.after),
                     )
@@ -276,11 +295,45 @@ def _merged(explanations: Iterable[tuple[Inferred, ...]]) -> list[tuple[Inferred
     return out
 
 
+def _when(e: tuple[Inferred, ...]) -> list[tuple[float, float, str, int]]:
+    """Explanations in time order (events before the trace first), then by event and node."""
+    inf = float("-inf")
+    return [
+        (
+            inf if i.earliest is None else i.earliest,
+            inf if i.latest is None else i.latest,
+            i.event,
+            -1 if i.node is None else i.node,
+        )
+        for i in e
+    ]
+
+
+def _meet(a: Inferred, b: Inferred) -> bool:
+    """Two windows of one event meet (the unclocked ones before a trace are all one)."""
+    if a.earliest is None or b.earliest is None or a.latest is None or b.latest is None:
+        return a.earliest is b.earliest is None
+    return a.earliest <= b.latest and b.earliest <= a.latest
+
+
 def _same_events(a: tuple[Inferred, ...], b: tuple[Inferred, ...]) -> bool:
     return len(a) == len(b) and all(
         (x.event, x.node, x.service) == (y.event, y.node, y.service)
         for x, y in zip(a, b, strict=True)
     )
+
+
+def _faults(config: Config) -> list[EventInput]:
+    """The events that made the faults `config` has (hasm.core.config's `Config.faults`)."""
+    out = [] if config.link_up else [EventInput("link_down")]
+    for i, n in enumerate(config.nodes):
+        if not n.up:
+            out.append(EventInput("node_down", i))
+            continue
+        if not n.srm:
+            out.append(EventInput("srm_stop", i))
+        out += [EventInput("service_stop", i, s) for s in sorted(n.stopped)]
+    return out
 
 
 def _place(run: _Run) -> Symbolic:

@@ -359,6 +359,7 @@ def trace_timeline(
                 " ".join(w for w in (i.event, i.service) if w) + " (hidden, inferred)",
             )
             for i in inferred
+            if i.earliest is not None and i.latest is not None  # before the trace: not drawn
         ),
     )
 
