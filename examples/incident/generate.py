@@ -9,7 +9,7 @@ repository's root: `python examples/incident/generate.py`.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from hasm.core.semantics import Model
@@ -19,7 +19,7 @@ from hasm.spec.loader import load_spec
 
 HERE = Path(__file__).resolve().parent
 NODES = ("imp1.example.com", "imp2.example.com")
-START = datetime(2026, 11, 30, 10, 0, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 30, 10, 0, 0, tzinfo=UTC)
 CRASH = 47.0  # seconds after the first poll: nobody recorded it
 POLLS = 40
 EARLY = 25  # the poll that shows Normal too early in status-early.txt
@@ -48,9 +48,8 @@ def polls() -> list[tuple[datetime, list[tuple[str, str]]]]:
 
 def transcript(early: bool) -> str:
     lines = []
-    for i, (when, shown) in enumerate(polls()):
-        if early and i == EARLY:
-            shown = [("Normal", "Normal"), ("Normal", "Normal")]
+    for i, (when, polled) in enumerate(polls()):
+        shown = [("Normal", "Normal")] * 2 if early and i == EARLY else polled
         lines.append(when.strftime("%a %b %d %H:%M:%S UTC %Y"))
         lines += ["admin: utils ha status", "Subcluster Name: DefaultCluster"]
         for n, (node, (state, reason)) in enumerate(zip(NODES, shown, strict=True), start=1):
