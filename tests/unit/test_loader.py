@@ -425,12 +425,13 @@ def test_duration_expressions_parse(canonical_spec: Spec) -> None:
     heartbeat = canonical_spec.timers["heartbeat_loss"].duration
     assert heartbeat == Duration(
         Expr(((1, "keep_alive_timeout_s"), (-1, "keep_alive_interval_s"))),
-        Expr(((1, "keep_alive_timeout_s"),)),
+        Expr(((1, "keep_alive_timeout_s"), (1, "keep_alive_interval_s"))),
     )
     assert not heartbeat.exact
     assert str(heartbeat.min) == "keep_alive_timeout_s - keep_alive_interval_s"
     assert str(heartbeat) == (
-        "between keep_alive_timeout_s - keep_alive_interval_s and keep_alive_timeout_s"
+        "between keep_alive_timeout_s - keep_alive_interval_s"
+        " and keep_alive_timeout_s + keep_alive_interval_s"
     )
     assert heartbeat.min.params == ("keep_alive_timeout_s", "keep_alive_interval_s")
     assert evaluate(heartbeat.min, canonical_spec.defaults) == 60 - 15

@@ -270,9 +270,10 @@ def _initialized_both_unhealthy(spec: Spec) -> Case:
 
 
 def _rebooted_after_takeover(m: Model, *extra: Input) -> Config:
-    """Node 0 went down at t=0, node 1 took over at t=60, node 0 is back at t=100."""
+    """Node 0 went down at t=0, node 1 took over at t=75 (the heartbeat's deadline, timeout +
+    interval), node 0 is back at t=100."""
     config = drive(
-        m, normal(m), ev("node_down", 0), (60.0, "fire"), (100.0, ev("node_up", 0)), *extra
+        m, normal(m), ev("node_down", 0), (75.0, "fire"), (100.0, ev("node_up", 0)), *extra
     )
     assert states(config) == (("initializing", "initialization"), ("backup", "peer_reboot"))
     return advance(m, config, 101.0)
