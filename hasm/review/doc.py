@@ -162,7 +162,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
                     if s.monitored_if is not None
                     else "only when a trace header lists it"
                 ),
-                _cites(s.sources, None),
+                _cites(s.sources, s.assumption),
             )
             for s in spec.services.values()
         ),
@@ -331,6 +331,8 @@ def _assumption_users(spec: Spec) -> dict[str, list[str]]:
 
     for p in spec.parameters.values():
         add(p.assumption, f"parameter `{p.name}`")
+    for v in spec.services.values():
+        add(v.assumption, f"service `{v.id}`")
     for s in spec.states.values():
         add(s.assumption, f"state `{s.id}`")
     add(spec.display.assumption, "display")

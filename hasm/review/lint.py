@@ -347,7 +347,12 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
     """Assumptions that no element of the spec refers to."""
     spec = ctx.spec
     refs = {spec.display.assumption}
-    for group in (spec.parameters.values(), spec.states.values(), spec.timers.values()):
+    for group in (
+        spec.parameters.values(),
+        spec.services.values(),
+        spec.states.values(),
+        spec.timers.values(),
+    ):
         refs |= {x.assumption for x in group}
     refs |= {t.assumption for t in spec.transitions}
     refs |= {a.assumption for a in spec.accepted}
@@ -358,7 +363,8 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
             yield ctx.finding(
                 "unused_assumption",
                 aid,
-                "no parameter, state, timer, transition, display rule or acceptance refers to it",
+                "no parameter, service, state, timer, transition, display rule or acceptance"
+                " refers to it",
                 ("assumptions", aid),
             )
 

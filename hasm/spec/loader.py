@@ -371,7 +371,14 @@ class _Builder:
             self.check_ref((*path, "monitored_if"), cond, self.params, "parameter")
             if cond in self.params and self.params[cond]["type"] != "boolean":
                 self.bad((*path, "monitored_if"), f"'{cond}' is not a boolean parameter")
-        return Service(sid, raw["name"], raw["monitored_by_default"], cond, self.sources(path, raw))
+        return Service(
+            sid,
+            raw["name"],
+            raw["monitored_by_default"],
+            cond,
+            self.sources(path, raw),
+            self.assumption(path, raw),
+        )
 
     def state(self, sid: str, raw: dict[str, Any]) -> State:
         path: KeyPath = ("states", sid)

@@ -149,6 +149,7 @@ class Service:
     monitored_by_default: bool
     monitored_if: str | None
     sources: tuple[str, ...]
+    assumption: str | None = None
 
 
 Hosts = Literal["own", "own_and_peer", "none"]
