@@ -148,6 +148,18 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
             for p in spec.parameters.values()
         ),
     )
+    advised = [(p, a) for p in spec.parameters.values() for a in p.advice]
+    if advised:
+        # Advice is what the vendor asks beyond a range: breaking it warns, never fails.
+        out += [
+            "",
+            "Advice (a value below it is a warning of `hasm validate` and `hasm lint`):",
+            "",
+        ]
+        out += [
+            f"- `{p.name}` at least `{a.at_least}` ({_cites(a.sources, None)}): {a.why}."
+            for p, a in advised
+        ]
     out += ["", "## Services", ""]
     out += _table(
         ("id", "name", "monitored by SRM", "source"),

@@ -18,6 +18,7 @@ from hasm.spec.labels import normalise_label
 from hasm.spec.located import KeyPath, Located, parse_yaml, read_text
 from hasm.spec.model import (
     Acceptance,
+    Advice,
     All,
     AllowedPair,
     AnyOf,
@@ -362,6 +363,19 @@ class _Builder:
             sources=self.sources(path, raw),
             assumption=self.assumption(path, raw),
             line=self.loc.line(path) or 0,
+            advice=tuple(
+                self.advice(name, i, entry) for i, entry in enumerate(raw.get("advice", []))
+            ),
+        )
+
+    def advice(self, name: str, index: int, raw: dict[str, Any]) -> Advice:
+        path: KeyPath = ("parameters", name, "advice", index)
+        if self.params[name]["type"] != "seconds":
+            self.bad(path[:3], "only a seconds parameter takes advice", "remove 'advice'")
+        return Advice(
+            self.expr((*path, "at_least"), raw["at_least"]),
+            self.sources(path, raw),
+            raw["why"],
         )
 
     def service(self, sid: str, raw: dict[str, Any]) -> Service:

@@ -10,6 +10,7 @@ from typing import Literal
 __all__ = [
     "TRUE",
     "Acceptance",
+    "Advice",
     "All",
     "AllowedPair",
     "AnyOf",
@@ -130,6 +131,16 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Advice:
+    """What the vendor asks of a parameter's value beyond its range: at least `at_least`. A
+    value that breaks it is allowed (the vendor's own examples may), but reported as a warning."""
+
+    at_least: Expr
+    sources: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Parameter:
     name: str
     cisco_name: str
@@ -140,6 +151,7 @@ class Parameter:
     sources: tuple[str, ...]
     assumption: str | None
     line: int
+    advice: tuple[Advice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
