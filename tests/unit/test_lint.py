@@ -279,6 +279,7 @@ def test_without_its_acceptances_the_canonical_spec_has_findings(tmp_path: Path)
     assert {f.check for f in result.findings} == {
         "unused_service",
         "timer_lapses",
+        "overlapping_guards",  # the twins of A-p11-reason
         "unused_assumption",
     }
     assert result.accepted == ()
@@ -306,13 +307,13 @@ def test_cli_exit_codes_and_located_lines(
     assert main(["lint"]) == EXIT_OK
     out = capsys.readouterr().out
     assert out.splitlines() == [
-        "imp-ha.yaml: clean; 22 accepted with a reason (--accepted lists them)"
+        "imp-ha.yaml: clean; 27 accepted with a reason (--accepted lists them)"
     ]
     assert main(["lint", "--accepted"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert out.splitlines()[-1] == "imp-ha.yaml: clean; 22 accepted with a reason"
+    assert out.splitlines()[-1] == "imp-ha.yaml: clean; 27 accepted with a reason"
     assert ": accepted timer_lapses: critical_service_down in normal/failed: " in out
-    assert len(out.splitlines()) == 23
+    assert len(out.splitlines()) == 28
 
     path = planted(
         tmp_path,

@@ -21,6 +21,7 @@ from conftest import (
     due,
     ev,
     fire,
+    first_reading,
     make_config,
     model_with,
     node,
@@ -466,6 +467,16 @@ def _failed_over_services_restored(spec: Spec) -> Case:
     return Case(m, before, ev("service_start", 0, PE), 0, after, all_of(check, no_moves))
 
 
+@case("failed_over_services_restored_critical_services_down")
+def _failed_over_services_restored_critical_services_down(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as failed_over_services_restored, the reason
+    critical_service_down on the failed-over node."""
+    c = CASES["failed_over_services_restored"](spec)
+    after = list(c.after)
+    after[0] = ("failed_over", "critical_service_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+
+
 @case("affected_services_restored")
 def _affected_services_restored(spec: Spec) -> Case:
     m = Model(spec)
@@ -487,6 +498,16 @@ def _affected_services_restored(spec: Spec) -> Case:
         ),
     )
     return Case(m, before, ev("service_start", 1, PE), 1, after, all_of(check, no_moves))
+
+
+@case("affected_services_restored_critical_services_down")
+def _affected_services_restored_critical_services_down(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as affected_services_restored, the reason
+    critical_service_down on the failed-over node."""
+    c = CASES["affected_services_restored"](spec)
+    after = list(c.after)
+    after[1] = ("failed_over", "critical_service_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
 
 
 @case("take_over_database_failure")
@@ -635,6 +656,16 @@ def _srm_restarts_failed_over(spec: Spec) -> Case:
     return Case(m, before, ev("node_up", 0), 0, after, check_all)
 
 
+@case("srm_restarts_failed_over_literal_reason")
+def _srm_restarts_failed_over_literal_reason(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as srm_restarts_failed_over, the reason
+    initialization_or_critical_services_down on the failed-over node."""
+    c = CASES["srm_restarts_failed_over"](spec)
+    after = list(c.after)
+    after[0] = ("failed_over", "initialization_or_critical_services_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+
+
 @case("srm_restarts_failed_over_unhealthy")
 def _srm_restarts_failed_over_unhealthy(spec: Spec) -> Case:
     m = Model(spec)
@@ -722,6 +753,16 @@ def _automatic_failover_complete_restored(spec: Spec) -> Case:
         ),
     )
     return Case(m, before, fire("user_move", 1), 1, after, check)
+
+
+@case("automatic_failover_complete_restored_critical_services_down")
+def _automatic_failover_complete_restored_critical_services_down(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as automatic_failover_complete_restored, the reason
+    critical_service_down on the failed-over node."""
+    c = CASES["automatic_failover_complete_restored"](spec)
+    after = list(c.after)
+    after[0] = ("failed_over", "critical_service_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
 
 
 @case("fallback_complete")
@@ -817,7 +858,11 @@ def test_every_transition_has_a_case(spec: Spec) -> None:
 def test_rule(spec: Spec, rule: str) -> None:
     """The rule fires from its case's configuration and yields the documented successor."""
     c = CASES[rule](spec)
-    s = only(apply(c.model, c.before, c.input))
+    steps = apply(c.model, c.before, c.input)
+    # One successor, or the readings of one the spec allows side by side (A-p11-reason): each
+    # by its own rule, differing from the others only in the reasons shown.
+    first_reading(steps)
+    (s,) = [x for x in steps if x.rule == rule]
     assert s.rule == rule
     assert s.node == c.node
     assert states(s.config) == c.after
