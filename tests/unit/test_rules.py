@@ -819,6 +819,56 @@ def _manual_fallback(spec: Spec) -> Case:
     return Case(m, p3(), ev("fallback", 0), 0, after, check_all)
 
 
+def _idle_with_stopped(service: str) -> Config:
+    """P3 with a service the environment stopped on the Idle node since the failover."""
+    config = p3()
+    idle = dataclasses.replace(config.nodes[0], stopped=frozenset({service}))
+    return dataclasses.replace(config, nodes=(idle, config.nodes[1]))
+
+
+@case("manual_fallback_restart_fails")
+def _manual_fallback_restart_fails(spec: Spec) -> Case:
+    """A-fallback-restarts: SRM's restart of the stopped XCP Router fails; it stays down and
+    the take-back fails when the move ends (P14)."""
+    m = Model(spec)
+
+    def check(model: Model, before: Config, s: Step) -> None:
+        assert s.config.nodes[0].stopped == frozenset({XCP})
+        moved = drive(model, s.config, (1060.0, fire("user_move", 0)))
+        assert states(moved) == (
+            ("failed", "start_of_critical_services_failed"),
+            ("failed", "start_of_critical_services_failed"),
+        )
+
+    after = ("taking_back", "on_admin_request"), ("falling_back", "on_admin_request")
+    return Case(m, _idle_with_stopped(XCP), ev("fallback", 0), 0, after, check)
+
+
+def test_a_manual_fallback_restarts_the_nodes_stopped_services(spec: Spec) -> None:
+    """S1: manual fallback 'restarts critical services on the primary node' - a service stopped
+    on the Idle node runs again, and the fallback completes (or, the other reading, the restart
+    fails); the backup's services are not touched."""
+    m = Model(spec)
+    before = _idle_with_stopped(XCP)
+    before = dataclasses.replace(
+        before,
+        nodes=(
+            before.nodes[0],
+            dataclasses.replace(before.nodes[1], stopped=frozenset({"sync_agent"})),
+        ),
+    )
+    by_rule = {s.rule: s for s in apply(m, before, ev("fallback", 0))}
+    assert set(by_rule) == {"manual_fallback", "manual_fallback_restart_fails"}
+    restarted = by_rule["manual_fallback"].config
+    assert restarted.nodes[0].stopped == frozenset()
+    assert restarted.nodes[1].stopped == frozenset({"sync_agent"})
+    done = drive(m, restarted, (1060.0, fire("user_move", 0)))
+    assert states(done) == (("normal", "normal"), ("normal", "normal"))
+    # with every monitored service running the fallback has one outcome
+    (only_one,) = apply(m, p3(), ev("fallback", 0))
+    assert only_one.rule == "manual_fallback"
+
+
 @case("automatic_fallback")
 def _automatic_fallback(spec: Spec) -> Case:
     m = model_with(spec, enable_automatic_fallback=True)
@@ -861,7 +911,7 @@ def test_rule(spec: Spec, rule: str) -> None:
     steps = apply(c.model, c.before, c.input)
     # One successor, or the readings of one the spec allows side by side (A-p11-reason): each
     # by its own rule, differing from the others only in the reasons shown.
-    first_reading(steps)
+    first_reading(c.model, steps)
     (s,) = [x for x in steps if x.rule == rule]
     assert s.rule == rule
     assert s.node == c.node
