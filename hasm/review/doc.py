@@ -234,7 +234,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
                 ", ".join(e.fields),
                 e.effect or "",
                 e.description,
-                _cites(e.sources, None),
+                _cites(e.sources, e.assumption),
             )
             for e in spec.events.values()
         ),
@@ -345,6 +345,8 @@ def _assumption_users(spec: Spec) -> dict[str, list[str]]:
         add(p.assumption, f"parameter `{p.name}`")
     for v in spec.services.values():
         add(v.assumption, f"service `{v.id}`")
+    for e in spec.events.values():
+        add(e.assumption, f"event `{e.id}`")
     for s in spec.states.values():
         add(s.assumption, f"state `{s.id}`")
     add(spec.display.assumption, "display")

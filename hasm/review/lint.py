@@ -357,6 +357,7 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
     for group in (
         spec.parameters.values(),
         spec.services.values(),
+        spec.events.values(),
         spec.states.values(),
         spec.timers.values(),
     ):
@@ -370,8 +371,8 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
             yield ctx.finding(
                 "unused_assumption",
                 aid,
-                "no parameter, service, state, timer, transition, display rule or acceptance"
-                " refers to it",
+                "no parameter, service, event, state, timer, transition, display rule or"
+                " acceptance refers to it",
                 ("assumptions", aid),
             )
 

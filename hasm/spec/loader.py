@@ -466,7 +466,15 @@ class _Builder:
             self.bad((*path, "fields"), "a user event has only the field 'user'")
         if eid in self.timer_ids:
             self.bad(path, f"'{eid}' names both an event and a timer", "rename one of them")
-        return Event(eid, raw["kind"], fields, effect, raw["description"], self.sources(path, raw))
+        return Event(
+            eid,
+            raw["kind"],
+            fields,
+            effect,
+            raw["description"],
+            self.sources(path, raw),
+            self.assumption(path, raw),
+        )
 
     def expr(self, path: KeyPath, raw: Any) -> Expr:
         if isinstance(raw, int | float) and not isinstance(raw, bool):

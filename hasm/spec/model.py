@@ -220,6 +220,7 @@ class Event:
     effect: str | None
     description: str
     sources: tuple[str, ...]
+    assumption: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -266,6 +266,13 @@ DEFECTS: list[Defect] = [
         "unknown assumption 'A-monitored-sets' (fix: did you mean 'A-monitored-set'?)",
     ),
     Defect(
+        "unknown_event_assumption",
+        "description: The user's client signs out., assumption: A-logout-ends-session}",
+        "description: The user's client signs out., assumption: A-logout-ends-sessions}",
+        "events.logout.assumption",
+        "unknown assumption 'A-logout-ends-sessions' (fix: did you mean 'A-logout-ends-session'?)",
+    ),
+    Defect(
         "unknown_assumption",
         "    assumption: A-recover\n",
         "    assumption: A-recovery\n",
