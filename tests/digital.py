@@ -86,11 +86,11 @@ ShownPair = tuple[tuple[str, str], tuple[str, str]]
 SCALED = {
     "keep_alive_interval_s": 1,
     "keep_alive_timeout_s": 2,
-    "initialization_keep_alive_timeout_s": 4,
+    "initialization_keep_alive_timeout_s": 5,
     "critical_service_down_delay_s": 2,
     "automatic_fallback_delay_s": 3,
-    "client_relogin_lower_limit_s": 3,
-    "client_relogin_upper_limit_s": 4,
+    "client_relogin_lower_limit_s": 4,
+    "client_relogin_upper_limit_s": 5,
     "transition_min_s": 1,
     "transition_max_s": 2,
 }

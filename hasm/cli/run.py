@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import sys
 from pathlib import Path
 from typing import TextIO
 
@@ -27,6 +28,7 @@ from hasm.review.timeline_svg import TimelineRecorder, to_svg
 from hasm.sim.runner import Run, run_scenario, scenario_model, scenario_trace
 from hasm.sim.scenario import Scenario, load_scenario, packaged_scenarios
 from hasm.spec.model import Spec
+from hasm.spec.params import broken_advice, resolve_params
 from hasm.trace.reader import read_trace
 from hasm.trace.records import Record
 from hasm.trace.writer import TraceWriter
@@ -36,6 +38,12 @@ __all__ = ["cmd_demo", "cmd_simulate", "cmd_validate", "register"]
 
 def cmd_validate(args: argparse.Namespace) -> int:
     spec = spec_of(args)
+    # The vendor's advice on parameter values: reported, never failing (exit stays 0).
+    for param, message in broken_advice(spec, resolve_params(spec)):
+        print(
+            f"{spec.path}:{param.line}: parameters.{param.name}: warning: {message}",
+            file=sys.stderr,
+        )
     print(
         f"{spec.path}: ok - {len(spec.states)} states, {len(spec.reasons)} reasons, "
         f"{len(spec.parameters)} parameters, {len(spec.timers)} timers, "

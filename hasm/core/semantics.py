@@ -570,6 +570,9 @@ def _fire_rule(
             ha = False
         elif effect == "start_services":
             nodes = [dataclasses.replace(x, stopped=frozenset()) if x.up else x for x in nodes]
+        elif effect == "start_node_services":  # the event's or timer's node only
+            if nodes[n].up:
+                nodes[n] = dataclasses.replace(nodes[n], stopped=frozenset())
         elif effect == "start_srm":
             nodes = [dataclasses.replace(x, srm=True) if x.up else x for x in nodes]
     return _with(world, ha_enabled=ha, nodes=(nodes[0], nodes[1]))

@@ -148,6 +148,18 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
             for p in spec.parameters.values()
         ),
     )
+    advised = [(p, a) for p in spec.parameters.values() for a in p.advice]
+    if advised:
+        # Advice is what the vendor asks beyond a range: breaking it warns, never fails.
+        out += [
+            "",
+            "Advice (a value below it is a warning of `hasm validate` and `hasm lint`):",
+            "",
+        ]
+        out += [
+            f"- `{p.name}` at least `{a.at_least}` ({_cites(a.sources, None)}): {a.why}."
+            for p, a in advised
+        ]
     out += ["", "## Services", ""]
     out += _table(
         ("id", "name", "monitored by SRM", "source"),
@@ -162,7 +174,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
                     if s.monitored_if is not None
                     else "only when a trace header lists it"
                 ),
-                _cites(s.sources, None),
+                _cites(s.sources, s.assumption),
             )
             for s in spec.services.values()
         ),
@@ -222,7 +234,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
                 ", ".join(e.fields),
                 e.effect or "",
                 e.description,
-                _cites(e.sources, None),
+                _cites(e.sources, e.assumption),
             )
             for e in spec.events.values()
         ),
@@ -331,6 +343,10 @@ def _assumption_users(spec: Spec) -> dict[str, list[str]]:
 
     for p in spec.parameters.values():
         add(p.assumption, f"parameter `{p.name}`")
+    for v in spec.services.values():
+        add(v.assumption, f"service `{v.id}`")
+    for e in spec.events.values():
+        add(e.assumption, f"event `{e.id}`")
     for s in spec.states.values():
         add(s.assumption, f"state `{s.id}`")
     add(spec.display.assumption, "display")

@@ -13,6 +13,10 @@ A spec accepts a finding on purpose in its `accepted:` section (check, offender,
 assumption); an accepted finding is still listed, marked accepted, and an acceptance that names
 no current finding is itself a finding (`stale_acceptance`), so nothing is hidden and nothing
 goes stale.
+
+Warnings (`WARNINGS`) are listed but never fail the lint, and need no acceptance: they report
+what the vendor advises against yet its own examples do (a parameter default below its
+`advice`), so a spec may hold such a value on purpose and stay clean.
 """
 
 from __future__ import annotations
@@ -36,9 +40,11 @@ from hasm.spec.guards import (
 )
 from hasm.spec.located import KeyPath, Located, read_yaml
 from hasm.spec.model import Acceptance, ReasonChoice, Spec, Target, Transition
+from hasm.spec.params import broken_advice, resolve_params
 
 __all__ = [
     "CHECKS",
+    "WARNINGS",
     "Finding",
     "LintResult",
     "lint",
@@ -79,6 +85,7 @@ class LintResult:
     spec: str
     findings: tuple[Finding, ...]
     accepted: tuple[Finding, ...]
+    warnings: tuple[Finding, ...] = ()  # reported, never failing
 
     @property
     def clean(self) -> bool:
@@ -347,7 +354,13 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
     """Assumptions that no element of the spec refers to."""
     spec = ctx.spec
     refs = {spec.display.assumption}
-    for group in (spec.parameters.values(), spec.states.values(), spec.timers.values()):
+    for group in (
+        spec.parameters.values(),
+        spec.services.values(),
+        spec.events.values(),
+        spec.states.values(),
+        spec.timers.values(),
+    ):
         refs |= {x.assumption for x in group}
     refs |= {t.assumption for t in spec.transitions}
     refs |= {a.assumption for a in spec.accepted}
@@ -359,8 +372,8 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
             yield ctx.finding(
                 "unused_assumption",
                 aid,
-                "no parameter, state, timer, transition, display rule, acceptance or vocabulary term "
-                "refers to it",
+                "no parameter, service, event, state, timer, transition, display rule, acceptance"
+                " or vocabulary term refers to it",
                 ("assumptions", aid),
             )
 
@@ -435,6 +448,20 @@ CHECKS: Mapping[str, Callable[[_Context], Iterator[Finding]]] = {
 """Every check by name, in the order `hasm lint` runs them; the names a spec's `accepted:` uses."""
 
 
+def parameter_advice(ctx: _Context) -> Iterator[Finding]:
+    """Parameter defaults below what the vendor advises (`advice:`): a warning."""
+    for param, message in broken_advice(ctx.spec, resolve_params(ctx.spec)):
+        yield ctx.finding(
+            "parameter_advice", param.name, message, ("parameters", param.name, "default")
+        )
+
+
+WARNINGS: Mapping[str, Callable[[_Context], Iterable[Finding]]] = {
+    check.__name__: check for check in (parameter_advice,)
+}
+"""The checks whose findings are warnings: listed, never failing, never to be accepted."""
+
+
 def reachable_pairs(spec: Spec) -> tuple[Pair, ...]:
     """The (node, peer) state pairs that transitions can lead to from the initial points when
     every guard is taken as possible whenever its states and HA setting match: a superset of the
@@ -473,7 +500,8 @@ def lint(spec: Spec, located: Located | None = None) -> LintResult:
         for f in found
         if (f.check, f.offender) in accepted_by
     )
-    return LintResult(Path(spec.path).name, (*open_findings, *stale), accepted)
+    warnings = tuple(f for check in WARNINGS.values() for f in check(ctx))
+    return LintResult(Path(spec.path).name, (*open_findings, *stale), accepted, warnings)
 
 
 def render_text(result: LintResult, accepted: bool = False) -> list[str]:
@@ -481,11 +509,17 @@ def render_text(result: LintResult, accepted: bool = False) -> list[str]:
     findings are the spec's settled decisions; listing them all every time would bury a new
     finding among them, so by default the summary only counts them."""
     lines = [str(f) for f in result.findings]
+    lines += [
+        str(f).replace(f": {f.check}: ", f": warning {f.check}: ", 1) for f in result.warnings
+    ]
     if accepted:
         lines += [str(f) for f in result.accepted]
     verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
     more = "" if accepted or not result.accepted else " (--accepted lists them)"
-    lines.append(f"{result.spec}: {verdict}; {len(result.accepted)} accepted with a reason{more}")
+    warned = f"; {len(result.warnings)} warning(s)" if result.warnings else ""
+    lines.append(
+        f"{result.spec}: {verdict}; {len(result.accepted)} accepted with a reason{more}{warned}"
+    )
     return lines
 
 
@@ -511,5 +545,6 @@ def render_json(result: LintResult) -> str:
         "clean": result.clean,
         "findings": [one(f) for f in result.findings],
         "accepted": [one(f) for f in result.accepted],
+        "warnings": [one(f) for f in result.warnings],
     }
     return json.dumps(doc, indent=2, sort_keys=False)

@@ -18,6 +18,7 @@ from hasm.spec.labels import normalise_label
 from hasm.spec.located import KeyPath, Located, parse_yaml, read_text
 from hasm.spec.model import (
     Acceptance,
+    Advice,
     All,
     AllowedPair,
     AnyOf,
@@ -370,6 +371,19 @@ class _Builder:
             sources=self.sources(path, raw),
             assumption=self.assumption(path, raw),
             line=self.loc.line(path) or 0,
+            advice=tuple(
+                self.advice(name, i, entry) for i, entry in enumerate(raw.get("advice", []))
+            ),
+        )
+
+    def advice(self, name: str, index: int, raw: dict[str, Any]) -> Advice:
+        path: KeyPath = ("parameters", name, "advice", index)
+        if self.params[name]["type"] != "seconds":
+            self.bad(path[:3], "only a seconds parameter takes advice", "remove 'advice'")
+        return Advice(
+            self.expr((*path, "at_least"), raw["at_least"]),
+            self.sources(path, raw),
+            raw["why"],
         )
 
     def service(self, sid: str, raw: dict[str, Any]) -> Service:
@@ -379,7 +393,14 @@ class _Builder:
             self.check_ref((*path, "monitored_if"), cond, self.params, "parameter")
             if cond in self.params and self.params[cond]["type"] != "boolean":
                 self.bad((*path, "monitored_if"), f"'{cond}' is not a boolean parameter")
-        return Service(sid, raw["name"], raw["monitored_by_default"], cond, self.sources(path, raw))
+        return Service(
+            sid,
+            raw["name"],
+            raw["monitored_by_default"],
+            cond,
+            self.sources(path, raw),
+            self.assumption(path, raw),
+        )
 
     def state(self, sid: str, raw: dict[str, Any]) -> State:
         path: KeyPath = ("states", sid)
@@ -453,7 +474,15 @@ class _Builder:
             self.bad((*path, "fields"), "a user event has only the field 'user'")
         if eid in self.timer_ids:
             self.bad(path, f"'{eid}' names both an event and a timer", "rename one of them")
-        return Event(eid, raw["kind"], fields, effect, raw["description"], self.sources(path, raw))
+        return Event(
+            eid,
+            raw["kind"],
+            fields,
+            effect,
+            raw["description"],
+            self.sources(path, raw),
+            self.assumption(path, raw),
+        )
 
     def expr(self, path: KeyPath, raw: Any) -> Expr:
         if isinstance(raw, int | float) and not isinstance(raw, bool):

@@ -11,6 +11,7 @@ __all__ = [
     "PAGE_VOCABULARY",
     "TRUE",
     "Acceptance",
+    "Advice",
     "All",
     "AllowedPair",
     "AnyOf",
@@ -133,6 +134,16 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class Advice:
+    """What the vendor asks of a parameter's value beyond its range: at least `at_least`. A
+    value that breaks it is allowed (the vendor's own examples may), but reported as a warning."""
+
+    at_least: Expr
+    sources: tuple[str, ...]
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Parameter:
     name: str
     cisco_name: str
@@ -143,6 +154,7 @@ class Parameter:
     sources: tuple[str, ...]
     assumption: str | None
     line: int
+    advice: tuple[Advice, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +164,7 @@ class Service:
     monitored_by_default: bool
     monitored_if: str | None
     sources: tuple[str, ...]
+    assumption: str | None = None
 
 
 Hosts = Literal["own", "own_and_peer", "none"]
@@ -210,6 +223,7 @@ class Event:
     effect: str | None
     description: str
     sources: tuple[str, ...]
+    assumption: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,9 +7,9 @@ import math
 from collections.abc import Mapping
 
 from hasm.errors import ParameterError, Problem
-from hasm.spec.model import Expr, ParamValue, Spec
+from hasm.spec.model import Expr, Parameter, ParamValue, Spec
 
-__all__ = ["evaluate", "resolve_params"]
+__all__ = ["broken_advice", "evaluate", "parameter_warnings", "resolve_params"]
 
 
 def resolve_params(
@@ -100,4 +100,34 @@ def _duration_problems(
                     "choose values that make the window non-negative with min <= max",
                 )
             )
+    return out
+
+
+def parameter_warnings(spec: Spec, values: Mapping[str, ParamValue]) -> list[str]:
+    """What the spec's parameter advice says about `values` (resolved parameters: a spec's
+    defaults, or a trace header's): one line per value below what the vendor asks, with the
+    source. A warning, never an error - the vendor's own examples break some of it, and a
+    system configured that way still behaves by the spec."""
+    return [message for _, message in broken_advice(spec, values)]
+
+
+def broken_advice(spec: Spec, values: Mapping[str, ParamValue]) -> list[tuple[Parameter, str]]:
+    """Each parameter whose value in `values` is below what its advice asks, with the warning."""
+    out = []
+    for param in spec.parameters.values():
+        for advice in param.advice:
+            floor = evaluate(advice.at_least, values)
+            value = float(values[param.name])
+            if value < floor:
+                terms = advice.at_least.terms
+                single = len(terms) == 1 and terms[0][0] == 1 and isinstance(terms[0][1], str)
+                parts = ", ".join(f"{n} = {float(values[n]):g} s" for n in advice.at_least.params)
+                floor_shown = f"{advice.at_least} = {floor:g} s" + ("" if single else f" ({parts})")
+                out.append(
+                    (
+                        param,
+                        f"{param.name} = {value:g} s is below {floor_shown}; "
+                        f"{', '.join(advice.sources)}: {advice.why}",
+                    )
+                )
     return out

@@ -52,8 +52,8 @@ def test_param_override_changes_the_run(capsys: pytest.CaptureFixture[str]) -> N
     out = capsys.readouterr().out
     assert code == 0
     assert (
-        "runs between keep_alive_timeout_s - keep_alive_interval_s and keep_alive_timeout_s = 75 to 90 s"
-        in out
+        "runs between keep_alive_timeout_s - keep_alive_interval_s and keep_alive_timeout_s"
+        " + keep_alive_interval_s = 75 to 105 s" in out
     )
 
 

@@ -187,7 +187,8 @@ def test_a_liveness_counterexample_ends_at_the_bound(
     (trace,) = out.iterdir()
     records = [json.loads(line) for line in trace.read_text(encoding="utf-8").splitlines()]
     down = next(r for r in records if r.get("event") == "node_down")
-    assert records[-1]["t"] == down["t"] + 60 + 537  # keep_alive_timeout_s + relogin upper
+    # keep_alive_timeout_s + keep_alive_interval_s + relogin upper
+    assert records[-1]["t"] == down["t"] + 60 + 15 + 537
     assert records[-1]["observe"]["sessions"]["user0"] is None
     assert records[0]["params"] == {"client_relogin_lower_limit_s": 30}
     assert check_file(spec, trace).status == "conforms"

@@ -1,16 +1,14 @@
 """The digital-clock reference (tests/digital.py) on the canonical spec with every duration scaled
-down to a few seconds, in the default variant and with automatic fallback on.
-
-The parameters keep the orderings the real defaults have and that the spec relies on: the
-heartbeat window [1, 2] s ends before the initialization one [3, 4] s opens, and the re-login
-lower limit (3 s) is above the Keep Alive Timeout (2 s), as S3 asks (README, "The re-login
-gap"; at equality a client may re-login at the very instant of the takeover, before it, and be
-stranded). To stay near a minute, the test runs on whole seconds (ticks=1) and stops and starts
-the monitored services and one service nobody monitors (message_archiver): every other
-unmonitored service behaves like it, and each only spends the fault bound. Measured on 2 busy
-cores: ticks=2 with every service, the default variant, 238,176 states
-in about 140 s; ticks=1 with every service, 85,418 (default) and 92,479 (fallback) states in
-50 and 80 s."""
+down to a few seconds, in the default variant and with automatic fallback on. The parameters keep
+the orderings the real defaults have and that the spec relies on: the heartbeat window [1, 3] s
+(timeout 2 s, interval 1 s, A-heartbeat-phase) ends before the initialization one [4, 6] s opens,
+and the re-login lower limit (4 s) is above the heartbeat's latest takeover (3 s), as S3 asks
+(README, "The re-login gap"; at equality a client may re-login at the very instant of the takeover,
+before it, and be stranded). To stay near a minute, the test runs on whole seconds (ticks=1) and
+stops and starts the monitored services and one service nobody monitors (message_archiver): every
+other unmonitored service behaves like it, and each only spends the fault bound. Measured on 2 busy
+cores: ticks=2 with every service, the default variant, 238,176 states in about 140 s; ticks=1 with
+every service, 85,418 (default) and 92,479 (fallback) states in 50 and 80 s."""
 
 from __future__ import annotations
 

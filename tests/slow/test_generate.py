@@ -141,10 +141,9 @@ def test_narrowed_twins_pin_what_the_default_windows_leave_open(
             params["client_relogin_lower_limit_s"]
             == canonical_spec.defaults["client_relogin_upper_limit_s"]
         )
-        assert (
-            params["keep_alive_interval_s"]
-            == canonical_spec.parameters["keep_alive_interval_s"].range[0]
-        )
+        # The heartbeat windows close at timeout + interval (A-heartbeat-phase): the interval
+        # moves a deadline, so narrowing leaves it at its default.
+        assert "keep_alive_interval_s" not in params
         assert "timer windows narrowed to their deadlines" in case.title
         twin = by_name[case.name.split("-", 1)[1].replace("-narrowed.jsonl", ".jsonl")]
         events = [r for r in records(case) if "event" in r]

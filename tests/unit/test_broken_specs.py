@@ -257,6 +257,22 @@ DEFECTS: list[Defect] = [
         "unknown reason 'unknwon' (fix: did you mean 'unknown'?)",
     ),
     Defect(
+        "unknown_service_assumption",
+        "sync_agent: {name: Cisco Sync Agent, monitored_by_default: false, source: [S1, seed], "
+        "assumption: A-monitored-set}",
+        "sync_agent: {name: Cisco Sync Agent, monitored_by_default: false, source: [S1, seed], "
+        "assumption: A-monitored-sets}",
+        "services.sync_agent.assumption",
+        "unknown assumption 'A-monitored-sets' (fix: did you mean 'A-monitored-set'?)",
+    ),
+    Defect(
+        "unknown_event_assumption",
+        "description: The user's client signs out., assumption: A-logout-ends-session}",
+        "description: The user's client signs out., assumption: A-logout-ends-sessions}",
+        "events.logout.assumption",
+        "unknown assumption 'A-logout-ends-sessions' (fix: did you mean 'A-logout-ends-session'?)",
+    ),
+    Defect(
         "unknown_assumption",
         "    assumption: A-recover\n",
         "    assumption: A-recovery\n",

@@ -157,6 +157,7 @@ def test_pre10_against_the_canonical_spec(capsys: pytest.CaptureFixture[str]) ->
             "manual_failover_complete",
             "automatic_failover_complete",
             "automatic_failover_complete_restored",
+            "automatic_failover_complete_restored_critical_services_down",
             "fallback_complete",
             "peer_down_takeover",
             "peer_reboot_takeover",

@@ -279,6 +279,7 @@ def test_without_its_acceptances_the_canonical_spec_has_findings(tmp_path: Path)
     assert {f.check for f in result.findings} == {
         "unused_service",
         "timer_lapses",
+        "overlapping_guards",  # the twins of A-p11-reason
         "unused_assumption",
     }
     assert result.accepted == ()
@@ -306,13 +307,13 @@ def test_cli_exit_codes_and_located_lines(
     assert main(["lint"]) == EXIT_OK
     out = capsys.readouterr().out
     assert out.splitlines() == [
-        "imp-ha.yaml: clean; 22 accepted with a reason (--accepted lists them)"
+        "imp-ha.yaml: clean; 28 accepted with a reason (--accepted lists them)"
     ]
     assert main(["lint", "--accepted"]) == EXIT_OK
     out = capsys.readouterr().out
-    assert out.splitlines()[-1] == "imp-ha.yaml: clean; 22 accepted with a reason"
+    assert out.splitlines()[-1] == "imp-ha.yaml: clean; 28 accepted with a reason"
     assert ": accepted timer_lapses: critical_service_down in normal/failed: " in out
-    assert len(out.splitlines()) == 23
+    assert len(out.splitlines()) == 29
 
     path = planted(
         tmp_path,
@@ -339,3 +340,42 @@ def test_cli_bad_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert err.startswith(f"hasm: {broken}:") and "missing key 'hosts'" in err
     assert "Traceback" not in err
     assert main(["lint", "--spec", str(tmp_path / "missing.yaml")]) == EXIT_INPUT
+
+
+def _canonical_with_low_relogin(tmp_path: Path) -> Path:
+    text = Path(load_spec().path).read_text(encoding="utf-8")
+    old = "    cisco_name: Client Re-Login Lower Limit\n    type: seconds\n    default: 120\n"
+    assert text.count(old) == 1
+    path = tmp_path / "low.yaml"
+    path.write_text(text.replace(old, old.replace("120", "60")), encoding="utf-8")
+    return path
+
+
+def test_a_default_against_the_vendors_advice_is_a_warning_that_does_not_fail(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """S3: the lower re-login limit is based on the Critical Service Down Delay. A default below
+    it is listed as a warning; the spec stays clean and the exit 0."""
+    path = _canonical_with_low_relogin(tmp_path)
+    result = lint(load_spec(path))
+    assert result.clean
+    (warning,) = result.warnings
+    assert (warning.check, warning.offender) == ("parameter_advice", "client_relogin_lower_limit_s")
+    assert warning.line == line_of(path, "    cisco_name: Client Re-Login Lower Limit\n") + 2
+    assert "S3" in warning.why
+    assert main(["lint", "--spec", str(path)]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert ": warning parameter_advice: client_relogin_lower_limit_s: " in out
+    assert out.splitlines()[-1].endswith("; 1 warning(s)")
+    assert main(["lint", "--spec", str(path), "--format", "json"]) == EXIT_OK
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["clean"] is True
+    assert [w["check"] for w in doc["warnings"]] == ["parameter_advice"]
+    assert main(["validate", "--spec", str(path)]) == EXIT_OK
+    captured = capsys.readouterr()
+    assert "ok - 14 states" in captured.out
+    assert "parameters.client_relogin_lower_limit_s: warning: " in captured.err
+
+
+def test_the_canonical_spec_has_no_warning() -> None:
+    assert lint(load_spec()).warnings == ()

@@ -425,12 +425,13 @@ def test_duration_expressions_parse(canonical_spec: Spec) -> None:
     heartbeat = canonical_spec.timers["heartbeat_loss"].duration
     assert heartbeat == Duration(
         Expr(((1, "keep_alive_timeout_s"), (-1, "keep_alive_interval_s"))),
-        Expr(((1, "keep_alive_timeout_s"),)),
+        Expr(((1, "keep_alive_timeout_s"), (1, "keep_alive_interval_s"))),
     )
     assert not heartbeat.exact
     assert str(heartbeat.min) == "keep_alive_timeout_s - keep_alive_interval_s"
     assert str(heartbeat) == (
-        "between keep_alive_timeout_s - keep_alive_interval_s and keep_alive_timeout_s"
+        "between keep_alive_timeout_s - keep_alive_interval_s"
+        " and keep_alive_timeout_s + keep_alive_interval_s"
     )
     assert heartbeat.min.params == ("keep_alive_timeout_s", "keep_alive_interval_s")
     assert evaluate(heartbeat.min, canonical_spec.defaults) == 60 - 15
@@ -522,3 +523,19 @@ def test_the_same_text_under_the_same_name_is_built_once(tmp_path: Path) -> None
     for _ in range(2):  # a broken file is refused every time, nothing of it is remembered
         with pytest.raises(SpecError):
             load_spec(path)
+
+
+def test_the_monitored_set_conflict_is_an_assumption(canonical_spec: Spec) -> None:
+    """S1 calls Client Profile Agent, Sync Agent and SIP Proxy critical; the seed does not list
+    them as monitored: a service S1 names is never left unmonitored on S1's word alone."""
+    services = canonical_spec.services
+    for sid in ("client_profile_agent", "sync_agent", "sip_proxy"):
+        assert not services[sid].monitored_by_default
+        assert services[sid].sources == ("S1", "seed")
+        assert services[sid].assumption == "A-monitored-set"
+    for sid in ("presence_engine", "xcp_router"):
+        assert services[sid].monitored_by_default
+        assert services[sid].assumption == "A-monitored-set"
+    why = canonical_spec.assumptions["A-monitored-set"].why
+    assert "By default these items are always monitored" in why  # the seed
+    assert "Critical services must be running" in why  # S1, Verify Services

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from hasm.errors import InputError, ParameterError, Problem
 from hasm.spec.model import Spec
-from hasm.spec.params import evaluate, resolve_params
+from hasm.spec.params import evaluate, parameter_warnings, resolve_params
 
 
 def problems_of(spec: Spec, overrides: Mapping[str, object], **kwargs: object) -> list[Problem]:
@@ -187,7 +187,7 @@ def test_an_integer_too_large_for_a_float_is_a_parameter_error(canonical_spec: S
         (
             {"keep_alive_interval_s": 100, "keep_alive_timeout_s": 60},
             ["heartbeat_loss"],
-            "= [-40, 60] s, which is impossible (keep_alive_interval_s = 100, "
+            "= [-40, 160] s, which is impossible (keep_alive_interval_s = 100, "
             "keep_alive_timeout_s = 60)",
         ),
         (
@@ -200,7 +200,7 @@ def test_an_integer_too_large_for_a_float_is_a_parameter_error(canonical_spec: S
         (
             {"initialization_keep_alive_timeout_s": 10},
             ["initialization_heartbeat_loss"],
-            "= [-5, 10] s",
+            "= [-5, 25] s",
         ),
     ],
 )
@@ -218,7 +218,7 @@ def test_an_impossible_timer_window_names_the_timer(
 @pytest.mark.parametrize(
     "overrides",
     [
-        {"keep_alive_interval_s": 60, "keep_alive_timeout_s": 60},  # window [0, 60]
+        {"keep_alive_interval_s": 60, "keep_alive_timeout_s": 60},  # window [0, 120]
         {"client_relogin_lower_limit_s": 300, "client_relogin_upper_limit_s": 300},
         {"transition_min_s": 0, "transition_max_s": 0},
     ],
@@ -233,7 +233,7 @@ def test_a_window_may_start_at_zero_or_be_exact(
 def test_evaluate(canonical_spec: Spec) -> None:
     heartbeat = canonical_spec.timers["heartbeat_loss"].duration
     values = resolve_params(canonical_spec, {"keep_alive_interval_s": 20})
-    assert (evaluate(heartbeat.min, values), evaluate(heartbeat.max, values)) == (40.0, 60.0)
+    assert (evaluate(heartbeat.min, values), evaluate(heartbeat.max, values)) == (40.0, 80.0)
 
 
 # -- properties ----------------------------------------------------------------------------------
@@ -287,3 +287,36 @@ def test_heartbeat_windows_are_possible_exactly_when_interval_fits(
         return
     problems = problems_of(canonical_spec, overrides)
     assert [p.message.split("'")[1] for p in problems] == expected
+
+
+# -- the vendor's advice (S3): warnings, never errors ---------------------------------------------
+def test_the_defaults_follow_s3(canonical_spec: Spec) -> None:
+    assert parameter_warnings(canonical_spec, resolve_params(canonical_spec)) == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "warned"),
+    [
+        ({"client_relogin_lower_limit_s": 89}, True),
+        ({"client_relogin_lower_limit_s": 90}, False),  # at the delay: what S3's step 5 asks
+        # "If the Critical Service Down Delay is changed then the lower limit must also change"
+        ({"critical_service_down_delay_s": 150}, True),
+        ({"critical_service_down_delay_s": 150, "client_relogin_lower_limit_s": 150}, False),
+    ],
+)
+def test_a_lower_limit_below_the_critical_service_down_delay_is_a_warning(
+    canonical_spec: Spec, overrides: dict[str, float], warned: bool
+) -> None:
+    values = resolve_params(canonical_spec, overrides)  # allowed: no ParameterError
+    warnings = parameter_warnings(canonical_spec, values)
+    assert len(warnings) == warned
+    if warned:
+        lower, delay = (
+            values["client_relogin_lower_limit_s"],
+            values["critical_service_down_delay_s"],
+        )
+        assert warnings[0].startswith(
+            f"client_relogin_lower_limit_s = {lower:g} s is below "
+            f"critical_service_down_delay_s = {delay:g} s; S3: "
+        )
+        assert "If the Critical Service Down Delay is changed" in warnings[0]

@@ -21,6 +21,7 @@ from conftest import (
     due,
     ev,
     fire,
+    first_reading,
     make_config,
     model_with,
     node,
@@ -270,9 +271,10 @@ def _initialized_both_unhealthy(spec: Spec) -> Case:
 
 
 def _rebooted_after_takeover(m: Model, *extra: Input) -> Config:
-    """Node 0 went down at t=0, node 1 took over at t=60, node 0 is back at t=100."""
+    """Node 0 went down at t=0, node 1 took over at t=75 (the heartbeat's deadline, timeout +
+    interval), node 0 is back at t=100."""
     config = drive(
-        m, normal(m), ev("node_down", 0), (60.0, "fire"), (100.0, ev("node_up", 0)), *extra
+        m, normal(m), ev("node_down", 0), (75.0, "fire"), (100.0, ev("node_up", 0)), *extra
     )
     assert states(config) == (("initializing", "initialization"), ("backup", "peer_reboot"))
     return advance(m, config, 101.0)
@@ -465,6 +467,16 @@ def _failed_over_services_restored(spec: Spec) -> Case:
     return Case(m, before, ev("service_start", 0, PE), 0, after, all_of(check, no_moves))
 
 
+@case("failed_over_services_restored_critical_services_down")
+def _failed_over_services_restored_critical_services_down(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as failed_over_services_restored, the reason
+    critical_service_down on the failed-over node."""
+    c = CASES["failed_over_services_restored"](spec)
+    after = list(c.after)
+    after[0] = ("failed_over", "critical_service_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+
+
 @case("affected_services_restored")
 def _affected_services_restored(spec: Spec) -> Case:
     m = Model(spec)
@@ -486,6 +498,16 @@ def _affected_services_restored(spec: Spec) -> Case:
         ),
     )
     return Case(m, before, ev("service_start", 1, PE), 1, after, all_of(check, no_moves))
+
+
+@case("affected_services_restored_critical_services_down")
+def _affected_services_restored_critical_services_down(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as affected_services_restored, the reason
+    critical_service_down on the failed-over node."""
+    c = CASES["affected_services_restored"](spec)
+    after = list(c.after)
+    after[1] = ("failed_over", "critical_service_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
 
 
 @case("take_over_database_failure")
@@ -634,6 +656,16 @@ def _srm_restarts_failed_over(spec: Spec) -> Case:
     return Case(m, before, ev("node_up", 0), 0, after, check_all)
 
 
+@case("srm_restarts_failed_over_literal_reason")
+def _srm_restarts_failed_over_literal_reason(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as srm_restarts_failed_over, the reason
+    initialization_or_critical_services_down on the failed-over node."""
+    c = CASES["srm_restarts_failed_over"](spec)
+    after = list(c.after)
+    after[0] = ("failed_over", "initialization_or_critical_services_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+
+
 @case("srm_restarts_failed_over_unhealthy")
 def _srm_restarts_failed_over_unhealthy(spec: Spec) -> Case:
     m = Model(spec)
@@ -723,6 +755,16 @@ def _automatic_failover_complete_restored(spec: Spec) -> Case:
     return Case(m, before, fire("user_move", 1), 1, after, check)
 
 
+@case("automatic_failover_complete_restored_critical_services_down")
+def _automatic_failover_complete_restored_critical_services_down(spec: Spec) -> Case:
+    """P11's other reading (A-p11-reason): the same step as automatic_failover_complete_restored, the reason
+    critical_service_down on the failed-over node."""
+    c = CASES["automatic_failover_complete_restored"](spec)
+    after = list(c.after)
+    after[0] = ("failed_over", "critical_service_down")
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+
+
 @case("fallback_complete")
 def _fallback_complete(spec: Spec) -> Case:
     m = Model(spec)
@@ -777,6 +819,56 @@ def _manual_fallback(spec: Spec) -> Case:
     return Case(m, p3(), ev("fallback", 0), 0, after, check_all)
 
 
+def _idle_with_stopped(service: str) -> Config:
+    """P3 with a service the environment stopped on the Idle node since the failover."""
+    config = p3()
+    idle = dataclasses.replace(config.nodes[0], stopped=frozenset({service}))
+    return dataclasses.replace(config, nodes=(idle, config.nodes[1]))
+
+
+@case("manual_fallback_restart_fails")
+def _manual_fallback_restart_fails(spec: Spec) -> Case:
+    """A-fallback-restarts: SRM's restart of the stopped XCP Router fails; it stays down and
+    the take-back fails when the move ends (P14)."""
+    m = Model(spec)
+
+    def check(model: Model, before: Config, s: Step) -> None:
+        assert s.config.nodes[0].stopped == frozenset({XCP})
+        moved = drive(model, s.config, (1060.0, fire("user_move", 0)))
+        assert states(moved) == (
+            ("failed", "start_of_critical_services_failed"),
+            ("failed", "start_of_critical_services_failed"),
+        )
+
+    after = ("taking_back", "on_admin_request"), ("falling_back", "on_admin_request")
+    return Case(m, _idle_with_stopped(XCP), ev("fallback", 0), 0, after, check)
+
+
+def test_a_manual_fallback_restarts_the_nodes_stopped_services(spec: Spec) -> None:
+    """S1: manual fallback 'restarts critical services on the primary node' - a service stopped
+    on the Idle node runs again, and the fallback completes (or, the other reading, the restart
+    fails); the backup's services are not touched."""
+    m = Model(spec)
+    before = _idle_with_stopped(XCP)
+    before = dataclasses.replace(
+        before,
+        nodes=(
+            before.nodes[0],
+            dataclasses.replace(before.nodes[1], stopped=frozenset({"sync_agent"})),
+        ),
+    )
+    by_rule = {s.rule: s for s in apply(m, before, ev("fallback", 0))}
+    assert set(by_rule) == {"manual_fallback", "manual_fallback_restart_fails"}
+    restarted = by_rule["manual_fallback"].config
+    assert restarted.nodes[0].stopped == frozenset()
+    assert restarted.nodes[1].stopped == frozenset({"sync_agent"})
+    done = drive(m, restarted, (1060.0, fire("user_move", 0)))
+    assert states(done) == (("normal", "normal"), ("normal", "normal"))
+    # with every monitored service running the fallback has one outcome
+    (only_one,) = apply(m, p3(), ev("fallback", 0))
+    assert only_one.rule == "manual_fallback"
+
+
 @case("automatic_fallback")
 def _automatic_fallback(spec: Spec) -> Case:
     m = model_with(spec, enable_automatic_fallback=True)
@@ -816,7 +908,11 @@ def test_every_transition_has_a_case(spec: Spec) -> None:
 def test_rule(spec: Spec, rule: str) -> None:
     """The rule fires from its case's configuration and yields the documented successor."""
     c = CASES[rule](spec)
-    s = only(apply(c.model, c.before, c.input))
+    steps = apply(c.model, c.before, c.input)
+    # One successor, or the readings of one the spec allows side by side (A-p11-reason): each
+    # by its own rule, differing from the others only in the reasons shown.
+    first_reading(c.model, steps)
+    (s,) = [x for x in steps if x.rule == rule]
     assert s.rule == rule
     assert s.node == c.node
     assert states(s.config) == c.after

@@ -129,8 +129,8 @@ NEEDS: dict[str, Mapping[str, ParamValue]] = {
 # Each timer's window after its start, with the spec's default parameters.
 DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {
     "critical_service_down": (90, 90),
-    "heartbeat_loss": (45, 60),
-    "initialization_heartbeat_loss": (105, 120),
+    "heartbeat_loss": (45, 75),
+    "initialization_heartbeat_loss": (105, 135),
     "initialization": (1, 60),
     "user_move": (1, 60),
     "automatic_fallback": (1800, 1800),
@@ -139,10 +139,10 @@ DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {
 
 # Overridden parameters and the windows they give.
 OVERRIDES: list[tuple[str, Mapping[str, ParamValue], tuple[float, float]]] = [
-    ("heartbeat_loss", {"keep_alive_timeout_s": 90}, (75, 90)),
-    ("heartbeat_loss", {"keep_alive_timeout_s": 90, "keep_alive_interval_s": 30}, (60, 90)),
-    ("heartbeat_loss", {"keep_alive_interval_s": 60}, (0, 60)),
-    ("initialization_heartbeat_loss", {"initialization_keep_alive_timeout_s": 60}, (45, 60)),
+    ("heartbeat_loss", {"keep_alive_timeout_s": 90}, (75, 105)),
+    ("heartbeat_loss", {"keep_alive_timeout_s": 90, "keep_alive_interval_s": 30}, (60, 120)),
+    ("heartbeat_loss", {"keep_alive_interval_s": 60}, (0, 120)),
+    ("initialization_heartbeat_loss", {"initialization_keep_alive_timeout_s": 60}, (45, 75)),
     ("critical_service_down", {"critical_service_down_delay_s": 120}, (120, 120)),
     ("initialization", {"transition_min_s": 5, "transition_max_s": 10}, (5, 10)),
     ("user_move", {"transition_min_s": 30, "transition_max_s": 30}, (30, 30)),
@@ -308,6 +308,38 @@ def test_peer_back_cancels_the_initialization_heartbeat_loss(model: Model) -> No
     assert timer_names(back.config) == {("initialization", 0), ("initialization", 1)}
 
 
+def test_a_node_booting_into_a_partition_counts_the_loss_from_its_srm_start(model: Model) -> None:
+    """S1: the Initialization Keep Alive Timeout is how long 'the heartbeat can be lost with the
+    peer during initialization'; an SRM that never heard its peer lost it at its start
+    (A-initialization-heartbeat): node 0 goes down, node 1 takes over, the link fails, node 0
+    boots at t=300."""
+    config = drive(
+        model,
+        initial_config(model, "normal", (2, 1)),
+        (100.0, ev("node_down", 0)),
+        (175.0, "fire"),
+        (200.0, ev("link_down")),
+        (300.0, ev("node_up", 0)),
+    )
+    assert states(config)[0] == ("initializing", "initialization")
+    running = config.timer("initialization_heartbeat_loss", 0)
+    assert running is not None
+    assert (running.since, running.earliest, running.latest) == (300.0, 405.0, 435.0)
+
+
+def test_ha_enabled_across_a_failed_link_counts_the_loss_from_the_start(model: Model) -> None:
+    config = drive(
+        model,
+        initial_config(model, "ha_disabled", (1, 1)),
+        (50.0, ev("link_down")),
+        (100.0, ev("ha_enable")),
+    )
+    assert {(t.name, t.node, t.since, t.latest) for t in config.timers} == {
+        ("initialization_heartbeat_loss", 0, 100.0, 235.0),
+        ("initialization_heartbeat_loss", 1, 100.0, 235.0),
+    }
+
+
 def test_link_loss_cancels_the_initialization(model: Model) -> None:
     s = _initialization(model)
     cut = step(model, s.config, ev("link_down"), at=150.0)
@@ -316,7 +348,7 @@ def test_link_loss_cancels_the_initialization(model: Model) -> None:
         ("initialization", 1),
     }
     assert {(t.name, t.earliest, t.latest) for t in cut.config.timers} == {
-        ("initialization_heartbeat_loss", 255.0, 270.0)
+        ("initialization_heartbeat_loss", 255.0, 285.0)
     }
 
 
@@ -462,8 +494,8 @@ def _fire_times(records: list[Record], timer: str) -> list[float]:
 @pytest.mark.parametrize(
     ("timer", "overrides", "window"),
     [
-        ("heartbeat_loss", {}, (145.0, 160.0)),
-        ("heartbeat_loss", {"keep_alive_timeout_s": 90}, (175.0, 190.0)),
+        ("heartbeat_loss", {}, (145.0, 175.0)),
+        ("heartbeat_loss", {"keep_alive_timeout_s": 90}, (175.0, 205.0)),
         ("user_move", {}, (191.0, 250.0)),
     ],
 )
