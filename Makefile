@@ -59,6 +59,7 @@ BENCH_RECORDS ?= 100000
 bench: $(STAMP)
 	$(PY) bench/run.py
 	$(PY) bench/check_bench.py $(BENCH_RECORDS)
+	$(PY) bench/poll_bench.py $(BENCH_RECORDS)
 	$(PY) bench/verify_bench.py
 	$(PY) bench/oracle_users_bench.py
 	$(PY) bench/mutants_bench.py

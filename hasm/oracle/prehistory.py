@@ -30,8 +30,8 @@ from collections.abc import Callable, Iterator
 from hasm.core.config import Config, Input
 from hasm.core.search import Inputs, mirror
 from hasm.core.semantics import Model, initial_config
-from hasm.core.symbolic import choices, clock_bounds, delay
-from hasm.core.zones import Zone
+from hasm.core.symbolic import choices, clock_bounds, delay, latest
+from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import RECORD, Candidate, Split, normal, starting, successors
 
 __all__ = ["observed_start"]
@@ -94,13 +94,25 @@ def _explore(
                 if after.config.faults() <= max_faults:
                     queue.append(after)
     found = {
-        normal(Candidate(config, zone.reset(RECORD + 1), splits))
+        normal(Candidate(config, kept, splits))
         for (config, splits), zones in seen.items()
         for zone in zones
+        if (kept := _within_invariants(model, config, zone.reset(RECORD + 1))) is not None
     }
     if alike:
         found |= {_mirrored(c) for c in found if not c.splits}
     return frozenset(found)
+
+
+def _within_invariants(model: Model, config: Config, zone: Zone) -> Zone | None:
+    """The zone less what extrapolation added beyond the clocks' invariants (a timer older than
+    its greatest duration is no configuration the spec is ever in): reports read windows off it."""
+    for clock, cap in latest(model, config).items():
+        cut = zone.constrain(clock, 0, le(cap))
+        if cut is None:
+            return None
+        zone = cut
+    return zone
 
 
 def _mirrored(cand: Candidate) -> Candidate:
