@@ -31,6 +31,9 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(v.divergence)
             for problem in v.problems:
                 print(f"hasm: {problem}", file=sys.stderr)
+    for v in verdicts:
+        for warning in v.warnings:
+            print(f"hasm: warning: {warning}", file=sys.stderr)
     if args.junit is not None:
         with atomic_output(args.junit) as out:
             assert out is not None

@@ -17,6 +17,7 @@ from hasm.oracle.report import Divergence
 from hasm.oracle.story import Story
 from hasm.parallel import parallel_map
 from hasm.spec.model import Spec
+from hasm.spec.params import parameter_warnings
 from hasm.trace.reader import read_trace
 from hasm.trace.records import TraceEvent, TraceHeader, TraceRecord
 
@@ -43,11 +44,15 @@ class Verdict:
     records: int  # records checked (up to the divergence or the bad line)
     divergence: Divergence | None = None
     problems: tuple[Problem, ...] = ()
+    # The header's parameters against the vendor's advice (S3's re-login limits): warnings only.
+    warnings: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.file, "verdict": self.status, "records": self.records}
         if self.divergence is not None:
             out["divergence"] = self.divergence.to_json()
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
         if self.problems:
             out["problems"] = [
                 {
@@ -69,18 +74,19 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
     checked = 0
     try:
         header, records = read_trace(path, spec, name=name)
+        warned = _advice(spec, header)
         oracle = Oracle.from_header(spec, header, tolerance)
         for record in records:
             oracle.record(record)
             checked += 1
     except ConformanceError as exc:
         divergence = _sourced(exc.divergence, header, path)
-        return Verdict(name, "diverges", checked, divergence=divergence)
+        return Verdict(name, "diverges", checked, divergence=divergence, warnings=warned)
     except InputError as exc:
         return Verdict(name, "input_error", checked, problems=tuple(exc.problems))
     except HasmError as exc:
         return Verdict(name, "input_error", checked, problems=(Problem(name, None, "", str(exc)),))
-    return Verdict(name, "conforms", checked)
+    return Verdict(name, "conforms", checked, warnings=warned)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +119,13 @@ def tell_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Told:
             raise HasmError(f"{path}:{rec.line}: the story lost every behaviour the oracle kept")
         kept.append(rec)
     return Told(header, tuple(kept), teller.story(True), None)
+
+
+def _advice(spec: Spec, header: TraceHeader) -> tuple[str, ...]:
+    """The warnings of a header that sets parameters against the vendor's advice, located."""
+    if not header.overrides:
+        return ()
+    return tuple(f"{header.file}:1: params: {w}" for w in parameter_warnings(spec, header.params))
 
 
 def _sourced(divergence: Divergence, header: TraceHeader, path: str | Path) -> Divergence:

@@ -56,6 +56,7 @@ def failover_at(t: float) -> list[dict[str, Any]]:
 
 
 # -- verdicts ---------------------------------------------------------------------------------------
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_a_failover_nobody_recorded_the_cause_of_conforms_with_hidden_events(
     spec: Spec, tmp_path: Path
 ) -> None:
@@ -94,6 +95,7 @@ def test_only_the_events_named_may_hide(spec: Spec, tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_a_hidden_administrator_action(spec: Spec, tmp_path: Path) -> None:
     """Polls do not show who clicked Failover: named as hidden, it explains On Admin Request."""
     records = [
@@ -186,6 +188,7 @@ def test_sourced_lines_read_the_same_through_the_memo(spec: Spec) -> None:
     assert a == b and len(a) == 50
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_a_divergence_names_the_source_line(spec: Spec, tmp_path: Path) -> None:
     records = [
         seen(0, "Normal", "Normal", source="polls.txt:1"),
@@ -198,6 +201,7 @@ def test_a_divergence_names_the_source_line(spec: Spec, tmp_path: Path) -> None:
 
 
 # -- stories ----------------------------------------------------------------------------------------------
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_the_story_names_the_hidden_stop_and_its_exact_window(spec: Spec, tmp_path: Path) -> None:
     told = tell_file(spec, write(tmp_path / "t.jsonl", header(), *failover_at(100)))
     assert told.divergence is None and told.story.fewest == 1
@@ -233,6 +237,7 @@ def test_a_trace_with_nothing_hidden_needs_no_story(spec: Spec, tmp_path: Path) 
     assert told.story.explanations == ((),) and told.story.fewest == 0
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_explain_through_the_command(spec: Spec, tmp_path: Path, capsys: Any) -> None:
     trace = write(tmp_path / "t.jsonl", header(start="2021-05-13T10:00:00Z"), *failover_at(100))
     svg = tmp_path / "t.svg"
@@ -248,6 +253,7 @@ def test_explain_through_the_command(spec: Spec, tmp_path: Path, capsys: Any) ->
     assert data["explanations"][0][0]["latest_time"] == "2021-05-13 10:00:10Z"
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_explain_a_divergent_trace(spec: Spec, tmp_path: Path, capsys: Any) -> None:
     records = [*failover_at(100), seen(101, "Normal", "Normal")]
     trace = write(tmp_path / "t.jsonl", header(), *records)
@@ -263,3 +269,17 @@ def test_explain_bad_input(tmp_path: Path, capsys: Any) -> None:
     assert main(["explain", str(trace)]) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"hasm: {trace}:1: nodes: ") and "Traceback" not in err
+
+
+def test_a_header_against_the_vendors_advice_warns(spec: Spec, tmp_path: Path, capsys: Any) -> None:
+    """S3: the lower re-login limit follows the Critical Service Down Delay; a header that sets
+    it lower is checked all the same, with a located warning."""
+    head = header(params={"client_relogin_lower_limit_s": 60})
+    trace = write(tmp_path / "t.jsonl", head, seen(0, "Normal", "Normal"))
+    verdict = check_file(spec, trace)
+    assert verdict.status == "conforms" and len(verdict.warnings) == 1
+    assert verdict.warnings[0].startswith(f"{trace}:1: params: client_relogin_lower_limit_s = 60 s")
+    assert main(["check", str(trace)]) == 0
+    assert capsys.readouterr().err.startswith(f"hasm: warning: {trace}:1: params: ")
+    plain = write(tmp_path / "p.jsonl", header(), seen(0, "Normal", "Normal"))
+    assert check_file(spec, plain).warnings == ()
