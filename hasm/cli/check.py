@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from hasm.cli.common import add_spec, atomic_output, spec_of, tolerance
+from hasm.cli.common import add_spec, add_tolerance, atomic_output, spec_of
 from hasm.errors import InputError, Problem
 from hasm.oracle.files import check_files, exit_code, junit_xml
 from hasm.review.timeline_svg import to_svg, trace_timeline
@@ -54,13 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "traces", nargs="+", type=Path, metavar="TRACE", help="trace files (JSON Lines)"
     )
     add_spec(check)
-    check.add_argument(
-        "--tolerance",
-        type=tolerance,
-        default=0.0,
-        metavar="S",
-        help="widen every timing bound by S seconds, for traces from real clocks",
-    )
+    add_tolerance(check)
     check.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     check.add_argument(
         "--junit", type=Path, default=None, metavar="FILE", help="also write a JUnit XML report"

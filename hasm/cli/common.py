@@ -24,6 +24,7 @@ __all__ = [
     "Parser",
     "add_params",
     "add_spec",
+    "add_tolerance",
     "atomic_output",
     "overrides",
     "param",
@@ -123,6 +124,17 @@ def _whole(path: Path, mode: str) -> Iterator[IO[Any]]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def add_tolerance(parser: argparse.ArgumentParser) -> None:
+    """`--tolerance S`, for the commands that read traces from real clocks."""
+    parser.add_argument(
+        "--tolerance",
+        type=tolerance,
+        default=0.0,
+        metavar="S",
+        help="widen every timing bound by S seconds, for traces from real clocks",
+    )
 
 
 def tolerance(text: str) -> float:

@@ -10,7 +10,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, spec_of, tolerance
+from hasm.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    add_spec,
+    add_tolerance,
+    atomic_output,
+    spec_of,
+)
 from hasm.oracle.clock import show_seconds
 from hasm.oracle.files import Told, tell_file
 from hasm.oracle.story import Inferred
@@ -220,13 +227,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     explain.add_argument("trace", type=Path, metavar="TRACE", help="a trace file (JSON Lines)")
     add_spec(explain)
-    explain.add_argument(
-        "--tolerance",
-        type=tolerance,
-        default=0.0,
-        metavar="S",
-        help="widen every timing bound by S seconds, for traces from real clocks",
-    )
+    add_tolerance(explain)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output")
     explain.add_argument(
         "--timeline",

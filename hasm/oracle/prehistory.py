@@ -25,7 +25,7 @@ waiting is a clock.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from hasm.core.config import Config, Input
 from hasm.core.search import Inputs, mirror
@@ -33,6 +33,7 @@ from hasm.core.semantics import Model, initial_config
 from hasm.core.symbolic import choices, clock_bounds, delay, latest
 from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import RECORD, Candidate, Split, normal, starting, successors
+from hasm.oracle.reaching import only
 
 __all__ = ["observed_start"]
 
@@ -90,7 +91,7 @@ def _explore(
         zones.append(zone)
         here = Candidate(cand.config, zone, cand.splits)
         for inp in _inputs(inputs, here):
-            for after in successors(model, here, _only(inp), recorded=False):
+            for after in successors(model, here, only(inp), recorded=False):
                 if after.config.faults() <= max_faults:
                     queue.append(after)
     found = {
@@ -125,10 +126,6 @@ def _oriented(cand: Candidate) -> Candidate:
     mine = (repr(cand.config.nodes), repr(cand.config.timers), cand.zone.bounds)
     theirs = (repr(other.config.nodes), repr(other.config.timers), other.zone.bounds)
     return cand if mine <= theirs else other
-
-
-def _only(inp: Input) -> Callable[[Config], tuple[Input]]:
-    return lambda _config: (inp,)
 
 
 def _inputs(inputs: Inputs, cand: Candidate) -> Iterator[Input]:

@@ -21,6 +21,7 @@ from hasm.core.config import (
     Config,
     EventInput,
     Fire,
+    Input,
     Relogin,
     UserKey,
 )
@@ -40,7 +41,7 @@ from hasm.oracle.candidates import (
     successors,
 )
 
-__all__ = ["Counts", "Pins", "Reacher", "at_record"]
+__all__ = ["Counts", "Pins", "Reacher", "at_record", "only"]
 
 Counts = dict[tuple[int, int], int]  # users observed per (home node, session node)
 _CLOCK = RECORD + 1  # the record clock's index in a zone
@@ -194,7 +195,7 @@ class Reacher:
         key = (cand, fire)
         found = self._fires.get(key)
         if found is None:
-            found = self._fires.keep(key, successors(self.model, cand, _only(fire), recorded=False))
+            found = self._fires.keep(key, successors(self.model, cand, only(fire), recorded=False))
         return found
 
     def _happened(self, cand: Candidate, event: EventInput) -> list[Candidate]:
@@ -203,7 +204,7 @@ class Reacher:
         key = (cand, event)
         found = self._fires.get(key)
         if found is None:
-            after = successors(self.model, cand, _only(event), recorded=False)
+            after = successors(self.model, cand, only(event), recorded=False)
             bound = self.max_faults
             found = self._fires.keep(
                 key, [c for c in after if c.config.faults() <= bound and c.config != cand.config]
@@ -292,7 +293,7 @@ class Reacher:
         return wanted if 1 <= wanted <= cohort.count else 0
 
 
-def _only(inp: Fire | EventInput) -> Callable[[Config], tuple[Fire | EventInput]]:
+def only(inp: Input) -> Callable[[Config], tuple[Input]]:
     """The inputs of a stretch that takes one step (a timer, an event), whatever the
     configuration."""
     return lambda _config: (inp,)
