@@ -11,12 +11,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from hasm.cli import main
 from hasm.errors import TraceError
 from hasm.oracle.files import check_file, tell_file
 from hasm.spec.model import Spec
+from hasm.spec.schemas import load_schema
 from hasm.trace.reader import TraceReader
 
 A, B = "imp1", "imp2"
@@ -283,3 +285,14 @@ def test_a_header_against_the_vendors_advice_warns(spec: Spec, tmp_path: Path, c
     assert capsys.readouterr().err.startswith(f"hasm: warning: {trace}:1: params: ")
     plain = write(tmp_path / "p.jsonl", header(), seen(0, "Normal", "Normal"))
     assert check_file(spec, plain).warnings == ()
+
+
+def test_an_imported_trace_fits_the_trace_schema() -> None:
+    """The schema editors use knows the optional header keys and the records' `source`."""
+    schema = load_schema("trace")
+    head = header(start="2021-05-13T02:48:48Z", sources=["polls.txt"], initial="observed")
+    head["vocabulary"] = "cli"
+    for line in (head, seen(0, "Normal", "Normal", source="polls.txt:3")):
+        jsonschema.validate(line, schema)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({**head, "hidden": {"events": [], "faults": 1}}, schema)
