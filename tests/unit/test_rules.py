@@ -467,14 +467,19 @@ def _failed_over_services_restored(spec: Spec) -> Case:
     return Case(m, before, ev("service_start", 0, PE), 0, after, all_of(check, no_moves))
 
 
+def _p11_reading(spec: Spec, base: str, lane: int, reason: str) -> Case:
+    """The same step as rule `base`, the failed-over node (`lane`) showing P11's other reading
+    of its reason (A-p11-reason)."""
+    c = CASES[base](spec)
+    after = list(c.after)
+    after[lane] = ("failed_over", reason)
+    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+
+
 @case("failed_over_services_restored_critical_services_down")
 def _failed_over_services_restored_critical_services_down(spec: Spec) -> Case:
-    """P11's other reading (A-p11-reason): the same step as failed_over_services_restored, the reason
-    critical_service_down on the failed-over node."""
-    c = CASES["failed_over_services_restored"](spec)
-    after = list(c.after)
-    after[0] = ("failed_over", "critical_service_down")
-    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+    """P11's other reading (A-p11-reason) of failed_over_services_restored."""
+    return _p11_reading(spec, "failed_over_services_restored", 0, "critical_service_down")
 
 
 @case("affected_services_restored")
@@ -502,12 +507,8 @@ def _affected_services_restored(spec: Spec) -> Case:
 
 @case("affected_services_restored_critical_services_down")
 def _affected_services_restored_critical_services_down(spec: Spec) -> Case:
-    """P11's other reading (A-p11-reason): the same step as affected_services_restored, the reason
-    critical_service_down on the failed-over node."""
-    c = CASES["affected_services_restored"](spec)
-    after = list(c.after)
-    after[1] = ("failed_over", "critical_service_down")
-    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+    """P11's other reading (A-p11-reason) of affected_services_restored."""
+    return _p11_reading(spec, "affected_services_restored", 1, "critical_service_down")
 
 
 @case("take_over_database_failure")
@@ -658,12 +659,10 @@ def _srm_restarts_failed_over(spec: Spec) -> Case:
 
 @case("srm_restarts_failed_over_literal_reason")
 def _srm_restarts_failed_over_literal_reason(spec: Spec) -> Case:
-    """P11's other reading (A-p11-reason): the same step as srm_restarts_failed_over, the reason
-    initialization_or_critical_services_down on the failed-over node."""
-    c = CASES["srm_restarts_failed_over"](spec)
-    after = list(c.after)
-    after[0] = ("failed_over", "initialization_or_critical_services_down")
-    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+    """P11's other reading (A-p11-reason) of srm_restarts_failed_over."""
+    return _p11_reading(
+        spec, "srm_restarts_failed_over", 0, "initialization_or_critical_services_down"
+    )
 
 
 @case("srm_restarts_failed_over_unhealthy")
@@ -757,12 +756,8 @@ def _automatic_failover_complete_restored(spec: Spec) -> Case:
 
 @case("automatic_failover_complete_restored_critical_services_down")
 def _automatic_failover_complete_restored_critical_services_down(spec: Spec) -> Case:
-    """P11's other reading (A-p11-reason): the same step as automatic_failover_complete_restored, the reason
-    critical_service_down on the failed-over node."""
-    c = CASES["automatic_failover_complete_restored"](spec)
-    after = list(c.after)
-    after[0] = ("failed_over", "critical_service_down")
-    return Case(c.model, c.before, c.input, c.node, (after[0], after[1]), c.check)
+    """P11's other reading (A-p11-reason) of automatic_failover_complete_restored."""
+    return _p11_reading(spec, "automatic_failover_complete_restored", 0, "critical_service_down")
 
 
 @case("fallback_complete")
