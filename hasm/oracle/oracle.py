@@ -28,7 +28,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hasm.core.config import Config, EventInput
-from hasm.core.search import MAX_FAULTS
+from hasm.core.search import MAX_FAULTS, Inputs
 from hasm.core.semantics import Model, initial_config, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.candidates import Candidate, normal, starting, successors
@@ -143,7 +143,6 @@ class Oracle:
             {} if memo else None
         )
         faults = hidden.faults if hidden is not None else MAX_FAULTS
-        self.hidden = hidden
         if initial == OBSERVED:
             first = observed_start(self.model, counts, faults)
         else:
@@ -371,6 +370,7 @@ class Oracle:
             reacher.max_faults,
             self.candidates,
             self._now,
+            anywhen=self._anywhen,
         )
 
     def observation_of(self, rec: TraceObservation) -> Observation:
@@ -442,18 +442,9 @@ class Oracle:
 def hidden_inputs(model: Model, names: Iterable[str]) -> tuple[EventInput, ...]:
     """The inputs of the hidden events `names`: each with every node and monitored service it
     takes (an unmonitored service stopping changes nothing the spec can see), in spec order."""
-    out: list[EventInput] = []
-    for event in model.spec.events.values():
-        if event.id not in names:
-            continue
-        nodes: tuple[int | None, ...] = (0, 1) if "node" in event.fields else (None,)
-        services: tuple[str | None, ...] = (
-            tuple(s for s in model.spec.services if s in model.monitored)
-            if "service" in event.fields
-            else (None,)
-        )
-        out += [EventInput(event.id, n, s) for n in nodes for s in services]
-    return tuple(out)
+    services = tuple(s for s in model.spec.services if s in model.monitored)
+    wanted = set(names)
+    return tuple(i for i in Inputs.of(model.spec, services).events if i.name in wanted)
 
 
 def _stamped(cand: Candidate) -> Candidate:

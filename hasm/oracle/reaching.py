@@ -75,8 +75,8 @@ class Reacher:
         hidden: tuple[EventInput, ...] = (),
         max_faults: int = 0,
     ) -> None:
-        """`hidden`: the environment's events that may happen unrecorded, each anywhere in time
-        as long as at most `max_faults` faults hold at once (a trace header's `hidden`)."""
+        """`hidden`: the events that may happen unrecorded (a trace header's `hidden`), each
+        anywhere in time as long as at most `max_faults` faults hold at once."""
         self.model, self.listed_up_to = model, listed_up_to
         self.hidden, self.max_faults = hidden, max_faults
         self.relogin_low = int(model.relogin_low)
