@@ -211,8 +211,12 @@ def first_reading(model: Model, steps: tuple[Step, ...]) -> Step:
     """The one successor of an input, or the first (in spec order) of the readings the spec
     allows side by side: successors by rules whose overlap the spec accepts on purpose
     (`accepted: overlapping_guards`, e.g. A-p11-reason's twins). Any other nondeterminism is
-    something a driving script did not expect."""
+    something a driving script did not expect - but an event's alternative effects (a sign-out
+    that may keep the session, A-logout-session), whose first is the event's own effect."""
     assert steps, "expected a successor, got none"
+    inp = steps[0].input
+    if isinstance(inp, EventInput) and inp.name in model.branching:
+        return steps[0]
     accepted = {
         frozenset(o.split(" / ")[:2])
         for a in model.spec.accepted

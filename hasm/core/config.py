@@ -15,6 +15,7 @@ from typing import NamedTuple
 __all__ = [
     "NOT_WAITING",
     "NO_NODE",
+    "SIGNED_OUT",
     "Cohort",
     "Config",
     "EventInput",
@@ -30,8 +31,12 @@ __all__ = [
 
 NO_NODE = -1  # a cohort's session: none
 NOT_WAITING = -1.0  # a cohort's re-login start: the client is not waiting to re-login
+# ... or: the client signed out and its session was kept (A-logout-session's other reading), so
+# the node still counts it; it ends, with no re-login, when the node stops serving it.
+SIGNED_OUT = -2.0
 
-UserKey = tuple[int, int, float]  # (home, session node or NO_NODE, re-login start or NOT_WAITING)
+# (home, session node or NO_NODE, re-login start or NOT_WAITING or SIGNED_OUT)
+UserKey = tuple[int, int, float]
 
 
 @dataclass(frozen=True, slots=True)

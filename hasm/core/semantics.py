@@ -21,6 +21,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from hasm.core.config import (
     NO_NODE,
     NOT_WAITING,
+    SIGNED_OUT,
     Cohort,
     Config,
     EventInput,
@@ -127,6 +128,8 @@ class Model:
             frozenset(monitored) if monitored is not None else default_monitored(spec, self.params)
         )
         self.hosts = {s.id: s.hosts for s in spec.states.values()}
+        # The events with more than one outcome (alternative effects), each its own successor.
+        self.branching = frozenset(e.id for e in spec.events.values() if e.alternatives)
         self.rules: dict[str, tuple[_Rule, ...]] = {}
         for t in spec.transitions:
             rule = _Rule(t, self.compile(t.when))
@@ -424,6 +427,13 @@ def apply(model: Model, config: Config, inp: Input, *, timed: bool = True) -> tu
     times of such a configuration name clocks, not instants)."""
     if isinstance(inp, Relogin):
         return (_relogin(model, config, inp, timed),)
+    if isinstance(inp, EventInput) and inp.name in model.branching:
+        # User effects only (the loader sees to it): no rule, one successor per outcome.
+        outcomes = (
+            outcome(model, prepare(model, config, inp, effect=e), None, None)
+            for e in model.spec.events[inp.name].effects
+        )
+        return tuple({step.config: step for step in outcomes}.values())
     prepared = prepare(model, config, inp, timed=timed)
     if not prepared.changed:
         return (outcome(model, prepared, None, None),)
@@ -455,10 +465,15 @@ class Prepared:
 
 
 def prepare(
-    model: Model, config: Config, inp: EventInput | Fire, *, timed: bool = True
+    model: Model,
+    config: Config,
+    inp: EventInput | Fire,
+    *,
+    timed: bool = True,
+    effect: str | None = None,
 ) -> Prepared:
     """The first half of a step: check the input, take a fired timer off, apply the effect
-    (`timed`: see `apply`)."""
+    (`timed`: see `apply`; `effect`: one of the event's alternatives instead of its own)."""
     if isinstance(inp, Fire):
         running = config.timer(inp.timer, inp.node)
         if running is None or (timed and running.earliest > config.now):
@@ -474,7 +489,7 @@ def prepare(
     bindings = (inp.node,) if inp.node is not None and "node" in event.fields else (0, 1)
     if event.kind == "admin":
         return Prepared(inp, inp.name, config, inp, bindings, admin=True)
-    world, moves = _effect(model, config, event.effect, inp)
+    world, moves = _effect(model, config, effect or event.effect, inp)
     nodes_changed = (world.nodes, world.ha_enabled, world.link_up) != (
         config.nodes,
         config.ha_enabled,
@@ -600,7 +615,7 @@ def _reassign_users(config: Config, source: int, target: int) -> tuple[Config, t
 def _effect(
     model: Model, config: Config, effect: str | None, inp: EventInput
 ) -> tuple[Config, tuple[Move, ...]]:
-    if effect in ("login", "logout"):
+    if effect in ("login", "logout", "logout_keep_session"):
         return _user_effect(model, config, effect, inp)
     if effect == "link_down":
         return _with(config, link_up=False), ()
@@ -632,10 +647,14 @@ def _user_effect(
     key = inp.user
     if key is None or config.count(key) == 0:
         raise NotEnabled(f"no user in cohort {key}")
-    home, session, _ = key
+    home, session, since = key
     if effect == "logout":
         target = (home, NO_NODE, NOT_WAITING)
-    elif session != NO_NODE:
+    elif effect == "logout_keep_session":
+        # The client signs out; a session it holds stays, counted, until its node stops serving
+        # it. A client with no session only stops waiting to re-login.
+        target = (home, session, SIGNED_OUT) if session != NO_NODE else (home, NO_NODE, NOT_WAITING)
+    elif session != NO_NODE and since != SIGNED_OUT:
         return config, ()  # signing in while signed in changes nothing
     else:
         target = (home, model.serving(config, home), NOT_WAITING)
@@ -708,8 +727,13 @@ def _settle(
     model: Model, config: Config
 ) -> tuple[Config, tuple[RunningTimer, ...], tuple[RunningTimer, ...], tuple[Move, ...]]:
     """End sessions no longer served, then start and cancel node timers by their conditions."""
+    # A signed-out client whose kept session ends does not re-login.
     moves = [
-        Move(c.key, (c.home, NO_NODE, config.now), c.count)
+        Move(
+            c.key,
+            (c.home, NO_NODE, NOT_WAITING if c.waiting_since == SIGNED_OUT else config.now),
+            c.count,
+        )
         for c in config.users
         if c.session != NO_NODE and not model.hosts_user(config, c.session, c.home)
     ]

@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from hasm.core.config import NOT_WAITING, Cohort, Config, Fire, Input, Relogin, RunningTimer, Step
+from hasm.core.config import Cohort, Config, Fire, Input, Relogin, RunningTimer, Step
 from hasm.core.semantics import Model, apply
 from hasm.core.zones import LE_ZERO, Zone, le
 
@@ -97,7 +97,7 @@ def from_concrete(config: Config, held: Sequence[float | None] = ()) -> tuple[Sy
             Cohort(
                 c.home,
                 c.session,
-                tag[c.waiting_since] if c.waiting_since >= 0 else NOT_WAITING,
+                tag[c.waiting_since] if c.waiting_since >= 0 else c.waiting_since,
                 c.count,
             )
             for c in config.users
@@ -239,8 +239,8 @@ def apply_renumbering(config: Config, zone: Zone, new: dict[int, int]) -> Symbol
 
 
 def rename(waiting_since: float, new: dict[int, int]) -> float:
-    """A cohort's re-login start (a tag, or NOT_WAITING) renamed by `new`."""
-    return new[int(waiting_since)] if waiting_since >= 0 else NOT_WAITING
+    """A cohort's re-login start (a tag, or NOT_WAITING or SIGNED_OUT, kept) renamed by `new`."""
+    return new[int(waiting_since)] if waiting_since >= 0 else waiting_since
 
 
 def clock_bounds(

@@ -78,7 +78,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from hasm.core.config import Config, EventInput, Fire, Input, Node, Relogin, Step, UserKey
+from hasm.core.config import (
+    SIGNED_OUT,
+    Config,
+    EventInput,
+    Fire,
+    Input,
+    Node,
+    Relogin,
+    Step,
+    UserKey,
+)
 from hasm.core.search import (
     MAX_FAULTS,
     Inputs,
@@ -354,6 +364,20 @@ def _same_move(step: Step, want: Step, mirrored: bool = False) -> bool:
         and a.nodes == nodes
         and a.ha_enabled == b.ha_enabled
         and a.link_up == b.link_up
+        and _kept_sessions(a) == _kept_sessions(b, mirrored)
+    )
+
+
+def _kept_sessions(config: Config, mirrored: bool = False) -> tuple[tuple[int, int, int], ...]:
+    """The sessions that outlived their clients' sign-out (home, node, count): what tells the
+    outcomes of a sign-out apart (A-logout-session), which change no node."""
+    flip = mirror_session if mirrored else (lambda n: n)
+    return tuple(
+        sorted(
+            (flip(c.home), flip(c.session), c.count)
+            for c in config.users
+            if c.waiting_since == SIGNED_OUT
+        )
     )
 
 

@@ -41,7 +41,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR
 
-from hasm.core.config import NO_NODE, Config, EventInput, Fire, Step
+from hasm.core.config import NO_NODE, SIGNED_OUT, Config, EventInput, Fire, Step
 from hasm.core.memo import Memo, Table
 from hasm.core.semantics import (
     Check,
@@ -551,15 +551,21 @@ def response_triggers(model: Model, before: Config, step: Step) -> list[tuple[In
 
 
 def _active_on(config: Config, node: int) -> int:
-    """Users homed on `node` whose session is on it."""
-    return sum(c.count for c in config.users if c.home == node and c.session == node)
+    """Signed-in users homed on `node` whose session is on it (a session kept after its client
+    signed out, A-logout-session, moves nowhere: it ends with the failover)."""
+    return sum(
+        c.count
+        for c in config.users
+        if c.home == node and c.session == node and c.waiting_since != SIGNED_OUT
+    )
 
 
 def _signed_in(config: Config, home: int | None) -> int:
     return sum(
         c.count
         for c in config.users
-        if (home is None or c.home == home) and (c.session != NO_NODE or c.waiting_since >= 0)
+        if (home is None or c.home == home)
+        and ((c.session != NO_NODE and c.waiting_since != SIGNED_OUT) or c.waiting_since >= 0)
     )
 
 

@@ -232,7 +232,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
                 f"`{e.id}`",
                 e.kind,
                 ", ".join(e.fields),
-                e.effect or "",
+                " or ".join(e.effects),
                 e.description,
                 _cites(e.sources, e.assumption),
             )

@@ -193,8 +193,8 @@ def machine_config(model: Model, start: str = "ha_disabled") -> dict[str, Any]:
 # -- the live machine --------------------------------------------------------------------------
 @dataclass(eq=False)
 class _Pending:
-    """The input being triggered: the core's first half of the step, or, for a re-login (which
-    no rule takes), its only successor."""
+    """The input being triggered: the core's first half of the step, or, for a re-login or an
+    event of several outcomes (which no rule takes), the successor taken."""
 
     prepared: Prepared | None
     fixed: Step | None = None
@@ -333,21 +333,27 @@ class LiveGroup:
         """Every step the machine could take on `trigger` now, without taking one: its
         transitions from the current pair whose conditions hold, in order, one per resulting
         configuration (empty for an admin action not offered)."""
-        pending = self._input(trigger, node, service, user, None)
+        wants: list[Config | None] = [None]
+        if trigger in self.model.branching:
+            # The catch-all takes each outcome of the event's effect: ask for each in turn.
+            inp = EventInput(trigger, self._index(node), service, user)
+            wants = [s.config for s in apply(self.model, self.config, inp)]
         event = self.machine.events[trigger]
         data = EventData(self.machine.get_state(self.state), event, self.machine, self, (), {})
-        saved, self._pending = self._pending, pending
+        saved = self._pending
         out: dict[Config, Step] = {}
         try:
-            # .get, not [...]: the events' transition tables are defaultdicts, and an empty
-            # entry would make every source look valid to `transitions`.
-            for trans in event.transitions.get(self.state, []):
-                data.transition = trans
-                if all(c.check(data) for c in trans.conditions):
-                    edge = trans.conditions[0].func
-                    assert isinstance(edge, _Edge)
-                    step = self._outcome(pending, edge.plan)
-                    out.setdefault(step.config, step)
+            for wanted in wants:
+                pending = self._pending = self._input(trigger, node, service, user, wanted)
+                # .get, not [...]: the events' transition tables are defaultdicts, and an empty
+                # entry would make every source look valid to `transitions`.
+                for trans in event.transitions.get(self.state, []):
+                    data.transition = trans
+                    if all(c.check(data) for c in trans.conditions):
+                        edge = trans.conditions[0].func
+                        assert isinstance(edge, _Edge)
+                        step = self._outcome(pending, edge.plan)
+                        out.setdefault(step.config, step)
         finally:
             self._pending = saved
         return tuple(out.values())
@@ -445,6 +451,12 @@ class LiveGroup:
             step = apply(self.model, config, Relogin(user))[0]
             return _Pending(None, fixed=step, wanted=wanted)
         inp = EventInput(trigger, index, service, user)
+        if trigger in self.model.branching:
+            # An event of several outcomes moves only users and takes no rule: the core's
+            # successor asked for (or its first) is the step, as for a re-login.
+            steps = apply(self.model, config, inp)
+            step = next((s for s in steps if s.config == wanted), steps[0])
+            return _Pending(None, fixed=step, wanted=wanted)
         return _Pending(prepare(self.model, config, inp), wanted=wanted)
 
     def _admits(self, plan: _Plan) -> bool:

@@ -199,7 +199,11 @@ _EFFECT_FIELDS = {
     "link_up": (),
     "login": ("user",),
     "logout": ("user",),
+    "logout_keep_session": ("user",),
 }
+# The effects that move only users: the ones an event may have more than one of, since no rule
+# reads a user and so each outcome is a successor of its own.
+_USER_EFFECTS = ("login", "logout", "logout_keep_session")
 
 
 def _finite(value: Any) -> bool:
@@ -470,6 +474,20 @@ class _Builder:
                 f"effect '{effect}' needs fields {need}, not {list(fields)}",
                 f"write 'fields: {need}'",
             )
+        alternatives = tuple(raw.get("alternative_effects", ()))
+        for i, other in enumerate(alternatives):
+            where = (*path, "alternative_effects", i)
+            if effect is None:
+                self.bad(where, "an alternative to no effect", "give the event an 'effect:' first")
+            elif other == effect or effect not in _USER_EFFECTS:
+                self.bad(
+                    where,
+                    f"'{other}' cannot be an alternative to '{effect}'",
+                    f"only user effects ({', '.join(_USER_EFFECTS)}) have alternatives, "
+                    "each other than the event's own",
+                )
+            elif set(_EFFECT_FIELDS[other]) != set(fields):
+                self.bad(where, f"effect '{other}' needs fields {list(_EFFECT_FIELDS[other])}")
         if "user" in fields and len(fields) > 1:
             self.bad((*path, "fields"), "a user event has only the field 'user'")
         if eid in self.timer_ids:
@@ -482,6 +500,7 @@ class _Builder:
             raw["description"],
             self.sources(path, raw),
             self.assumption(path, raw),
+            alternatives,
         )
 
     def expr(self, path: KeyPath, raw: Any) -> Expr:

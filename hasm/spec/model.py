@@ -224,6 +224,14 @@ class Event:
     description: str
     sources: tuple[str, ...]
     assumption: str | None = None
+    # Other outcomes the event may have, one successor each, where the vendor's text allows
+    # more than one reading of what the event does (a sign-out that may keep the session).
+    alternatives: tuple[str, ...] = ()
+
+    @property
+    def effects(self) -> tuple[str, ...]:
+        """Every effect the event may have: its own, then its alternatives."""
+        return () if self.effect is None else (self.effect, *self.alternatives)
 
 
 @dataclass(frozen=True, slots=True)

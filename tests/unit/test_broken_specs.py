@@ -266,11 +266,25 @@ DEFECTS: list[Defect] = [
         "unknown assumption 'A-monitored-sets' (fix: did you mean 'A-monitored-set'?)",
     ),
     Defect(
+        "alternative_to_a_node_effect",
+        "fields: [node, service], effect: stop_service, description",
+        "fields: [node, service], effect: stop_service, alternative_effects: [logout], description",
+        "events.service_stop.alternative_effects[0]",
+        "'logout' cannot be an alternative to 'stop_service'",
+    ),
+    Defect(
+        "alternative_equal_to_the_effect",
+        "effect: logout, alternative_effects: [logout_keep_session]",
+        "effect: logout, alternative_effects: [logout]",
+        "events.logout.alternative_effects[0]",
+        "'logout' cannot be an alternative to 'logout'",
+    ),
+    Defect(
         "unknown_event_assumption",
-        "description: The user's client signs out., assumption: A-logout-ends-session}",
-        "description: The user's client signs out., assumption: A-logout-ends-sessions}",
+        "description: The user's client signs out., assumption: A-logout-session}",
+        "description: The user's client signs out., assumption: A-logout-sessions}",
         "events.logout.assumption",
-        "unknown assumption 'A-logout-ends-sessions' (fix: did you mean 'A-logout-ends-session'?)",
+        "unknown assumption 'A-logout-sessions' (fix: did you mean 'A-logout-session'?)",
     ),
     Defect(
         "unknown_assumption",

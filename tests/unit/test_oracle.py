@@ -883,3 +883,39 @@ def test_a_divergence_says_when_the_record_would_have_been_allowed_and_after_wha
         quiet.event(0.5, "fallback", "pub")
     assert silent.value.divergence.why == caught.value.divergence.why[:-1]
     assert silent.value.divergence.fields == caught.value.divergence.fields
+
+
+# -- A-logout-session: either reading of a sign-out conforms, and nothing in between ------------------
+def _signed_out_trace(active_after: list[int | None]) -> list[Line]:
+    """alice (pub) signs out; pub's Active Users is then observed as given, 10 s apart."""
+    lines: list[Line] = [
+        {"hasm_trace": 1, "nodes": [PUB, SUB], "users": {"alice": PUB}, "initial": "normal"},
+        {"t": 1, "event": "logout", "user": "alice"},
+    ]
+    for i, active in enumerate(active_after):
+        nodes = {PUB: {"state": "Normal", "active_users": active}}
+        lines.append({"t": 10 * (i + 1), "observe": {"nodes": nodes}})
+    return lines
+
+
+def test_a_sign_out_may_keep_the_session_counted(spec: Spec) -> None:
+    assert divergence(spec, _signed_out_trace([0, 0])) is None  # the session ended
+    assert divergence(spec, _signed_out_trace([1, 1])) is None  # the JSM session outlived it
+
+
+def test_a_kept_session_does_not_end_by_itself(spec: Spec) -> None:
+    # Kept, it ends only when its node stops serving it: not while both nodes stay Normal.
+    assert rejected_at(spec, _signed_out_trace([1, 0])) == 4
+
+
+def test_a_kept_session_ends_with_a_failover_and_never_comes_back(spec: Spec) -> None:
+    lines = _signed_out_trace([1])
+    lines += [
+        {"t": 20, "event": "failover", "node": PUB},
+        {"t": 60, "observe": {"nodes": {SUB: {"state": "Running in Backup Mode"}}}},
+        # A signed-out client does not re-login: sub never counts alice.
+        {"t": 1000, "observe": {"nodes": {SUB: {"active_users": 0}}}},
+    ]
+    assert divergence(spec, lines) is None
+    lines[-1] = {"t": 1000, "observe": {"nodes": {SUB: {"active_users": 1}}}}
+    assert rejected_at(spec, lines) == len(lines)

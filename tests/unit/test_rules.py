@@ -36,9 +36,9 @@ from conftest import (
     waiting,
 )
 
-from hasm.core.config import NO_NODE, NOT_WAITING, Config, Input, Step
+from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Config, Input, Step
 from hasm.core.semantics import Model, advance, apply, initial_config, offered
-from hasm.core.views import documented_pairs
+from hasm.core.views import documented_pairs, node_views
 from hasm.explorer.invariants import check_step
 from hasm.spec.model import Spec
 
@@ -1153,6 +1153,44 @@ def test_login_after_logout_lands_on_the_serving_node(model: Model) -> None:
     assert signed_out(config, 0) == 1
     s = only(apply(model, config, ev("login", user=(0, NO_NODE, NOT_WAITING))))
     assert s.config.count((0, 1, NOT_WAITING)) == 2
+
+
+# -- A-logout-session: a sign-out ends the session, or the session outlives it ----------------
+def test_a_sign_out_may_end_the_session_or_keep_it(model: Model) -> None:
+    steps = apply(model, normal(model), ev("logout", user=(0, 0, NOT_WAITING)))
+    ended, kept = (s.config for s in steps)
+    assert len(steps) == 2
+    assert ended.count((0, NO_NODE, NOT_WAITING)) == 1  # the event's own effect first
+    assert kept.count((0, 0, SIGNED_OUT)) == 1 and kept.count((0, 0, NOT_WAITING)) == 1
+    assert [v.active_users for v in node_views(model, kept)] == [2, 1]  # still counted
+    assert [v.active_users for v in node_views(model, ended)] == [1, 1]
+
+
+def test_a_kept_session_ends_without_a_relogin_when_its_node_stops_serving(model: Model) -> None:
+    kept = apply(model, normal(model), ev("logout", user=(0, 0, NOT_WAITING)))[1].config
+    after = first_reading(model, apply(model, kept, ev("failover", 0))).config
+    # The signed-in user waits to re-login; the signed-out one has no session and does not.
+    assert after.count((0, NO_NODE, after.now)) == 1
+    assert after.count((0, NO_NODE, NOT_WAITING)) == 1
+    assert all(c.waiting_since != SIGNED_OUT for c in after.users)
+
+
+def test_signing_in_over_a_kept_session_lands_on_the_serving_node(model: Model) -> None:
+    kept = apply(model, p3(), ev("logout", user=(0, 1, NOT_WAITING)))[1].config
+    assert kept.count((0, 1, SIGNED_OUT)) == 1
+    s = only(apply(model, kept, ev("login", user=(0, 1, SIGNED_OUT))))
+    assert s.config.count((0, 1, NOT_WAITING)) == 2
+
+
+def test_a_sign_out_while_waiting_to_relogin_stops_the_wait_either_way(model: Model) -> None:
+    waiting = make_config(
+        node("idle", "on_admin_request"),
+        node("backup", "on_admin_request"),
+        users=cohorts((0, NO_NODE, 900.0, 1), (1, 1, NOT_WAITING, 1)),
+        now=1000.0,
+    )
+    s = only(apply(model, waiting, ev("logout", user=(0, NO_NODE, 900.0))))
+    assert s.config.count((0, NO_NODE, NOT_WAITING)) == 1
 
 
 # -- once a spec gap: every timer that fires here has a transition to take ------------
