@@ -29,6 +29,8 @@ def cmd_check(args: argparse.Namespace) -> int:
                 print(f"{v.file}: conforms ({v.records} records)")
             elif v.divergence is not None:
                 print(v.divergence)
+                for line in v.story:
+                    print(line)
             for problem in v.problems:
                 print(f"hasm: {problem}", file=sys.stderr)
     for v in verdicts:

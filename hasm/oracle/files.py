@@ -15,6 +15,7 @@ from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
 from hasm.oracle.story import Story
+from hasm.oracle.telling import explanation_lines, summary
 from hasm.parallel import parallel_map
 from hasm.spec.model import Spec
 from hasm.spec.params import parameter_warnings
@@ -22,6 +23,7 @@ from hasm.trace.reader import read_trace
 from hasm.trace.records import TraceEvent, TraceHeader, TraceRecord
 
 __all__ = [
+    "STORY_RECORDS",
     "Status",
     "Told",
     "Verdict",
@@ -46,6 +48,8 @@ class Verdict:
     problems: tuple[Problem, ...] = ()
     # The header's parameters against the vendor's advice (S3's re-login limits): warnings only.
     warnings: tuple[str, ...] = ()
+    # Of a divergent trace with hidden events: what must have happened before it, in words.
+    story: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"file": self.file, "verdict": self.status, "records": self.records}
@@ -53,6 +57,8 @@ class Verdict:
             out["divergence"] = self.divergence.to_json()
         if self.warnings:
             out["warnings"] = list(self.warnings)
+        if self.story:
+            out["story"] = list(self.story)
         if self.problems:
             out["problems"] = [
                 {
@@ -81,7 +87,8 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
             checked += 1
     except ConformanceError as exc:
         divergence = _sourced(exc.divergence, header, path)
-        return Verdict(name, "diverges", checked, divergence=divergence, warnings=warned)
+        story = _story_before(spec, header, path, tolerance, checked)
+        return Verdict(name, "diverges", checked, divergence, (), warned, story)
     except InputError as exc:
         return Verdict(name, "input_error", checked, problems=tuple(exc.problems))
     except HasmError as exc:
@@ -119,6 +126,29 @@ def tell_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Told:
             raise HasmError(f"{path}:{rec.line}: the story lost every behaviour the oracle kept")
         kept.append(rec)
     return Told(header, tuple(kept), teller.story(True), None)
+
+
+# The story costs about 0.3 s a record where behaviours branch (hasm.oracle.story keeps no memo):
+# `hasm check` tells it for a divergence this early, and points longer traces to `hasm explain`.
+STORY_RECORDS = 200
+
+
+def _story_before(
+    spec: Spec, header: TraceHeader, path: str | Path, tolerance: float, checked: int
+) -> tuple[str, ...]:
+    """For a trace whose header hides events, the fewest hidden events that explain its records
+    up to the divergence (a second pass, by the teller, paid only when a trace diverges)."""
+    if header.hidden is None:
+        return ()
+    if checked > STORY_RECORDS:
+        return (
+            f"{header.file}: the story before the divergence is not told after more than "
+            f"{STORY_RECORDS} records (it costs up to a second a record): "
+            f"hasm explain {header.file} tells it",
+        )
+    told = tell_file(spec, path, tolerance)
+    lead = f"{header.file}: before the divergence, {summary(told.story, conforms=False)}"
+    return (lead, *explanation_lines(spec, told.header, told.story))
 
 
 def _advice(spec: Spec, header: TraceHeader) -> tuple[str, ...]:

@@ -68,3 +68,12 @@ def test_a_poll_showing_normal_too_early_diverges_at_its_source_line(imported: P
     )
     assert (EXAMPLE / "status-early.txt").read_text().splitlines()[153].endswith("State: Normal")
     assert first in (EXAMPLE / "README.md").read_text()
+    # The report says what must have happened before: the hidden crash, and its window.
+    lines = done.stdout.splitlines()
+    lead = lines.index(
+        "early.jsonl: before the divergence, explained up to line 26 by 1 hidden event (the fewest)"
+    )
+    assert lines[lead + 1].startswith(
+        "  service_stop of presence_engine or xcp_router on imp1.example.com, "
+        "between t=40 (2026-11-30 10:00:40Z) and t=50 (2026-11-30 10:00:50Z) (after line 6)"
+    )

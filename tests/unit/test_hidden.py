@@ -16,7 +16,7 @@ import pytest
 
 from hasm.cli import main
 from hasm.errors import TraceError
-from hasm.oracle.files import check_file, tell_file
+from hasm.oracle.files import STORY_RECORDS, check_file, tell_file
 from hasm.spec.model import Spec
 from hasm.spec.schemas import load_schema
 from hasm.trace.reader import TraceReader
@@ -296,3 +296,33 @@ def test_an_imported_trace_fits_the_trace_schema() -> None:
         jsonschema.validate(line, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**head, "hidden": {"events": [], "faults": 1}}, schema)
+
+
+# -- hasm check tells what must have happened before a divergence -----------------------------------
+def test_check_tells_the_story_before_a_divergence(spec: Spec, tmp_path: Path) -> None:
+    services = {"events": ["service_stop", "service_start"], "faults": 1}
+    head = header(hidden=services)
+    # A failover seen at 85 s after the last Normal poll: the crash fits nowhere before it.
+    path = write(tmp_path / "t.jsonl", head, *failover_at(15), seen(20, "Normal", "Normal"))
+    verdict = check_file(spec, path)
+    assert verdict.status == "diverges" and verdict.divergence is not None
+    assert verdict.divergence.line == 4
+    assert verdict.story[0] == (
+        f"{path}: before the divergence, explained up to line 3 by no hidden event"
+    )
+    assert verdict.to_json()["story"] == list(verdict.story)
+    # Nothing hidden: nothing to tell.
+    plain = write(tmp_path / "p.jsonl", header(hidden=None), *failover_at(15))
+    assert check_file(spec, plain).story == ()
+
+
+def test_check_leaves_a_long_story_to_explain(spec: Spec, tmp_path: Path) -> None:
+    polls = [seen(10 * i, "Normal", "Normal") for i in range(STORY_RECORDS + 1)]
+    bad = {"t": polls[-1]["t"], "observe": {"ha_enabled": False}}
+    path = write(tmp_path / "long.jsonl", header(), *polls, bad)
+    verdict = check_file(spec, path)
+    assert verdict.status == "diverges"
+    assert verdict.story == (
+        f"{path}: the story before the divergence is not told after more than {STORY_RECORDS} "
+        f"records (it costs up to a second a record): hasm explain {path} tells it",
+    )
