@@ -108,6 +108,11 @@ def _compare(
     return out
 
 
+def _terms(spec: Spec) -> dict[str, Any]:
+    """Every vocabulary's terms, keyed "vocabulary: term"."""
+    return {f"{v.name}: {t.term}": t for v in spec.vocabularies.values() for t in v.terms.values()}
+
+
 def _by_id(items: Iterable[Any]) -> dict[str, Any]:
     return {item.id: item for item in items}
 
@@ -138,9 +143,14 @@ def diff_specs(old: Spec, new: Spec, explore_pairs: bool = False) -> SpecDiff:
         ("state_pairs", old.state_pairs, new.state_pairs),
         ("assumptions", old.assumptions, new.assumptions),
         ("accepted", _accepted(old), _accepted(new)),
+        ("vocabulary terms", _terms(old), _terms(new)),
     ]
     for section, a, b in sections:
         changes += _compare(section, a, b, plain)
+    # A vocabulary's own fields (its sources and codes); its terms are compared above.
+    changes += _compare(
+        "vocabularies", old.vocabularies, new.vocabularies, lambda v: _fields(v, ("terms",))
+    )
     if explore_pairs:
         # Imported here: the explorer is heavy, and only `--explore` needs it.
         from hasm.explorer.explore import explore  # noqa: PLC0415

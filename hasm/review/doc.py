@@ -70,6 +70,45 @@ def _cites(sources: Sequence[str], assumption: str | None) -> str:
     return ", ".join(parts) or "none"
 
 
+def _vocabularies(spec: Spec) -> list[str]:
+    """What views other than the page print for a state (a trace header's `vocabulary`): each
+    view's terms, and its numeric codes with the states each reads as."""
+    if not spec.vocabularies:
+        return []
+    out = [
+        "",
+        "## Vocabularies",
+        "",
+        "What other views print for a state, read through a trace header's `vocabulary`; a "
+        "term that means more than one state matches any of them. The page's labels are "
+        "read in every vocabulary.",
+    ]
+    for v in spec.vocabularies.values():
+        terms = spec.state_terms(v.name)
+        out += ["", f"### `{v.name}` ({_cites(v.sources, None)})", ""]
+        out += _table(
+            ("term", "means", "source"),
+            (
+                (
+                    t.term,
+                    either(spec.states[s].label for s in t.states),
+                    _cites(t.sources, t.assumption),
+                )
+                for t in v.terms.values()
+            ),
+        )
+        if v.codes:
+            out += [""]
+            out += _table(
+                ("code", "printed as", "means"),
+                (
+                    (str(i), word, either(spec.states[s].label for s in terms[word]))
+                    for i, word in enumerate(v.codes)
+                ),
+            )
+    return out
+
+
 def _side_words(side: PairSide | None, spec: Spec) -> str:
     if side is None:
         return "down (not reachable)"
@@ -203,6 +242,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
             for r in spec.reasons.values()
         ),
     )
+    out += _vocabularies(spec)
     d = spec.display
     out += [
         "",
