@@ -27,10 +27,13 @@ class FieldReport:
     field: str  # e.g. "nodes.IMPPub.state"
     observed: str
     allowed: tuple[str, ...]
+    # What an ambiguous observed word may mean (RTMT's Backup Activated: two states), each
+    # shown as `allowed` shows values; empty when the word means one thing, `observed`.
+    means: tuple[str, ...] = ()
 
     @property
     def conforms(self) -> bool:
-        return self.observed in self.allowed
+        return any(m in self.allowed for m in self.means or (self.observed,))
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,7 @@ class Divergence:
                     "observed": f.observed,
                     "allowed": list(f.allowed),
                     "conforms": f.conforms,
+                    **({"means": list(f.means)} if f.means else {}),
                 }
                 for f in self.fields
             ],
@@ -140,7 +144,12 @@ class Reporter:
                     continue
                 allowed = sorted({_label(spec, attr, getattr(v[i], attr)) for v in views})
                 shown = _label(spec, attr, observed) if observed is not None else "-"
-                out.append(FieldReport(f"nodes.{name}.{attr}", shown, tuple(allowed)))
+                means: tuple[str, ...] = ()
+                if attr == "state" and want is not None and want.states is not None:
+                    means = tuple(sorted(_label(spec, attr, s) for s in want.states))
+                    shown = " or ".join(means)
+                field = f"nodes.{name}.{attr}"
+                out.append(FieldReport(field, shown, tuple(allowed), means))
         if obs.ha_enabled is not None or all_fields:
             allowed = sorted({_json(c.ha_enabled) for c in configs})
             out.append(FieldReport("ha_enabled", _json(obs.ha_enabled), tuple(allowed)))

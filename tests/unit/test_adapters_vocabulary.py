@@ -117,6 +117,12 @@ def test_the_oracle_checks_a_trace_in_rtmt_words(spec: Spec, tmp_path: Path) -> 
     path.write_text(_trace("rtmt", ("Backup Activated", "Active Normal")), encoding="utf-8")
     verdict = check_file(spec, path)
     assert verdict.status == "diverges"  # a Normal group shows neither backup state at t=1
+    # The report shows every state the word may mean, not the first.
+    assert verdict.divergence is not None
+    (field,) = [f for f in verdict.divergence.fields if not f.conforms]
+    assert field.observed == "Backup Activated or Running in Backup Mode"
+    assert field.means == ("Backup Activated", "Running in Backup Mode")
+    assert verdict.divergence.to_json()["fields"][0]["means"] == list(field.means)
 
 
 def _spec_with(old: str, new: str) -> str:
