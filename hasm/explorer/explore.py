@@ -70,7 +70,6 @@ possible in steps.
 from __future__ import annotations
 
 import dataclasses
-import io
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -79,7 +78,6 @@ from decimal import Decimal
 from typing import Any
 
 from hasm.core.config import (
-    SIGNED_OUT,
     Config,
     EventInput,
     Fire,
@@ -87,14 +85,11 @@ from hasm.core.config import (
     Node,
     Relogin,
     Step,
-    UserKey,
 )
 from hasm.core.search import (
     MAX_FAULTS,
     Inputs,
     mirror,
-    mirror_node,
-    mirror_session,
     searched_services,
     settings,
     switches,
@@ -114,6 +109,15 @@ from hasm.core.symbolic import (
 from hasm.core.symbolic import step as symbolic_step
 from hasm.core.views import node_views
 from hasm.core.zones import Zone, le, lt
+from hasm.explorer.counterexample import (
+    Ending,
+    in_seconds,
+    replay,
+    same_move,
+    taken_input,
+    violation,
+    write_trace,
+)
 from hasm.explorer.invariants import (
     Violation,
     Watch,
@@ -122,7 +126,6 @@ from hasm.explorer.invariants import (
     documented_rows,
     response_goal,
     response_triggers,
-    response_violation,
     response_within,
     watch_start,
     watch_step,
@@ -132,11 +135,8 @@ from hasm.parallel import parallel_map, process_count
 from hasm.spec.guards import named_services
 from hasm.spec.model import Invariant, ParamValue, Spec
 from hasm.spec.params import evaluate, resolve_params
-from hasm.trace.records import ObservationLine, Record, encode_line, number
-from hasm.trace.writer import TraceWriter
 
 __all__ = [
-    "NODE_NAMES",
     "Bounds",
     "Counterexample",
     "Exploration",
@@ -145,10 +145,6 @@ __all__ = [
     "explore",
     "variants",
 ]
-
-# Names for the two nodes and the one user (homed on node 0), in counterexample traces.
-NODE_NAMES = ("node0", "node1")
-USER_NAMES = ("user0",)
 
 Pair = tuple[str, str]
 PairEdge = tuple[Pair, str, Pair]
@@ -349,75 +345,6 @@ def _mirrored(sym: Symbolic, watch: Held) -> tuple[Symbolic, Held]:
     return normalise(mirror(sym.config), sym.zone, swapped)
 
 
-def _same_move(step: Step, want: Step, mirrored: bool = False) -> bool:
-    """Is `step` the step `want` took (the same rule on the same node, to the same nodes), or
-    with `mirrored` the mirror image of it? Replays match steps so, as their clocks and cohort
-    keys are numbered otherwise."""
-    a, b = step.config, want.config
-    node, nodes = want.node, b.nodes
-    if mirrored:
-        node = None if node is None else mirror_node(node)
-        nodes = (nodes[1], nodes[0])
-    return (
-        step.rule == want.rule
-        and step.node == node
-        and a.nodes == nodes
-        and a.ha_enabled == b.ha_enabled
-        and a.link_up == b.link_up
-        and _kept_sessions(a) == _kept_sessions(b, mirrored)
-    )
-
-
-def _kept_sessions(config: Config, mirrored: bool = False) -> tuple[tuple[int, int, int], ...]:
-    """The sessions that outlived their clients' sign-out (home, node, count): what tells the
-    outcomes of a sign-out apart (A-logout-session), which change no node."""
-    flip = mirror_session if mirrored else (lambda n: n)
-    return tuple(
-        sorted(
-            (flip(c.home), flip(c.session), c.count)
-            for c in config.users
-            if c.waiting_since == SIGNED_OUT
-        )
-    )
-
-
-def _real_input(inp: Input, mirrored: bool) -> Input:
-    """`inp` as the real run takes it: its mirror image (nodes swapped) when it was taken in
-    the mirror image of the run."""
-    if not mirrored:
-        return inp
-    if isinstance(inp, Fire):
-        return Fire(inp.timer, mirror_node(inp.node))
-    if isinstance(inp, Relogin):
-        home, session, since = inp.user
-        return Relogin((mirror_node(home), mirror_session(session), since), inp.count)
-    user = inp.user
-    if user is not None:
-        user = (mirror_node(user[0]), mirror_session(user[1]), user[2])
-    node = None if inp.node is None else mirror_node(inp.node)
-    return dataclasses.replace(inp, node=node, user=user)
-
-
-def _cohort(config: Config, key: UserKey) -> UserKey:
-    """The cohort of `config` that plays `key`'s part (the same home and session, waiting or
-    not): one user is explored, so there is one."""
-    home, session, since = key
-    return next(
-        c.key
-        for c in config.users
-        if c.home == home and c.session == session and (c.waiting_since >= 0) == (since >= 0)
-    )
-
-
-def _translated(inp: Input, config: Config) -> Input:
-    """`inp` with its cohort key as `config` numbers it."""
-    if isinstance(inp, Relogin):
-        return Relogin(_cohort(config, inp.user), inp.count)
-    if isinstance(inp, EventInput) and inp.user is not None:
-        return dataclasses.replace(inp, user=_cohort(config, inp.user))
-    return inp
-
-
 class _Inputs:
     """Every input the explorer tries in a symbolic configuration: each event of the spec with
     every node, representative service and cohort it can take (no service event on a node that
@@ -453,24 +380,6 @@ def _services(spec: Spec, monitored: frozenset[str]) -> tuple[str, ...]:
 
 def _pair(config: Config) -> Pair:
     return (config.nodes[0].state, config.nodes[1].state)
-
-
-@dataclass(frozen=True)
-class _Ending:
-    """How a counterexample ends, for its replay: `kind` is "config" (the state reached breaks
-    an invariant), "step" (the last step does; `watched` is the watched condition whose clock,
-    on the step's node, must be younger than `need` ticks, when the step's timing is what
-    breaks it) or
-    "response" (the step at index `trigger` starts a bounded response still unmet `within`
-    ticks later, for node `node`)."""
-
-    kind: str
-    invariant: str
-    watched: int | None = None
-    need: int = 0
-    trigger: int = 0
-    within: int = 0
-    node: int = 0
 
 
 class _Search:
@@ -651,7 +560,7 @@ class _Search:
         for v in broken:
             if v.invariant not in self.found:
                 self.found[v.invariant] = self._counterexample(
-                    index, [], _Ending("config", v.invariant)
+                    index, [], Ending("config", v.invariant)
                 )
 
     # -- the search -------------------------------------------------------------------------------
@@ -769,7 +678,7 @@ class _Search:
                 self.found[inv.id] = self._counterexample(
                     index,
                     [s, *missed],
-                    _Ending("response", inv.id, trigger=0, within=within, node=n),
+                    Ending("response", inv.id, trigger=0, within=within, node=n),
                 )
         after = _flat(watch_step(model, watch, before, s))
         sym, held = normalise(s.config, zone, after)
@@ -779,15 +688,15 @@ class _Search:
 
     def _step_ending(
         self, invariant: str, before: Config, s: Step, watch: Watch, zone: Zone
-    ) -> _Ending:
+    ) -> Ending:
         """How a step breaks `invariant`: by what it did (no constraint), or by coming too soon
         after its watched condition began to hold (its clock younger than the bound)."""
         untimed = check_transition(self.model, before, s, watch, lambda start, need: False)
         if any(v.invariant == invariant for v in untimed) or s.node is None:
-            return _Ending("step", invariant)
+            return Ending("step", invariant)
         order = [inv.id for inv in self.spec.invariants if inv.kind == "fires_after" and inv.since]
         watched = order.index(invariant)
-        return _Ending("step", invariant, watched=watched, need=self.needs[2 * watched])
+        return Ending("step", invariant, watched=watched, need=self.needs[2 * watched])
 
     # -- bounded liveness -------------------------------------------------------------------------
     def _response(
@@ -861,7 +770,7 @@ class _Search:
         return state.start, steps, mirrored
 
     def _times(
-        self, start: Config, steps: list[tuple[Step, bool]], ending: _Ending
+        self, start: Config, steps: list[tuple[Step, bool]], ending: Ending
     ) -> tuple[list[int], int]:
         """Concrete times (ticks) for `steps` from `start` that end as `ending` says: the path
         replayed on exact (not extrapolated) zones, keeping a clock reset at the start and at
@@ -876,11 +785,11 @@ class _Search:
         assert current is not None
         moment = current.zone
         for i, (want, mirrored) in enumerate(steps):
-            inp = _translated(_real_input(want.input, mirrored), current.config)
+            inp = taken_input(want.input, mirrored, current.config)
             s, zone = next(
                 (s, z)
                 for s, z in symbolic_step(model, current, inp)
-                if _same_move(s, want, mirrored)
+                if same_move(s, want, mirrored)
             )
             last = i == len(steps) - 1
             if last and ending.kind == "step" and ending.watched is not None:
@@ -910,7 +819,7 @@ class _Search:
         end = ages[0]
         return [end - age for age in ages[1:]], end
 
-    def _counterexample(self, index: int, more: list[Step], ending: _Ending) -> Counterexample:
+    def _counterexample(self, index: int, more: list[Step], ending: Ending) -> Counterexample:
         """The run to state `index` and then `more` symbolic steps, at concrete times that
         break the invariant as `ending` says, rebuilt with the concrete core (the same rules
         at those times) and written as a trace."""
@@ -930,91 +839,12 @@ class _Search:
             kept = [(s, t) for s, t in zip(steps, times, strict=True) if t <= limit]
         else:
             kept = list(zip(steps, times, strict=True))
-        concrete: list[Step] = []
-        watches = [watch_start(model, start)]
-        config = start
-        for (want, flipped), t in kept:
-            config = advance(model, config, t)
-            inp = _translated(_real_input(want.input, flipped), config)
-            s = next(s for s in apply(model, config, inp) if _same_move(s, want, flipped))
-            watches.append(watch_step(model, watches[-1], config, s))
-            concrete.append(s)
-            config = s.config
-        violation = self._violation(ending, start, concrete, watches, limit)
+        concrete, watches, config = replay(model, start, kept)
+        v = violation(model, self.ticks, ending, start, concrete, watches, limit)
         final = advance(model, config, limit) if ending.kind == "response" else config
-        return self._written(start_name, start, concrete, final, violation)
-
-    def _violation(
-        self,
-        ending: _Ending,
-        start: Config,
-        concrete: list[Step],
-        watches: list[Watch],
-        limit: int,
-    ) -> Violation:
-        """The violation, worded from the concrete run (so its times are the run's)."""
-        model = self.model
-        last = concrete[-1].config if concrete else start
-        if ending.kind == "config":
-            found = check_config(model, last)
-        elif ending.kind == "step":
-            before = concrete[-2].config if len(concrete) > 1 else start
-            found = check_transition(model, before, concrete[-1], watches[-2])
-        else:
-            inv = next(i for i in self.spec.invariants if i.id == ending.invariant)
-            before = concrete[ending.trigger - 1].config if ending.trigger else start
-            began = concrete[ending.trigger].config.now
-            final = advance(model, last, limit)
-            # Worded in seconds, as the trace is (the run counts ticks).
-            ticks = self.ticks
-            found = [
-                response_violation(
-                    model, inv, ending.node, before, began / ticks, limit / ticks, final
-                )
-            ]
-        v = next(v for v in found if v.invariant == ending.invariant)
-        if ending.kind != "response" and self.ticks != 1:
-            # Its time in seconds (a step's or configuration's words still count ticks).
-            v = dataclasses.replace(v, time=v.time / self.ticks)
-        return v
-
-    def _written(
-        self, start_name: str, start: Config, steps: list[Step], final: Config, v: Violation
-    ) -> Counterexample:
-        """The counterexample with its times in seconds, and its trace (`v` is in seconds)."""
-        ticks = self.ticks
-
-        def seconds(config: Config) -> Config:
-            return config if ticks == 1 else dataclasses.replace(config, now=config.now / ticks)
-
-        start = seconds(start)
-        steps = [dataclasses.replace(s, config=seconds(s.config)) for s in steps]
-        final = seconds(final)
-        trace = write_trace(self.model, start_name, start, steps, final)
-        return Counterexample(self.variant, v, start_name, start, tuple(steps), final, trace)
-
-
-def write_trace(
-    model: Model, start_name: str, start: Config, steps: list[Step], final: Config
-) -> str:
-    """A run of the explorer as a trace in format v1: the header, the first observation, every
-    event and every changed observation; the last line observes `final` (at its own time)."""
-    out = io.StringIO()
-    users = {USER_NAMES[0]: NODE_NAMES[0]}
-    writer = TraceWriter(out, model, NODE_NAMES, users, start_name, model.params)
-    writer.start(start)
-    for step in steps:
-        inp = step.input
-        # One user is explored: every cohort is that user's (a spec may even move its home).
-        key = inp.user if isinstance(inp, Relogin | EventInput) else None
-        user = USER_NAMES[0] if key is not None else None
-        sessions = {USER_NAMES[0]: step.moves[-1].target[1]} if step.moves else {}
-        writer.record(Record(step, user=user, sessions=sessions))
-    if final.now != (steps[-1].config.now if steps else start.now):
-        # The run ends with time passing (a bounded response missed its bound): observe then.
-        line = ObservationLine(number(final.now), writer.observation(final))
-        out.write(encode_line(line.json()) + "\n")
-    return out.getvalue()
+        start, steps_s, final = in_seconds(self.ticks, start, concrete, final)
+        trace = write_trace(model, start_name, start, steps_s, final)
+        return Counterexample(self.variant, v, start_name, start, tuple(steps_s), final, trace)
 
 
 def explore(
