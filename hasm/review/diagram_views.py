@@ -113,11 +113,18 @@ def _by_id(spec: Spec) -> list[Transition]:
 
 def pair_view(spec: Spec, machine: PairMachine, row: str) -> PairMachine:
     """A documented state pair's neighbourhood in the pair machine: the reachable pairs that
-    show it, the pairs that lead to them and those they lead to, with the rules between. A
-    P-row that marks no reachable pair is drawn as its legend line alone (why it is not drawn)."""
+    show it, the pairs that lead to them and those they lead to, with the rules between, each
+    with its triggers in words. A P-row that marks no reachable pair is drawn as its legend
+    line alone (why it is not drawn)."""
     check_names(spec, [], [], [row])
     focus = {box.states for box in machine.pairs if row in box.rows}
-    arcs = tuple(a for a in machine.arcs if a.source in focus or a.target in focus)
+    model = Model(spec)
+    on = {t.id: ", ".join(trigger_words(model, x) for x in t.on) for t in spec.transitions}
+    arcs = tuple(
+        replace(a, rules=tuple(f"{rule} ({on[rule]})" for rule in a.rules))
+        for a in machine.arcs
+        if a.source in focus or a.target in focus
+    )
     shown = focus | {a.source for a in arcs} | {a.target for a in arcs}
     return replace(
         machine,
