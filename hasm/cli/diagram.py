@@ -11,7 +11,6 @@ from hasm.cli.common import EXIT_OK, add_spec, spec_of, write_whole
 from hasm.errors import InputError, Problem
 from hasm.review.diagram import (
     FORMATS,
-    PairMachine,
     diagrams,
     node_machine,
     overview,
@@ -60,7 +59,7 @@ def cmd_diagram(args: argparse.Namespace) -> int:
     # Without a view option: the full machines and the overview; a focused view alone writes
     # only itself unless --view asks for more.
     view = args.view or ("all" if not (states or triggers or pairs) else None)
-    # The node machine is drawn first: a missing `dot` is reported before the exploration
+    # The node-state drawings come first: a missing `dot` is reported before the exploration
     # the pair machine needs. Everything is rendered before anything is written.
     files: dict[str, bytes] = {}
     if view in ("all", "overview"):
@@ -73,16 +72,14 @@ def cmd_diagram(args: argparse.Namespace) -> int:
         files.update(
             diagrams({view_stem("trigger", trigger): trigger_view(spec, trigger)}, formats)
         )
-    pair_machine: PairMachine | None = None
     if view in ("all", "full") or pairs:
-        pair_machine = pair_machine_of(spec)
-    if pair_machine is not None and view in ("all", "full"):
-        files.update(diagrams({"pair": pair_machine}, formats))
-    for row in pairs:
-        assert pair_machine is not None
-        files.update(
-            diagrams({view_stem("pair", row): pair_view(spec, pair_machine, row)}, formats)
-        )
+        explored = pair_machine_of(spec)
+        if view in ("all", "full"):
+            files.update(diagrams({"pair": explored}, formats))
+        for row in pairs:
+            files.update(
+                diagrams({view_stem("pair", row): pair_view(spec, explored, row)}, formats)
+            )
     _write_all(args.out, files)
     for name in sorted(files):
         print(args.out / name)
