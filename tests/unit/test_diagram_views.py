@@ -106,6 +106,9 @@ def test_overview_needs_no_spec_order(small: Spec) -> None:
     )
     assert to_dot(overview(reordered)) == to_dot(overview(small))
     assert to_mermaid(overview(reordered)) == to_mermaid(overview(small))
+    for view in (from_view, trigger_view):
+        name = "normal" if view is from_view else "failover"
+        assert to_dot(view(reordered, name)) == to_dot(view(small, name))
 
 
 def test_overview_mermaid_names_states_by_id(spec: Spec) -> None:
