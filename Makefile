@@ -51,9 +51,11 @@ docs: $(STAMP)
 	$(VENV)/bin/hasm doc -o docs/spec.md
 
 # The canonical spec's diagrams, committed in diagrams/ (tests/golden/test_committed.py checks they
-# are current).
+# are current): the full machines, the overview and the focused views the README shows.
+DIAGRAM_VIEWS = --from normal --trigger critical_service_down --trigger heartbeat_loss --pair P12
 diagrams: $(STAMP) graphviz
-	$(VENV)/bin/hasm diagram --format svg --format dot --format mermaid --out diagrams
+	$(VENV)/bin/hasm diagram --format svg --format dot --format mermaid --out diagrams \
+	  --view all $(DIAGRAM_VIEWS)
 
 BENCH_RECORDS ?= 100000
 bench: $(STAMP)

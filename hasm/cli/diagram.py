@@ -1,4 +1,5 @@
-"""`hasm diagram`: the spec's node and pair machines as SVG, PNG, DOT or Mermaid files."""
+"""`hasm diagram`: the spec's node and pair machines, their overview and focused views, as SVG,
+PNG, DOT or Mermaid files."""
 
 from __future__ import annotations
 
@@ -8,7 +9,14 @@ from pathlib import Path
 
 from hasm.cli.common import EXIT_OK, add_spec, spec_of, write_whole
 from hasm.errors import InputError, Problem
-from hasm.review.diagram import FORMATS, diagrams, node_machine, pair_machine_of
+from hasm.review.diagram import (
+    FORMATS,
+    diagrams,
+    node_machine,
+    overview,
+    pair_machine_of,
+)
+from hasm.review.diagram_views import check_names, from_view, pair_view, trigger_view, view_stem
 
 __all__ = ["cmd_diagram", "register"]
 
@@ -39,14 +47,39 @@ def _write_all(out: Path, files: dict[str, bytes]) -> None:
         write_whole(out / name, data)
 
 
+VIEWS = ("all", "full", "overview")
+
+
 def cmd_diagram(args: argparse.Namespace) -> int:
     spec = spec_of(args)
+    states, triggers, pairs = args.from_ or [], args.trigger or [], args.pair or []
+    check_names(spec, states, triggers, pairs)
     _check_out(args.out)
     formats = args.format or ["svg"]
-    # The node machine is drawn first: a missing `dot` is reported before the exploration
+    # Without a view option: the full machines and the overview; a focused view alone writes
+    # only itself unless --view asks for more.
+    view = args.view or ("all" if not (states or triggers or pairs) else None)
+    # The node-state drawings come first: a missing `dot` is reported before the exploration
     # the pair machine needs. Everything is rendered before anything is written.
-    files = diagrams({"node": node_machine(spec)}, formats)
-    files.update(diagrams({"pair": pair_machine_of(spec)}, formats))
+    files: dict[str, bytes] = {}
+    if view in ("all", "overview"):
+        files.update(diagrams({"overview": overview(spec)}, formats))
+    if view in ("all", "full"):
+        files.update(diagrams({"node": node_machine(spec)}, formats))
+    for state in states:
+        files.update(diagrams({view_stem("from", state): from_view(spec, state)}, formats))
+    for trigger in triggers:
+        files.update(
+            diagrams({view_stem("trigger", trigger): trigger_view(spec, trigger)}, formats)
+        )
+    if view in ("all", "full") or pairs:
+        explored = pair_machine_of(spec)
+        if view in ("all", "full"):
+            files.update(diagrams({"pair": explored}, formats))
+        for row in pairs:
+            files.update(
+                diagrams({view_stem("pair", row): pair_view(spec, explored, row)}, formats)
+            )
     _write_all(args.out, files)
     for name in sorted(files):
         print(args.out / name)
@@ -55,7 +88,9 @@ def cmd_diagram(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diagram = sub.add_parser(
-        "diagram", help="draw the spec's node state machine and its reachable state pairs"
+        "diagram",
+        help="draw the spec's node state machine, its reachable state pairs, an overview and "
+        "focused views",
     )
     add_spec(diagram)
     diagram.add_argument(
@@ -69,6 +104,31 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         default=Path(),
         metavar="DIR",
-        help="directory for node-machine.* and pair-machine.* (default: the current one)",
+        help="directory for the files (default: the current one)",
+    )
+    diagram.add_argument(
+        "--view",
+        choices=VIEWS,
+        help="overview (overview.*), full (node-machine.*, pair-machine.*) or all, the default "
+        "when no focused view is asked for",
+    )
+    diagram.add_argument(
+        "--from",
+        dest="from_",
+        action="append",
+        metavar="STATE",
+        help="a state and everything one step away (from-STATE.*); repeat for several",
+    )
+    diagram.add_argument(
+        "--trigger",
+        action="append",
+        metavar="EVENT_OR_TIMER",
+        help="every effect of one event or timer (trigger-NAME.*); repeat for several",
+    )
+    diagram.add_argument(
+        "--pair",
+        action="append",
+        metavar="PN",
+        help="a documented state pair and its neighbours (pair-PN.*); repeat for several",
     )
     diagram.set_defaults(run=cmd_diagram)

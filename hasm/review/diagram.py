@@ -32,21 +32,25 @@ from hasm.errors import DiagramError
 from hasm.explorer.explore import explore
 from hasm.spec.guards import describe_guard, states_known, verdict
 from hasm.spec.model import Guard, ReasonChoice, Spec, Target
+from hasm.spec.params import evaluate
 
 __all__ = [
     "ANY_STATE",
     "FORMATS",
     "Exploration",
     "NodeMachine",
+    "Overview",
     "PairMachine",
     "diagrams",
     "dot_version",
     "node_machine",
+    "overview",
     "pair_machine",
     "pair_machine_of",
     "render",
     "to_dot",
     "to_mermaid",
+    "trigger_words",
 ]
 
 FORMATS = ("svg", "png", "dot", "mermaid")
@@ -130,6 +134,28 @@ class PairMachine:
     not_drawn: tuple[tuple[str, str], ...]  # (P-row, why it marks no pair), in spec order
 
 
+@dataclass(frozen=True, slots=True)
+class OverviewEdge:
+    """Every way one state leads to another, by the triggers' words (parallel rules merged)."""
+
+    source: str  # a state id, or ANY_STATE for a rule whose guard does not constrain the side
+    target: str
+    triggers: tuple[str, ...]  # short words, sorted, each once
+    main: bool  # on the main cycle (see `overview`)
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """The node machine at a glance: states by kind, arcs labelled by their triggers."""
+
+    title: str
+    states: tuple[StateBox, ...]  # sorted by id
+    edges: tuple[OverviewEdge, ...]  # sorted by (source, target)
+    kinds: tuple[str, ...]  # sorted; the same colours as the full node machine
+    starts: tuple[tuple[str, str], ...]  # (starting point, state id), sorted
+    home: str  # the state the main cycle runs through
+
+
 class Exploration(Protocol):
     """What the pair diagram needs of `hasm.explorer.explore.explore`'s result."""
 
@@ -197,6 +223,83 @@ def node_machine(spec: Spec) -> NodeMachine:
     starts = tuple(sorted((p.name, p.state) for p in spec.initial.values()))
     kinds = tuple(sorted({s.kind for s in spec.states.values()}))
     return NodeMachine(f"{spec.title}: node states", states, starts, tuple(rules), kinds)
+
+
+# -- extracting the overview -------------------------------------------------------------------
+def _seconds(value: float) -> str:
+    # Whole minutes read as minutes ("30 min"): the spec's delays are set in seconds.
+    return f"{value / 60:g} min" if value >= 60 and value % 60 == 0 else f"{value:g} s"
+
+
+def trigger_words(model: Model, trigger: str) -> str:
+    """A trigger in a few words: "administrator: failover", "heartbeat loss 25 to 35 s",
+    "automatic fallback 30 min" (timers with their durations under the model's parameters)."""
+    words = trigger.replace("_", " ")
+    if trigger in model.spec.timers:
+        duration = model.spec.timers[trigger].duration
+        low, high = evaluate(duration.min, model.params), evaluate(duration.max, model.params)
+        if low == high:
+            return f"{words} {_seconds(low)}"
+        both = f"{_seconds(low)} to {_seconds(high)}"
+        if both.count(" s") == 2 or both.count(" min") == 2:  # one unit, said once
+            both = both.replace(" s to", " to", 1).replace(" min to", " to", 1)
+        return f"{words} {both}"
+    if model.spec.events[trigger].kind == "admin":
+        return f"administrator: {words}"
+    return words
+
+
+def _main_edges(
+    home: str, edges: Iterable[tuple[str, str]], resets: frozenset[str]
+) -> frozenset[tuple[str, str]]:
+    """The arcs on a cycle through `home` that avoid `resets`: the states a rule enters from
+    any state (HA enabled or disabled, Recover, a failed move), which restart the story rather
+    than continue it."""
+    inner = [(a, b) for a, b in edges if a not in resets and b not in resets and a != ANY_STATE]
+    forward, backward = {home}, {home}
+    for reach, (src, dst) in ((forward, (0, 1)), (backward, (1, 0))):
+        grown = True
+        while grown:
+            grown = False
+            for edge in inner:
+                if edge[src] in reach and edge[dst] not in reach:
+                    reach.add(edge[dst])
+                    grown = True
+    return frozenset((a, b) for a, b in inner if a in forward and b in backward)
+
+
+def overview(spec: Spec) -> Overview:
+    """The node machine at a glance: each state once (graphviz node name = state id), one arc
+    per (from, to) with the words of every trigger that takes a side of the pair along it.
+
+    A rule's sides both count: a failover moves the node to Failing Over and its peer to
+    Taking Over. Arcs that keep the state (only a reason changes) are left out. The main cycle
+    runs through the state of the first documented pair (P1, Normal)."""
+    model = Model(spec)
+    machine = node_machine(spec)
+    words: dict[tuple[str, str], set[str]] = {}
+    resets: set[str] = set()
+    for rule, t in zip(machine.rules, sorted(spec.transitions, key=lambda t: t.id), strict=True):
+        for arc in rule.arcs:
+            if arc.target is None:
+                continue
+            if arc.sources == (ANY_STATE,):
+                resets.add(arc.target)
+            for source in arc.sources:
+                if source != arc.target:
+                    words.setdefault((source, arc.target), set()).update(
+                        trigger_words(model, on) for on in t.on
+                    )
+    first = next(iter(spec.state_pairs.values()), None)
+    home = first.node1.states[0] if first is not None and first.node1 is not None else ""
+    if not home:
+        home = min(p.state for p in spec.initial.values())
+    main = _main_edges(home, sorted(words), frozenset(resets - {home}))
+    edges = tuple(
+        OverviewEdge(a, b, tuple(sorted(w)), (a, b) in main) for (a, b), w in sorted(words.items())
+    )
+    title = f"{spec.title}: node states at a glance"
+    return Overview(title, machine.states, edges, machine.kinds, machine.starts, home)
 
 
 # -- extracting the pair machine ----------------------------------------------------------------
@@ -385,8 +488,48 @@ def _pair_dot(machine: PairMachine) -> graphviz.Digraph:
     return g
 
 
-def to_dot(machine: NodeMachine | PairMachine) -> str:
-    """The DOT source of a machine."""
+_ANY_NODE = "_any"  # spec ids start with a letter, so this names no state
+
+
+def _overview_dot(view: Overview) -> graphviz.Digraph:
+    # Top to bottom, the main cycle bold and weighted so dot ranks it first and straight; the
+    # other arcs grey and thin. Each state's node is named by its id (an explorer page finds
+    # it by the <title> graphviz writes); a cluster per kind, in the full machine's colours.
+    g = _digraph("overview", view.title, "TB")
+    # `size` (inches, 72 pt each) caps the drawing at 1,188 pt = 1,584 px: one screen wide.
+    g.attr(nodesep="0.25", ranksep="0.45", size="16.5,30", newrank="true")
+    colour = {kind: _PALETTE[i % len(_PALETTE)] for i, kind in enumerate(view.kinds)}
+    for kind in view.kinds:
+        with g.subgraph(name=f"cluster_{kind}") as c:
+            c.attr(label=_dot_text(kind), style="rounded,dashed", color="#999999", fontsize="11")
+            for s in view.states:
+                if s.kind == kind:
+                    bold = any(s.id in (e.source, e.target) for e in view.edges if e.main)
+                    c.node(s.id, _dot_text(s.label), shape="box", style="rounded,filled",
+                           fillcolor=colour[kind], penwidth="2" if bold else "1")  # fmt: skip
+    if any(e.source == ANY_STATE for e in view.edges):
+        g.node(_ANY_NODE, "any state", shape="box", style="rounded,dashed")
+    for name, state in view.starts:
+        g.node(f"start_{name}", _dot_text(f"start: {name}"), shape="plaintext", fontsize="10")
+        g.edge(f"start_{name}", state, arrowhead="dot", color="#777777")
+    for e in view.edges:
+        source = _ANY_NODE if e.source == ANY_STATE else e.source
+        label = _dot_text("\n".join(e.triggers))
+        if e.main:
+            # The arcs back into home close the cycle: they do not rank, so home tops it.
+            ranks = "false" if e.target == view.home else "true"
+            g.edge(source, e.target, label, penwidth="2.2", weight="8", fontsize="11",
+                   constraint=ranks)  # fmt: skip
+        else:
+            g.edge(source, e.target, label, color="#a0a0a0", fontcolor="#707070",
+                   fontsize="9", weight="0")  # fmt: skip
+    return g
+
+
+def to_dot(machine: NodeMachine | PairMachine | Overview) -> str:
+    """The DOT source of a machine or of its overview."""
+    if isinstance(machine, Overview):
+        return str(_overview_dot(machine).source)
     g = _node_dot(machine) if isinstance(machine, NodeMachine) else _pair_dot(machine)
     return str(g.source)
 
@@ -450,9 +593,33 @@ def _mermaid_pair(machine: PairMachine) -> list[str]:
     return out
 
 
-def to_mermaid(machine: NodeMachine | PairMachine) -> str:
+def _mermaid_overview(view: Overview) -> list[str]:
+    out = ["stateDiagram-v2"]
+    out += [f'    state "{_mm(s.label)}" as {s.id}' for s in view.states]
+    if any(e.source == ANY_STATE for e in view.edges):
+        out.append(f'    state "any state" as {_ANY_NODE}')
+    for name, state in view.starts:
+        out.append(f"    [*] --> {state} : {_mm(f'start {name}')}")
+    for e in view.edges:
+        source = _ANY_NODE if e.source == ANY_STATE else e.source
+        out.append(f"    {source} --> {e.target} : {_mm(', '.join(e.triggers))}")
+    for i, kind in enumerate(view.kinds):
+        out.append(f"    classDef kind_{kind} fill:{_PALETTE[i % len(_PALETTE)]}")
+    out += [f"    class {s.id} kind_{s.kind}" for s in view.states]
+    return out
+
+
+def to_mermaid(machine: NodeMachine | PairMachine | Overview) -> str:
     """A Markdown section with the machine as a Mermaid stateDiagram-v2 block."""
-    if isinstance(machine, NodeMachine):
+    if isinstance(machine, Overview):
+        body = _mermaid_overview(machine)
+        main = sorted({s for e in machine.edges if e.main for s in (e.source, e.target)})
+        note = (
+            "Each state once, coloured by its kind; each arrow is every trigger that takes a "
+            "node (or its peer) from one state to the other, in words. The main cycle runs "
+            f"through {', '.join(main)}."
+        )
+    elif isinstance(machine, NodeMachine):
         body = _mermaid_node(machine)
         note = (
             "States are the page's labels; each transition of the spec is a box with its "
@@ -502,15 +669,17 @@ _SUFFIX = {"svg": ".svg", "png": ".png", "dot": ".dot", "mermaid": ".md"}
 
 
 def diagrams(
-    machines: Mapping[str, NodeMachine | PairMachine], formats: Iterable[str]
+    machines: Mapping[str, NodeMachine | PairMachine | Overview], formats: Iterable[str]
 ) -> dict[str, bytes]:
     """Every file the machines make in `formats`, by file name (e.g. `node-machine.svg`),
-    all rendered in memory so that a failure leaves no file behind."""
+    all rendered in memory so that a failure leaves no file behind. The keys "node" and "pair"
+    name the full machines; any other key is the file name's stem (`overview`,
+    `from-normal`)."""
     out: dict[str, bytes] = {}
     for key, machine in sorted(machines.items()):
         dot = to_dot(machine)
         for fmt in sorted(set(formats)):
-            name = _NAMES[key] + _SUFFIX[fmt]
+            name = _NAMES.get(key, key) + _SUFFIX[fmt]
             if fmt == "dot":
                 out[name] = dot.encode()
             elif fmt == "mermaid":

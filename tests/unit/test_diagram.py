@@ -240,8 +240,11 @@ def test_cli_output_is_byte_identical_whatever_the_hash_seed(
     result = hasm("diagram", "--spec", str(SMALL), "--out", str(there), *ALL_FORMATS,
                   env={"PYTHONHASHSEED": seed})  # fmt: skip
     assert result.returncode == 0, result.stderr
+    # Without a view option: the full machines and the overview beside them.
     names = sorted(
-        f"{m}-machine.{s}" for m in ("node", "pair") for s in ("svg", "png", "dot", "md")
+        f"{m}.{s}"
+        for m in ("node-machine", "pair-machine", "overview")
+        for s in ("svg", "png", "dot", "md")
     )
     assert sorted(p.name for p in there.iterdir()) == names
     assert result.stdout.splitlines() == [str(there / n) for n in names]
@@ -249,9 +252,10 @@ def test_cli_output_is_byte_identical_whatever_the_hash_seed(
     assert main(["diagram", "--spec", str(SMALL), "--out", str(here)]) == 0  # svg by default
     assert capsys.readouterr().out.splitlines() == [
         str(here / "node-machine.svg"),
+        str(here / "overview.svg"),
         str(here / "pair-machine.svg"),
     ]
-    for name in ("node-machine.svg", "pair-machine.svg"):
+    for name in ("node-machine.svg", "overview.svg", "pair-machine.svg"):
         assert (here / name).read_bytes() == (there / name).read_bytes()
     assert (there / "node-machine.dot").read_text(encoding="utf-8") == to_dot(
         node_machine(load_spec(SMALL))
@@ -273,6 +277,8 @@ def test_dot_and_mermaid_need_no_dot(
     assert sorted(p.name for p in out.iterdir()) == [
         "node-machine.dot",
         "node-machine.md",
+        "overview.dot",
+        "overview.md",
         "pair-machine.dot",
         "pair-machine.md",
     ]
