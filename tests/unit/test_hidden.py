@@ -316,6 +316,7 @@ def test_check_tells_the_story_before_a_divergence(spec: Spec, tmp_path: Path) -
     assert check_file(spec, plain).story == ()
 
 
+@pytest.mark.slow  # 200 polls checked: a few seconds
 def test_check_leaves_a_long_story_to_explain(spec: Spec, tmp_path: Path) -> None:
     polls = [seen(10 * i, "Normal", "Normal") for i in range(STORY_RECORDS + 1)]
     bad = {"t": polls[-1]["t"], "observe": {"ha_enabled": False}}

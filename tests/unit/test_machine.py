@@ -240,7 +240,15 @@ def _replay(live: LiveGroup, records: Iterable[Record]) -> int:
     return count
 
 
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+# The longest replays are left to `make test` (the quick loop stays under 15 s).
+_LONG = {"06_manual_failover", "12_take_back_fails", "14_both_nodes_reboot"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [pytest.param(p, marks=pytest.mark.slow) if p.stem in _LONG else p for p in SCENARIOS],
+    ids=lambda p: p.stem,
+)
 def test_scenarios_replay_through_the_machine(canonical_spec: Spec, path: Path) -> None:
     scenario = load_scenario(path, canonical_spec)
     live: LiveGroup | None = None

@@ -112,9 +112,15 @@ def normal_oracle(spec: Spec, **kwargs: Any) -> Oracle:
 
 
 # -- round trip: every trace the simulator writes conforms --------------------------------------------
-# A scenario whose trace takes seconds to check is one of the cases the quick loop leaves to
-# `make test`.
-_LONG = {"12_take_back_fails"}
+# The scenarios whose traces take longest to check are cases the quick loop leaves to
+# `make test` (it keeps the quick loop under 15 s).
+_LONG = {
+    "10_srm_restarts",
+    "11_take_over_fails",
+    "12_take_back_fails",
+    "13_peer_down_and_split_brain",
+    "14_both_nodes_reboot",
+}
 
 
 @pytest.mark.parametrize(
