@@ -7,14 +7,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from hasm.cli import check, diagram, explain, importing, review, run, suite, verify
-from hasm.cli.common import EXIT_FALSE, EXIT_INPUT, EXIT_OK, Parser
+from hasm.cli import about, check, diagram, explain, importing, review, run, suite, verify
+from hasm.cli.common import EXIT_FALSE, EXIT_INPUT, EXIT_OK, Parser, check_usage
 from hasm.errors import HasmError, InputError
 
 __all__ = ["EXIT_FALSE", "EXIT_INPUT", "EXIT_OK", "build_parser", "main"]
 
 # Each module adds its subcommands with `register(sub)`; their order is the order of `hasm -h`.
-COMMANDS = (run, importing, check, explain, verify, suite, diagram, review)
+COMMANDS = (run, importing, check, explain, verify, suite, diagram, review, about)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="hasm",
         description="An executable specification of Cisco IM and Presence High Availability.",
     )
+    parser.add_argument("--version", action="version", version=f"hasm {about.hasm_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
         command.register(sub)
@@ -32,6 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run `hasm`; return the exit code (0 ok, 1 false, 2 bad input)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    check_usage(args)
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

@@ -55,7 +55,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     check.add_argument(
         "traces", nargs="+", type=Path, metavar="TRACE", help="trace files (JSON Lines)"
     )
-    add_spec(check)
+    add_spec(check, positional=False)
     add_tolerance(check)
     check.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     check.add_argument(

@@ -26,6 +26,7 @@ __all__ = [
     "add_spec",
     "add_tolerance",
     "atomic_output",
+    "check_usage",
     "overrides",
     "param",
     "spec_of",
@@ -44,17 +45,43 @@ class Parser(argparse.ArgumentParser):
         self.exit(EXIT_INPUT, f"hasm: error: {message}\n")
 
 
-def add_spec(parser: argparse.ArgumentParser) -> None:
+def add_spec(parser: argparse.ArgumentParser, *, positional: bool = True) -> None:
+    """`--spec FILE`, and, for a command with no positional arguments of its own, the spec as
+    its optional positional argument too (`hasm lint specs/imp-ha.yaml`, as ruff and mypy
+    take their files)."""
+    default = "default: the packaged canonical spec, specs/imp-ha.yaml"
+    if positional:
+        parser.add_argument(
+            "spec_file",
+            nargs="?",
+            type=Path,
+            default=None,
+            metavar="SPEC",
+            help=f"spec file ({default})",
+        )
+        parser.set_defaults(spec_parser=parser)
     parser.add_argument(
         "--spec",
         type=Path,
         default=None,
-        help="spec file (default: the packaged canonical spec, specs/imp-ha.yaml)",
+        metavar="FILE",
+        help="spec file" + (", the same as SPEC" if positional else f" ({default})"),
     )
 
 
+def check_usage(args: argparse.Namespace) -> None:
+    """Usage errors argparse cannot see alone: the spec given both as SPEC and as --spec."""
+    parser = getattr(args, "spec_parser", None)
+    if parser is not None and args.spec_file is not None and args.spec is not None:
+        parser.error(
+            f"the spec is given twice, as SPEC ({args.spec_file}) and as --spec ({args.spec}): "
+            "give one"
+        )
+
+
 def spec_of(args: argparse.Namespace) -> Spec:
-    return load_spec(args.spec)
+    given = getattr(args, "spec_file", None)
+    return load_spec(given if given is not None else args.spec)
 
 
 def param(text: str) -> tuple[str, ParamValue]:

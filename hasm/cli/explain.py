@@ -153,7 +153,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="tell a trace's story: the fewest hidden events that explain its records, and when",
     )
     explain.add_argument("trace", type=Path, metavar="TRACE", help="a trace file (JSON Lines)")
-    add_spec(explain)
+    add_spec(explain, positional=False)
     add_tolerance(explain)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output")
     explain.add_argument(

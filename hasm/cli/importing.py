@@ -107,7 +107,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     imp.add_argument("--group", default=None, metavar="NAME", help="ha-status: the subcluster")
     add_params(imp)
-    add_spec(imp)
+    add_spec(imp, positional=False)
     imp.add_argument(
         "--hidden-faults",
         type=_count,

@@ -190,8 +190,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_spec(validate)
     validate.set_defaults(run=cmd_validate)
 
-    def run_options(p: argparse.ArgumentParser) -> None:
-        add_spec(p)
+    def run_options(p: argparse.ArgumentParser, *, spec_positional: bool) -> None:
+        add_spec(p, positional=spec_positional)
         p.add_argument("--seed", type=int, default=0, help="seed of the run's choices (default 0)")
         add_params(p)
         p.add_argument(
@@ -202,7 +202,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "simulate", help="play a scenario on the virtual clock; print its timeline"
     )
     simulate.add_argument("scenario", type=Path, help="scenario file (see specs/scenarios/)")
-    run_options(simulate)
+    run_options(simulate, spec_positional=False)
     simulate.add_argument(
         "--trace", type=Path, default=None, help="write the run as a trace in format v1"
     )
@@ -218,5 +218,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     demo = sub.add_parser(
         "demo", help="play every packaged scenario of the seed and show its timeline"
     )
-    run_options(demo)
+    run_options(demo, spec_positional=True)
     demo.set_defaults(run=cmd_demo)

@@ -186,3 +186,23 @@ def test_written_files_get_a_plain_files_mode(tmp_path: Path) -> None:
     os.umask(mask)
     for path in (trace, timeline):
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+# -- the spec as a positional argument, and the version ----------------------------------------------
+def test_the_spec_may_be_given_positionally(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "tests/specs/small.yaml"]) == 0
+    assert capsys.readouterr().out.startswith("tests/specs/small.yaml: ok")
+    with pytest.raises(SystemExit) as usage:
+        main(["validate", "tests/specs/small.yaml", "--spec", "tests/specs/small.yaml"])
+    assert usage.value.code == 2
+    assert "the spec is given twice" in capsys.readouterr().err
+
+
+def test_version_names_hasm_the_spec_and_python(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["version", "tests/specs/small.yaml"]) == 0
+    about = json.loads(capsys.readouterr().out)
+    assert about["spec"]["id"] == "small" and about["hasm"] and about["python"]
+    with pytest.raises(SystemExit) as shown:
+        main(["--version"])
+    assert shown.value.code == 0
+    assert capsys.readouterr().out.startswith("hasm ")
