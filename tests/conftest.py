@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -46,6 +47,10 @@ from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 
 # -- kinds of test ------------------------------------------------------------------------------
+# The small test spec, and the mark of a test that renders through Debian's graphviz.
+SMALL_SPEC = Path(__file__).parent / "specs" / "small.yaml"
+needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")
+
 KINDS = ("unit", "slow", "cli", "quality", "golden")
 TESTS = Path(__file__).parent
 

@@ -37,6 +37,7 @@ from hasm.core.config import (
 from hasm.core.memo import Memo, Table
 from hasm.errors import ClockError, NotEnabled
 from hasm.spec.model import (
+    USER_EFFECTS,
     All,
     AnyOf,
     Guard,
@@ -615,7 +616,7 @@ def _reassign_users(config: Config, source: int, target: int) -> tuple[Config, t
 def _effect(
     model: Model, config: Config, effect: str | None, inp: EventInput
 ) -> tuple[Config, tuple[Move, ...]]:
-    if effect in ("login", "logout", "logout_keep_session"):
+    if effect in USER_EFFECTS:
         return _user_effect(model, config, effect, inp)
     if effect == "link_down":
         return _with(config, link_up=False), ()

@@ -88,7 +88,9 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
     except ConformanceError as exc:
         divergence = _sourced(exc.divergence, header, path)
         story = _story_before(spec, header, path, tolerance, checked)
-        return Verdict(name, "diverges", checked, divergence, (), warned, story)
+        return Verdict(
+            name, "diverges", checked, divergence=divergence, warnings=warned, story=story
+        )
     except InputError as exc:
         return Verdict(name, "input_error", checked, problems=tuple(exc.problems))
     except HasmError as exc:

@@ -17,6 +17,8 @@ from hasm.errors import Problem, SpecError
 from hasm.spec.labels import normalise_label
 from hasm.spec.located import KeyPath, Located, parse_yaml, read_text
 from hasm.spec.model import (
+    EFFECT_FIELDS,
+    USER_EFFECTS,
     Acceptance,
     Advice,
     All,
@@ -188,22 +190,6 @@ def _did_you_mean(word: str, options: Iterable[str]) -> str:
 # -- semantic validation and construction ------------------------------------------------------
 _EXPR_TOKEN = re.compile(r"\s*([-+])?\s*([a-z][a-z0-9_]*|[0-9]+(?:\.[0-9]+)?)")
 _NODE_TESTS = {"state", "reason", "service_down", "up", "srm_running", "monitored_down"}
-_EFFECT_FIELDS = {
-    "stop_service": ("node", "service"),
-    "start_service": ("node", "service"),
-    "node_down": ("node",),
-    "node_up": ("node",),
-    "srm_stop": ("node",),
-    "srm_start": ("node",),
-    "link_down": (),
-    "link_up": (),
-    "login": ("user",),
-    "logout": ("user",),
-    "logout_keep_session": ("user",),
-}
-# The effects that move only users: the ones an event may have more than one of, since no rule
-# reads a user and so each outcome is a successor of its own.
-_USER_EFFECTS = ("login", "logout", "logout_keep_session")
 
 
 def _finite(value: Any) -> bool:
@@ -465,10 +451,10 @@ class _Builder:
             self.bad(
                 path,
                 "an environment event needs an effect",
-                f"add 'effect:' ({', '.join(_EFFECT_FIELDS)})",
+                f"add 'effect:' ({', '.join(EFFECT_FIELDS)})",
             )
-        if effect is not None and set(_EFFECT_FIELDS[effect]) != set(fields):
-            need = list(_EFFECT_FIELDS[effect])
+        if effect is not None and set(EFFECT_FIELDS[effect]) != set(fields):
+            need = list(EFFECT_FIELDS[effect])
             self.bad(
                 (*path, "fields"),
                 f"effect '{effect}' needs fields {need}, not {list(fields)}",
@@ -479,15 +465,15 @@ class _Builder:
             where = (*path, "alternative_effects", i)
             if effect is None:
                 self.bad(where, "an alternative to no effect", "give the event an 'effect:' first")
-            elif other == effect or effect not in _USER_EFFECTS:
+            elif other == effect or effect not in USER_EFFECTS:
                 self.bad(
                     where,
                     f"'{other}' cannot be an alternative to '{effect}'",
-                    f"only user effects ({', '.join(_USER_EFFECTS)}) have alternatives, "
+                    f"only user effects ({', '.join(sorted(USER_EFFECTS))}) have alternatives, "
                     "each other than the event's own",
                 )
-            elif set(_EFFECT_FIELDS[other]) != set(fields):
-                self.bad(where, f"effect '{other}' needs fields {list(_EFFECT_FIELDS[other])}")
+            elif set(EFFECT_FIELDS[other]) != set(fields):
+                self.bad(where, f"effect '{other}' needs fields {list(EFFECT_FIELDS[other])}")
         if "user" in fields and len(fields) > 1:
             self.bad((*path, "fields"), "a user event has only the field 'user'")
         if eid in self.timer_ids:

@@ -8,8 +8,10 @@ from types import MappingProxyType
 from typing import Literal
 
 __all__ = [
+    "EFFECT_FIELDS",
     "PAGE_VOCABULARY",
     "TRUE",
+    "USER_EFFECTS",
     "Acceptance",
     "Advice",
     "All",
@@ -212,6 +214,25 @@ class InitialPoint:
 
 
 EventKind = Literal["admin", "environment"]
+# The built-in effects of environment events, each with the fields its event must have. The
+# user effects move only users: no rule reads a user, so an event may have several of them as
+# alternatives (`alternative_effects`), each outcome a successor of its own.
+EFFECT_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "stop_service": ("node", "service"),
+    "start_service": ("node", "service"),
+    "node_down": ("node",),
+    "node_up": ("node",),
+    "srm_stop": ("node",),
+    "srm_start": ("node",),
+    "link_down": (),
+    "link_up": (),
+    "login": ("user",),
+    "logout": ("user",),
+    "logout_keep_session": ("user",),
+}
+USER_EFFECTS = frozenset(e for e, fields in EFFECT_FIELDS.items() if fields == ("user",))
+
+
 EventField = Literal["node", "service", "user"]
 
 

@@ -4,10 +4,10 @@ are what the canonical spec makes now."""
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import needs_dot
 
 from hasm.review.diagram import (
     NodeMachine,
@@ -26,7 +26,6 @@ from hasm.spec.model import Spec
 
 REPO = Path(__file__).resolve().parents[2]
 COMMITTED = REPO / "diagrams"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")
 
 
 def test_docs_spec_md_is_current(canonical_spec: Spec) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import SMALL_SPEC, needs_dot
 
 from hasm.cli import main
 from hasm.review.diagram import (
@@ -28,9 +28,7 @@ from hasm.review.diagram import (
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
 
-ROOT = Path(__file__).resolve().parents[2]
-SMALL = ROOT / "tests" / "specs" / "small.yaml"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")
+SMALL = SMALL_SPEC
 
 
 def hasm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

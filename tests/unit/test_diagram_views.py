@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import shutil
 from pathlib import Path
 
 import pytest
+from conftest import SMALL_SPEC, needs_dot
 
 from hasm.cli import main
 from hasm.core.semantics import Model
@@ -26,9 +26,7 @@ from hasm.review.diagram_views import from_view, pair_view, trigger_view
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec
 
-ROOT = Path(__file__).resolve().parents[2]
-SMALL = ROOT / "tests" / "specs" / "small.yaml"
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")
+SMALL = SMALL_SPEC
 
 
 # -- trigger words --------------------------------------------------------------------------------
