@@ -48,13 +48,16 @@ class Node:
     up: bool = True
     srm: bool = True
     stopped: frozenset[str] = frozenset()  # services stopped or failed (not those SRM idles)
+    # The spec's readings (Cisco's open questions) this node's SRM answers yes, fixed from the
+    # start: kept with the node so that every memo keyed by nodes tells the readings apart.
+    readings: frozenset[str] = frozenset()
     _hash: int | None = field(default=None, init=False, compare=False, repr=False)
 
     def __hash__(self) -> int:
         # Every memo of the semantics and the explorer is keyed by nodes: hash each value once.
         h = self._hash
         if h is None:
-            h = hash((self.state, self.reason, self.up, self.srm, self.stopped))
+            h = hash((self.state, self.reason, self.up, self.srm, self.stopped, self.readings))
             object.__setattr__(self, "_hash", h)
         return h
 

@@ -44,11 +44,13 @@ __all__ = [
 
 # -- the inputs tried ------------------------------------------------------------------------------
 def searched_services(
-    spec: Spec, monitored: frozenset[str], *, every_named: bool
+    spec: Spec, monitored: frozenset[str], *, every_named: bool, max_faults: int = 1
 ) -> tuple[str, ...]:
     """The services a search stops and starts when `monitored` are monitored: each one a guard
     names (`named_services`), sorted, then one representative of the other monitored services
-    (the first by name): a service no guard names behaves like any other such service.
+    (the first by name): a service no guard names behaves like any other such service. Two of
+    them down at once behave like one of them unless a timer counts services one by one
+    (`per: service`): then as many representatives as faults may hold at once.
 
     With `every_named`, every named service of the spec. Without, a named service that is not
     monitored is left out unless a guard tests an event's service: `service_down` sees only
@@ -67,7 +69,8 @@ def searched_services(
         }
         kept = sorted(s for s in named if s in monitored or s in by_event)
     others = sorted(monitored - named)
-    return (*kept, *others[:1])
+    one_by_one = any(t.service is not None for t in spec.timers.values())
+    return (*kept, *others[: max(1, max_faults) if one_by_one else 1])
 
 
 # How many faults (stopped services, nodes down, SRMs stopped, the link down) may hold at once

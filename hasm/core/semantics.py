@@ -14,6 +14,7 @@ every one whose condition became false is cancelled.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -62,6 +63,7 @@ __all__ = [
     "enabled",
     "forced",
     "initial_config",
+    "initial_configs",
     "matching",
     "move_users",
     "next_instant",
@@ -129,6 +131,12 @@ class Model:
             frozenset(monitored) if monitored is not None else default_monitored(spec, self.params)
         )
         self.hosts = {s.id: s.hosts for s in spec.states.values()}
+        # Every answer to the readings, as the set of those answered yes: none first.
+        names = tuple(spec.readings)
+        self.reading_choices: tuple[frozenset[str], ...] = tuple(
+            frozenset(name for name, yes in zip(names, answer, strict=True) if yes)
+            for answer in itertools.product((False, True), repeat=len(names))
+        )
         # The events with more than one outcome (alternative effects), each its own successor.
         self.branching = frozenset(e.id for e in spec.events.values() if e.alternatives)
         self.rules: dict[str, tuple[_Rule, ...]] = {}
@@ -235,6 +243,9 @@ class Model:
         if test.subject == "event":
             services = frozenset(value) if isinstance(value, tuple) else frozenset()
             return lambda c, n, e: e is not None and e.service in services
+        if test.subject == "reading":
+            reading = test.prop
+            return lambda c, n, e: (reading in c.nodes[n].readings) is value
         if test.subject == "group":
             if test.prop == "ha_enabled":
                 return lambda c, n, e: c.ha_enabled is value
@@ -304,11 +315,16 @@ def default_monitored(spec: Spec, params: Mapping[str, ParamValue]) -> frozenset
 
 
 # -- starting points ----------------------------------------------------------------------------
-def initial_config(model: Model, start: str, users_per_home: tuple[int, int] = (0, 0)) -> Config:
+def initial_config(
+    model: Model,
+    start: str,
+    users_per_home: tuple[int, int] = (0, 0),
+    readings: frozenset[str] = frozenset(),
+) -> Config:
     """A starting point of trace format v1 (`ha_disabled` or `normal`), every user signed in and
-    active on its home node."""
+    active on its home node, both nodes answering yes to `readings` (by default, to none)."""
     point = model.spec.initial[start]
-    node = Node(point.state, point.reason)
+    node = Node(point.state, point.reason, readings=readings)
     users = tuple(
         Cohort(home, home, NOT_WAITING, count)
         for home, count in enumerate(users_per_home)
@@ -317,6 +333,14 @@ def initial_config(model: Model, start: str, users_per_home: tuple[int, int] = (
     start_time = 0 if model.ticks is not None else 0.0  # ticks are integers throughout
     config = Config(start_time, point.ha_enabled, True, (node, node), (), users)
     return _settle(model, config)[0]
+
+
+def initial_configs(
+    model: Model, start: str, users_per_home: tuple[int, int] = (0, 0)
+) -> tuple[Config, ...]:
+    """The starting point under every answer to the spec's readings: where a behaviour may
+    start when nothing says how the system reads Cisco's open questions."""
+    return tuple(initial_config(model, start, users_per_home, r) for r in model.reading_choices)
 
 
 # -- what may happen now -------------------------------------------------------------------------
@@ -575,8 +599,8 @@ def _fire_rule(
         reason = _reason(model, world, target, n, event)
         if target.state is not None or reason is not None:
             old = nodes[index]
-            nodes[index] = Node(
-                target.state or old.state, reason or old.reason, old.up, old.srm, old.stopped
+            nodes[index] = dataclasses.replace(
+                old, state=target.state or old.state, reason=reason or old.reason
             )
     ha = world.ha_enabled
     for effect in t.effects:

@@ -75,7 +75,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from hasm.core.config import (
     Config,
@@ -301,6 +301,14 @@ def _in_ticks(seconds: float, ticks: int) -> int:
 _Orientation = tuple[tuple[Any, ...], list[int] | None, bool, Config | None, Held]
 
 
+class Start(NamedTuple):
+    """Where a search starts: a starting point of trace format v1, under an answer to the
+    spec's readings."""
+
+    name: str
+    readings: frozenset[str]
+
+
 @dataclass(frozen=True, slots=True)
 class _State:
     """A stored symbolic state: its symbolic configuration (delayed, extrapolated) in the
@@ -312,7 +320,7 @@ class _State:
     parent: int | None  # the parent's index in _Search.states, None for a start
     step: Step | None  # the symbolic step from the parent, in the parent's orientation
     depth: int
-    start: str
+    start: Start
     # Kept as the mirror image of what the step reached (or of the start): states are kept in
     # their key's orientation, so what is remembered by discrete part serves both images.
     flipped: bool = False
@@ -356,9 +364,9 @@ class _Inputs:
     tests an event's service: `service_down` sees only monitored services, so stopping it
     changes nothing a guard can see - it would only spend the fault bound."""
 
-    def __init__(self, model: Model) -> None:
+    def __init__(self, model: Model, max_faults: int) -> None:
         spec = model.spec
-        self.inputs = Inputs.of(spec, _services(spec, model.monitored))
+        self.inputs = Inputs.of(spec, _services(spec, model.monitored, max_faults))
         self.admin = tuple(i for i in self.inputs.events if spec.events[i.name].kind == "admin")
         self.world = tuple(i for i in self.inputs.events if spec.events[i.name].kind != "admin")
 
@@ -372,10 +380,10 @@ class _Inputs:
         yield from choices(sym)
 
 
-def _services(spec: Spec, monitored: frozenset[str]) -> tuple[str, ...]:
+def _services(spec: Spec, monitored: frozenset[str], max_faults: int) -> tuple[str, ...]:
     """The services the explorer stops and starts when `monitored` are monitored (see _Inputs):
     a named service it does not monitor only where an event's service is tested."""
-    return searched_services(spec, monitored, every_named=False)
+    return searched_services(spec, monitored, every_named=False, max_faults=max_faults)
 
 
 def _pair(config: Config) -> Pair:
@@ -400,7 +408,7 @@ class _Search:
         self.model = Model(
             spec, variant.params, variant.monitored, ticks=self.ticks, params_noted=self.read
         )
-        self.inputs = _Inputs(self.model)
+        self.inputs = _Inputs(self.model, self.max_faults)
         # Per flat watch position, the ceiling of its clock: the condition's `at_least`.
         self.needs = tuple(
             _in_ticks(s, self.ticks) for s in watched_bounds(self.model) for _ in (0, 1)
@@ -514,7 +522,7 @@ class _Search:
         parent: int | None,
         step: Step | None,
         depth: int,
-        start: str,
+        start: Start,
     ) -> None:
         """Store and queue `sym`, in its key's orientation, unless a stored zone of its
         discrete key includes it."""
@@ -569,11 +577,13 @@ class _Search:
     ) -> tuple[Counterexample, ...]:
         model = self.model
         for name in self.spec.initial:
-            config = initial_config(model, name, (1, 0))
-            if config.faults() > self.max_faults:
-                continue
-            sym, watch = from_concrete(config, _flat(watch_start(model, config)))
-            self._add(self._closed(sym, self._watched(watch)), watch, None, None, 0, name)
+            for readings in model.reading_choices:
+                config = initial_config(model, name, (1, 0), readings)
+                if config.faults() > self.max_faults:
+                    continue
+                sym, watch = from_concrete(config, _flat(watch_start(model, config)))
+                start = Start(name, readings)
+                self._add(self._closed(sym, self._watched(watch)), watch, None, None, 0, start)
         while self.queue and not self._done():
             index = self.queue.popleft()
             if index in self.covered:
@@ -752,7 +762,7 @@ class _Search:
         return None
 
     # -- counterexamples --------------------------------------------------------------------------
-    def _path(self, index: int) -> tuple[str, list[tuple[Step, bool]], bool]:
+    def _path(self, index: int) -> tuple[Start, list[tuple[Step, bool]], bool]:
         """The start of the path to state `index`, each step on it with whether it was taken
         in the mirror image of the real run (states are kept in their key's orientation), and
         whether state `index` is kept mirrored."""
@@ -824,14 +834,14 @@ class _Search:
         break the invariant as `ending` says, rebuilt with the concrete core (the same rules
         at those times) and written as a trace."""
         model = self.model
-        start_name, steps, mirrored = self._path(index)
+        (start_name, readings), steps, mirrored = self._path(index)
         steps += [(s, mirrored) for s in more]
         if ending.kind == "response":
             # The trigger, and its node as the real run has it.
             ending = dataclasses.replace(
                 ending, trigger=len(steps) - len(more), node=ending.node ^ mirrored
             )
-        start = initial_config(model, start_name, (1, 0))
+        start = initial_config(model, start_name, (1, 0), readings)
         times, _end = self._times(start, steps, ending)
         limit = 0
         if ending.kind == "response":
@@ -869,7 +879,7 @@ def explore(
     bounds = Bounds(max_faults, first)
     chosen = variants(spec, params, monitored)
     flags = switches(spec)
-    inputs = [_services(spec, v.monitored) for v in chosen]
+    inputs = [_services(spec, v.monitored, max_faults) for v in chosen]
 
     # Two ways one exploration covers another variant, which then is not explored (unless the
     # covering one breaks an invariant):

@@ -287,10 +287,10 @@ def _fires_after_step(
     n = step.node
     out = []
     inp = step.input
-    if inv.timer is not None and not (isinstance(inp, Fire) and inp.timer == inv.timer):
-        out.append(
-            f"{step.rule} fired on node {n} by {_input_words(step)}, not by timer {inv.timer}"
-        )
+    if inv.timers and not (isinstance(inp, Fire) and inp.timer in inv.timers):
+        # A per-service timer's expansions are named by their entry, as the spec writes them.
+        named = " or ".join(dict.fromkeys(model.spec.timers[t].family for t in inv.timers))
+        out.append(f"{step.rule} fired on node {n} by {_input_words(step)}, not by timer {named}")
     if not _compiled(model, inv, "requires")(before, n, None):
         out.append(
             f"{step.rule} fired on node {n} although {describe_guard(inv.requires)} did not hold"

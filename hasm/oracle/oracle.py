@@ -29,7 +29,7 @@ from typing import Any
 
 from hasm.core.config import Config, EventInput
 from hasm.core.search import MAX_FAULTS, Inputs
-from hasm.core.semantics import Model, initial_config, offered
+from hasm.core.semantics import Model, initial_configs, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.candidates import Candidate, normal, starting, successors
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks
@@ -146,7 +146,7 @@ class Oracle:
         if initial == OBSERVED:
             first = observed_start(self.model, counts, faults)
         else:
-            first = frozenset({starting(initial_config(self.model, initial, counts))})
+            first = frozenset(starting(c) for c in initial_configs(self.model, initial, counts))
         self._shape = self._interned(first)
         self._anywhen = initial == OBSERVED  # no time yet: see `_reach`
         self.recent: deque[Seen] = deque(maxlen=64)

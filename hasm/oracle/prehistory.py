@@ -29,7 +29,7 @@ from collections.abc import Iterator
 
 from hasm.core.config import Config, Input
 from hasm.core.search import Inputs, mirror
-from hasm.core.semantics import Model, initial_config
+from hasm.core.semantics import Model, initial_configs
 from hasm.core.symbolic import choices, clock_bounds, delay, latest
 from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import RECORD, Candidate, Split, normal, starting, successors
@@ -74,7 +74,9 @@ def _explore(
     # and its peer): one orientation of each configuration is explored, both are the answer.
     alike = symmetry and counts[0] == counts[1]
     seen: dict[tuple[Config, tuple[Split, ...]], list[Zone]] = {}
-    queue = deque(starting(initial_config(model, name, counts)) for name in spec.initial)
+    queue = deque(
+        starting(config) for name in spec.initial for config in initial_configs(model, name, counts)
+    )
     while queue:
         cand = queue.popleft()
         if alike and not cand.splits:

@@ -35,6 +35,7 @@ from hasm.spec.guards import (
     dnf,
     guard_tests,
     params_read,
+    per_service_tests,
     spec_guards,
     swap,
 )
@@ -331,11 +332,12 @@ def unused_reason(ctx: _Context) -> Iterator[Finding]:
 def unused_service(ctx: _Context) -> Iterator[Finding]:
     """Services that no guard names and that SRM never monitors under the spec's parameters."""
     spec = ctx.spec
+    own = per_service_tests(spec)
     named = {
         str(name)
         for g in spec_guards(spec, invariants="requires")
         for t in guard_tests(g)
-        if t.prop in ("service_down", "service") and isinstance(t.value, tuple)
+        if t.prop in ("service_down", "service") and isinstance(t.value, tuple) and t not in own
         for name in t.value
     }
     for service in spec.services.values():
@@ -407,7 +409,9 @@ def unsourced(ctx: _Context) -> Iterator[Finding]:
 
 def timer_lapses(ctx: _Context) -> Iterator[Finding]:
     """A node timer whose condition can hold when it fires with no transition taking it: it
-    fires, nothing happens, and it starts again while its condition still holds."""
+    fires, nothing happens, and it starts again while its condition still holds. A `per:
+    service` timer is named once by its entry, for the pairs any of its timers lapses in."""
+    said = set()
     for timer in ctx.spec.timers.values():
         if timer.per != "node":
             continue
@@ -419,13 +423,17 @@ def timer_lapses(ctx: _Context) -> Iterator[Finding]:
                 break
         where = sorted({p for term in open_terms for p in ctx.pair_allowed(term)})
         for node_state, peer_state in where:
+            offender = f"{timer.family} in {node_state}/{peer_state}"
+            if offender in said:
+                continue
+            said.add(offender)
             yield ctx.finding(
                 "timer_lapses",
-                f"{timer.id} in {node_state}/{peer_state}",
+                offender,
                 f"while a node is {node_state} and its peer {peer_state} the timer can run and "
                 "fire with no transition taking it; it lapses and starts again "
                 f"(duration: {timer.duration})",
-                ("timers", timer.id),
+                ("timers", timer.family),
             )
 
 

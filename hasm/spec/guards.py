@@ -27,6 +27,7 @@ __all__ = [
     "guard_tests",
     "named_services",
     "params_read",
+    "per_service_tests",
     "spec_guards",
     "states_known",
     "swap",
@@ -84,13 +85,23 @@ def guard_tests(guard: Guard) -> Iterator[Test]:
 
 def named_services(spec: Spec) -> frozenset[str]:
     """The services some guard of the spec names (`service_down`, `event.service`): the only
-    services the spec tells apart from the others."""
+    services the spec tells apart from the others. A `per: service` timer's own service test
+    names none: its timers treat every service alike."""
+    own = per_service_tests(spec)
     return frozenset(
         name
         for g in spec_guards(spec)
         for t in guard_tests(g)
-        if t.prop == "service_down" or t.subject == "event"
+        if (t.prop == "service_down" or t.subject == "event") and t not in own
         for name in (t.value if isinstance(t.value, tuple) else ())
+    )
+
+
+def per_service_tests(spec: Spec) -> frozenset[Test]:
+    """The service tests the loader adds to a `per: service` timer's timers, one each: not a
+    service the spec names, as its timers treat every service alike."""
+    return frozenset(
+        Test("node", "service_down", (t.service,)) for t in spec.timers.values() if t.service
     )
 
 
@@ -386,6 +397,8 @@ def _test_words(test: Test, spec: Spec) -> str:
         return f"{test.prop} is {shown}"
     if test.subject == "event":
         return "the event's service is " + either(spec.services[s].name for s in names)
+    if test.subject == "reading":
+        return f"{test.prop} is read {'yes' if truth else 'no'}"
     who = "node" if test.subject == "node" else "peer"
     if test.prop == "state":
         return f"{who} is " + either(spec.states[s].label for s in names)

@@ -6,6 +6,7 @@ import difflib
 import math
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any, cast
 import jsonschema
 
 from hasm.errors import Problem, SpecError
+from hasm.spec.guards import conjuncts
 from hasm.spec.labels import normalise_label
 from hasm.spec.located import KeyPath, Located, parse_yaml, read_text
 from hasm.spec.model import (
@@ -35,6 +37,7 @@ from hasm.spec.model import (
     Not,
     PairSide,
     Parameter,
+    Reading,
     Reason,
     ReasonChoice,
     Service,
@@ -238,6 +241,7 @@ class _Builder:
         self.params: dict[str, Any] = d["parameters"]
         self.event_ids = list(d["events"])
         self.timer_ids = list(d["timers"])
+        self.reading_ids = list(d.get("readings", {}))
 
         sources = {k: Source(k, v["title"], v["where"]) for k, v in d["sources"].items()}
         parameters = {k: self.parameter(k, v) for k, v in d["parameters"].items()}
@@ -254,7 +258,8 @@ class _Builder:
         display = self.display(d["display"])
         initial = {k: self.initial(k, v) for k, v in d["initial"].items()}
         events = {k: self.event(k, v) for k, v in d["events"].items()}
-        timers = {k: self.timer(k, v) for k, v in d["timers"].items()}
+        readings = {k: self.reading(k, v) for k, v in d.get("readings", {}).items()}
+        timers = {t.id: t for k, v in d["timers"].items() for t in self.timers(k, v)}
         self.check_timers(timers)
         transitions = tuple(self.transition(i, t) for i, t in enumerate(d["transitions"]))
         self.unique_ids("transitions", [t.id for t in transitions])
@@ -292,6 +297,7 @@ class _Builder:
             assumptions=assumptions,
             accepted=accepted,
             vocabularies=vocabularies,
+            readings=readings,
         )
 
     # -- element builders
@@ -509,6 +515,40 @@ class _Builder:
             terms.append((sign, token))
         return Expr(tuple(terms))
 
+    def reading(self, rid: str, raw: dict[str, Any]) -> Reading:
+        path: KeyPath = ("readings", rid)
+        return Reading(
+            rid,
+            raw["description"],
+            self.sources(path, raw),
+            self.assumption(path, raw),
+            self.loc.line(path) or 0,
+        )
+
+    def timers(self, tid: str, raw: dict[str, Any]) -> list[Timer]:
+        """The timer of an entry, or a `per: service` entry's one per-node timer per service."""
+        if raw["per"] != "service":
+            return [self.timer(tid, raw)]
+        timer = self.timer(tid, {**raw, "per": "node"})
+        return [
+            replace(
+                timer,
+                id=f"{tid}.{service}",
+                while_=All((*conjuncts(timer.while_), Test("node", "service_down", (service,)))),
+                service=service,
+            )
+            for service in self.services
+        ]
+
+    def triggers(self, names: tuple[str, ...]) -> tuple[str, ...]:
+        """Trigger names with each `per: service` entry's name read as all of its timers."""
+        return tuple(
+            f"{name}.{service}" if per_service else name
+            for name in names
+            for per_service in [self.data["timers"].get(name, {}).get("per") == "service"]
+            for service in (self.services if per_service else [None])
+        )
+
     def timer(self, tid: str, raw: dict[str, Any]) -> Timer:
         path: KeyPath = ("timers", tid)
         dur = raw["duration"]
@@ -593,6 +633,11 @@ class _Builder:
             for name in _as_tuple(value):
                 self.check_ref(path, name, self.services, "service")
             return Test("event", prop, _as_tuple(value))
+        if subject == "reading":
+            self.check_ref(path, prop, self.reading_ids, "reading")
+            if not isinstance(value, bool):
+                self.bad(path, f"a reading is true or false, not {value!r}")
+            return Test("reading", prop, value)
         if prop in ("state", "reason", "service_down"):
             known, what = {
                 "state": (self.states, "state"),
@@ -639,7 +684,7 @@ class _Builder:
         return Transition(
             id=raw["id"],
             summary=raw["summary"],
-            on=triggers,
+            on=self.triggers(triggers),
             when=self.guard((*path, "when"), raw["when"], None),
             node=self.target((*path, "node"), raw.get("node")),
             peer=self.target((*path, "peer"), raw.get("peer")),
@@ -687,9 +732,10 @@ class _Builder:
         for i, rule in enumerate(rules):
             known = [t["id"] for t in self.data["transitions"]]
             self.check_ref((*path, "rules", i), rule, known, "transition")
-        timer = raw.get("timer")
-        if timer is not None:
-            self.check_ref((*path, "timer"), timer, self.timer_ids, "timer")
+        timers = _as_tuple(raw.get("timer"))
+        for i, timer in enumerate(timers):
+            where = (*path, "timer", i) if isinstance(raw["timer"], list) else (*path, "timer")
+            self.check_ref(where, timer, self.timer_ids, "timer")
         on = _as_tuple(raw.get("on"))
         for name in on:
             known = [*self.event_ids, *self.timer_ids]
@@ -725,10 +771,10 @@ class _Builder:
             guard("requires"),
             self.sources(path, raw),
             rules=rules,
-            timer=timer,
+            timers=self.triggers(timers),
             since=guard("since") if "since" in raw else None,
             at_least=expr("at_least"),
-            on=on,
+            on=self.triggers(on),
             from_=guard("from"),
             when=guard("when"),
             within=expr("within"),

@@ -32,6 +32,7 @@ __all__ = [
     "PairSide",
     "ParamValue",
     "Parameter",
+    "Reading",
     "Reason",
     "ReasonChoice",
     "Service",
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 ParamValue = bool | float
-Subject = Literal["group", "node", "peer", "param", "event"]
+Subject = Literal["group", "node", "peer", "param", "event", "reading"]
 TestValue = bool | float | str | tuple[str, ...]
 
 
@@ -257,10 +258,33 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class Timer:
+    """A timer of the spec. A `per: service` entry of the file is loaded as one per-node timer
+    for each service, `ENTRY.SERVICE`, running only while that service is down and monitored:
+    `family` is the entry's id (a timer's own id otherwise) and `service` the service."""
+
     id: str
     per: Literal["node", "user"]
     duration: Duration
     while_: Guard
+    description: str
+    sources: tuple[str, ...]
+    assumption: str | None
+    line: int
+    family: str = ""
+    service: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.family:
+            object.__setattr__(self, "family", self.id)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A question Cisco's text leaves open, as a yes/no the guards test (`reading.ID: true`).
+    Every behaviour follows one answer from its start to its end, on both nodes; the oracle
+    accepts a trace that either answer explains, and the explorer verifies both."""
+
+    id: str
     description: str
     sources: tuple[str, ...]
     assumption: str | None
@@ -330,7 +354,7 @@ class Invariant:
     requires: Guard
     sources: tuple[str, ...]
     rules: tuple[str, ...] = ()  # fires_after: the transitions it speaks of
-    timer: str | None = None  # fires_after: the timer that alone may fire them
+    timers: tuple[str, ...] = ()  # fires_after: the timers that alone may fire them
     since: Guard | None = None  # fires_after: the condition that must have held ...
     at_least: Expr | None = None  # ... for at least this long
     on: tuple[str, ...] = ()  # bounded_response: the events or timers that trigger it
@@ -406,7 +430,7 @@ PAGE_VOCABULARY = "page"
 
 _MAPPINGS = (
     "sources", "parameters", "services", "states", "reasons", "initial", "events", "timers",
-    "state_pairs", "assumptions", "vocabularies",
+    "state_pairs", "assumptions", "vocabularies", "readings",
 )  # fmt: skip
 
 
@@ -433,6 +457,7 @@ class Spec:
     assumptions: Mapping[str, Assumption]
     accepted: tuple[Acceptance, ...] = ()  # lint findings accepted on purpose, with why
     vocabularies: Mapping[str, Vocabulary] = field(default_factory=dict)  # by name, not "page"
+    readings: Mapping[str, Reading] = field(default_factory=dict)
     defaults: Mapping[str, ParamValue] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -464,7 +464,7 @@ def _unseen(config: Config) -> Config:
     else depends on them now - the sessions the node serves, the actions offered - is kept or
     compared as it is, and what a later step makes of them is what `_alike_onwards` checks."""
     nodes = tuple(
-        n if n.up and n.srm else Node("", "", n.up, n.srm, n.stopped) for n in config.nodes
+        n if n.up and n.srm else dataclasses.replace(n, state="", reason="") for n in config.nodes
     )
     return dataclasses.replace(config, nodes=(nodes[0], nodes[1]))
 

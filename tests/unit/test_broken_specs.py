@@ -128,8 +128,10 @@ DEFECTS: list[Defect] = [
     ),
     Defect(
         "unknown_key_in_timer",
-        "    duration: critical_service_down_delay_s\n",
-        "    duration: critical_service_down_delay_s\n    repeat: true\n",
+        "    description: A monitored service has been down on the node; SRM acts after the"
+        " Critical Service Down Delay.\n",
+        "    description: A monitored service has been down on the node; SRM acts after the"
+        " Critical Service Down Delay.\n    repeat: true\n",
         "timers.critical_service_down.repeat",
         "unknown key 'repeat'",
         at="    repeat: true",
@@ -347,12 +349,42 @@ DEFECTS: list[Defect] = [
     ),
     Defect(
         "per_node_timer_without_while",
-        "    while: {ha_enabled: true, node.srm_running: true, node.state: [normal, backup,"
-        " backup_activated], node.monitored_down: true}\n",
+        "    while: {ha_enabled: true, reading.critical_delay_per_service: false,"
+        " node.srm_running: true, node.state: [normal, backup, backup_activated],"
+        " node.monitored_down: true}\n",
         "",
         "timers.critical_service_down",
         "a per-node timer needs the condition it runs under",
         at="  critical_service_down:\n    per: node",
+    ),
+    Defect(
+        "unknown_reading",
+        "    while: {ha_enabled: true, reading.critical_delay_per_service: true,",
+        "    while: {ha_enabled: true, reading.critical_delay_per_servce: true,",
+        "timers.one_critical_service_down.while.reading.critical_delay_per_servce",
+        "unknown reading 'critical_delay_per_servce' (fix: did you mean",
+    ),
+    Defect(
+        "reading_not_a_boolean",
+        "    while: {ha_enabled: true, reading.critical_delay_per_service: true,",
+        "    while: {ha_enabled: true, reading.critical_delay_per_service: 90,",
+        "timers.one_critical_service_down.while.reading.critical_delay_per_service",
+        "expected boolean, got 90",
+    ),
+    Defect(
+        "unknown_timer_in_a_list",
+        "    timer: [critical_service_down, one_critical_service_down]\n",
+        "    timer: [critical_service_down, one_critical_service_dwn]\n",
+        "invariants[5].timer[1]",
+        "unknown timer 'one_critical_service_dwn' (fix: did you mean 'one_critical_service_down'?)",
+    ),
+    Defect(
+        "reading_without_description",
+        "  critical_delay_per_service:\n    description: >-\n",
+        "  critical_delay_per_service:\n    descripton: >-\n",
+        "readings.critical_delay_per_service",
+        "description",
+        problems=2,
     ),
     Defect(
         "two_per_user_timers",

@@ -532,7 +532,8 @@ def test_a_fallback_response_needs_the_feature_on(spec: Spec) -> None:
             "unknown transition 'automatic_failovr'",
         ),
         (
-            "    timer: critical_service_down\n    requires: {ha_enabled: true}\n",
+            "    timer: [critical_service_down, one_critical_service_down]\n"
+            "    requires: {ha_enabled: true}\n",
             "    timer: critical_service_dwn\n    requires: {ha_enabled: true}\n",
             "unknown timer 'critical_service_dwn'",
         ),

@@ -48,6 +48,7 @@ MAPPINGS = (
     "timers",
     "state_pairs",
     "assumptions",
+    "readings",
 )
 
 
@@ -81,7 +82,30 @@ def test_load_spec_defaults_to_the_canonical_spec(canonical_spec: Spec) -> None:
 
 @pytest.mark.parametrize("section", MAPPINGS)
 def test_every_mapping_has_the_yaml_keys_in_file_order(canonical_spec: Spec, section: str) -> None:
-    assert list(getattr(canonical_spec, section)) == list(RAW[section])
+    loaded = getattr(canonical_spec, section)
+    if section == "timers":  # a per-service entry is loaded as its timers, named by it
+        assert list(dict.fromkeys(t.family for t in loaded.values())) == list(RAW[section])
+    else:
+        assert list(loaded) == list(RAW[section])
+
+
+def test_a_per_service_entry_is_one_timer_per_service_running_while_its_service_is_down(
+    canonical_spec: Spec,
+) -> None:
+    entry = RAW["timers"]["one_critical_service_down"]
+    assert entry["per"] == "service"
+    expanded = [t for t in canonical_spec.timers.values() if t.family == "one_critical_service_down"]
+    assert [t.id for t in expanded] == [
+        f"one_critical_service_down.{s}" for s in canonical_spec.services
+    ]
+    for timer in expanded:
+        assert timer.per == "node" and timer.service is not None
+        assert timer.while_.terms[-1] == Cond("node", "service_down", (timer.service,))
+    # Triggers and invariants that name the entry name every one of its timers.
+    rule = next(t for t in canonical_spec.transitions if t.id == "automatic_failover")
+    assert rule.on == ("critical_service_down", *(t.id for t in expanded))
+    inv = next(i for i in canonical_spec.invariants if i.id == "automatic_failover_only_after_delay")
+    assert inv.timers == rule.on
 
 
 def test_counts_match_the_yaml(canonical_spec: Spec) -> None:

@@ -61,6 +61,16 @@ def _critical(m: Model) -> Started:
     return Started(config, fire("critical_service_down", 0), 100.0)
 
 
+PER_SERVICE = frozenset({"critical_delay_per_service"})  # the Critical Service Delay, per service
+ONE_PE = f"one_critical_service_down.{PE}"
+
+
+def _one_critical(m: Model) -> Started:
+    start = initial_config(m, "normal", (2, 1), PER_SERVICE)
+    config = drive(m, start, (100.0, ev("service_stop", 0, PE)))
+    return Started(config, fire(ONE_PE, 0), 100.0)
+
+
 def _heartbeat(m: Model) -> Started:
     config = drive(m, initial_config(m, "normal", (2, 1)), (100.0, ev("node_down", 0)))
     return Started(config, fire("heartbeat_loss", 1), 100.0)
@@ -113,6 +123,7 @@ def _client_relogin(m: Model) -> Started:
 
 STARTS: dict[str, Callable[[Model], Started]] = {
     "critical_service_down": _critical,
+    ONE_PE: _one_critical,
     "heartbeat_loss": _heartbeat,
     "initialization_heartbeat_loss": _initialization_heartbeat,
     "initialization": _initialization,
@@ -129,6 +140,7 @@ NEEDS: dict[str, Mapping[str, ParamValue]] = {
 # Each timer's window after its start, with the spec's default parameters.
 DEFAULT_WINDOWS: dict[str, tuple[float, float]] = {
     "critical_service_down": (90, 90),
+    ONE_PE: (90, 90),
     "heartbeat_loss": (45, 75),
     "initialization_heartbeat_loss": (105, 135),
     "initialization": (1, 60),
@@ -144,6 +156,7 @@ OVERRIDES: list[tuple[str, Mapping[str, ParamValue], tuple[float, float]]] = [
     ("heartbeat_loss", {"keep_alive_interval_s": 60}, (0, 120)),
     ("initialization_heartbeat_loss", {"initialization_keep_alive_timeout_s": 60}, (45, 75)),
     ("critical_service_down", {"critical_service_down_delay_s": 120}, (120, 120)),
+    (ONE_PE, {"critical_service_down_delay_s": 120}, (120, 120)),
     ("initialization", {"transition_min_s": 5, "transition_max_s": 10}, (5, 10)),
     ("user_move", {"transition_min_s": 30, "transition_max_s": 30}, (30, 30)),
     ("automatic_fallback", {"automatic_fallback_delay_s": 600}, (600, 600)),
@@ -165,7 +178,10 @@ def _can_take(m: Model, config: Config, inp: Fire | Relogin) -> bool:
 
 # -- the table covers the spec ------------------------------------------------------------------
 def test_every_timer_has_a_case(spec: Spec) -> None:
-    assert set(STARTS) == set(spec.timers) == set(DEFAULT_WINDOWS)
+    # A per-service entry's timers are alike but for their service: one stands for them all.
+    cased = {spec.timers[name].family for name in STARTS}
+    assert cased == {t.family for t in spec.timers.values()}
+    assert set(STARTS) == set(DEFAULT_WINDOWS)
 
 
 # -- boundaries with the defaults and with overrides ----------------------------------------------

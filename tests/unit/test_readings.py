@@ -1,0 +1,137 @@
+"""Readings: questions Cisco's text leaves open, each answered once for a whole behaviour.
+
+The spec's one reading so far is S1's Critical Service Delay - "the duration in seconds that a
+critical service can be down before failover is initiated": the delay of the set of monitored
+services (some service down throughout) or of one service (that service down throughout).
+Both are allowed: the core runs the one the configuration's nodes answer, the oracle keeps a
+behaviour under each answer, and a trace conforms if either explains it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from conftest import drive, ev, states, timer_names
+
+from hasm.core.config import Config
+from hasm.core.semantics import Model, deadline, initial_config, initial_configs
+from hasm.errors import ClockError, ConformanceError
+from hasm.oracle.oracle import Oracle
+from hasm.spec.model import Spec
+
+PER_SERVICE = frozenset({"critical_delay_per_service"})
+PE, XCP = "presence_engine", "xcp_router"
+
+
+def _normal(model: Model, readings: frozenset[str]) -> Config:
+    return initial_config(model, "normal", (1, 1), readings)
+
+
+def test_every_answer_is_a_start_and_none_is_the_default(model: Model) -> None:
+    starts = initial_configs(model, "normal", (1, 1))
+    assert [c.nodes[0].readings for c in starts] == [frozenset(), PER_SERVICE]
+    assert all(n.readings == c.nodes[0].readings for c in starts for n in c.nodes)
+    assert initial_config(model, "normal", (1, 1)) == starts[0]
+
+
+@pytest.mark.parametrize(
+    ("readings", "timer"),
+    [(frozenset(), "critical_service_down"), (PER_SERVICE, f"one_critical_service_down.{PE}")],
+)
+def test_one_service_down_runs_the_timer_of_the_reading(
+    model: Model, readings: frozenset[str], timer: str
+) -> None:
+    config = drive(model, _normal(model, readings), (100.0, ev("service_stop", 0, PE)))
+    assert timer_names(config) == {(timer, 0)}
+    assert deadline(model, config) == 190
+    failed = drive(model, config, (190.0, "fire"))
+    assert states(failed)[0][0] == "failing_over"
+
+
+def test_the_set_reading_counts_overlapping_outages_as_one(model: Model) -> None:
+    # PE down at 100, XCP at 150, PE back at 160: some service has been down since 100.
+    config = drive(
+        model,
+        _normal(model, frozenset()),
+        (100.0, ev("service_stop", 0, PE)),
+        (150.0, ev("service_stop", 0, XCP)),
+        (160.0, ev("service_start", 0, PE)),
+    )
+    assert deadline(model, config) == 190
+
+
+def test_the_per_service_reading_waits_for_one_service_down_throughout(model: Model) -> None:
+    config = drive(
+        model,
+        _normal(model, PER_SERVICE),
+        (100.0, ev("service_stop", 0, PE)),
+        (150.0, ev("service_stop", 0, XCP)),
+    )
+    # Both services' own timers run; the first one down fires first.
+    assert timer_names(config) == {
+        (f"one_critical_service_down.{PE}", 0),
+        (f"one_critical_service_down.{XCP}", 0),
+    }
+    assert deadline(model, config) == 190
+    config = drive(model, config, (160.0, ev("service_start", 0, PE)))
+    assert timer_names(config) == {(f"one_critical_service_down.{XCP}", 0)}
+    assert deadline(model, config) == 240
+
+
+def test_outages_that_only_overlap_never_fail_over_by_the_per_service_reading(
+    model: Model,
+) -> None:
+    script = (
+        (100.0, ev("service_stop", 0, PE)),
+        (140.0, ev("service_stop", 0, XCP)),
+        (150.0, ev("service_start", 0, PE)),
+        (200.0, ev("service_start", 0, XCP)),
+    )
+    per_service = drive(model, _normal(model, PER_SERVICE), *script)
+    assert timer_names(per_service) == set()
+    assert states(per_service)[0][0] == "normal"
+    with pytest.raises(ClockError):  # by the set reading the failover was due at 190
+        drive(model, _normal(model, frozenset()), *script)
+
+
+def test_a_service_that_is_not_monitored_runs_no_timer_by_either_reading(model: Model) -> None:
+    for readings in (frozenset(), PER_SERVICE):
+        config = drive(
+            model, _normal(model, readings), (100.0, ev("service_stop", 0, "message_archiver"))
+        )
+        assert timer_names(config) == set()
+
+
+# -- the oracle: a trace conforms if either reading explains it -------------------------------------
+def _oracle(spec: Spec) -> Oracle:
+    oracle = Oracle(spec, ["pub", "sub"], initial="normal")
+    oracle.event(100, "service_stop", node="pub", service=PE)
+    oracle.event(150, "service_stop", node="pub", service=XCP)
+    oracle.event(160, "service_start", node="pub", service=PE)
+    return oracle
+
+
+@pytest.mark.parametrize(
+    ("t", "state"),
+    [(195, "Failing Over"), (195, "Normal"), (239, "Normal"), (241, "Failing Over")],
+)
+def test_the_oracle_accepts_the_failover_of_either_reading(spec: Spec, t: int, state: str) -> None:
+    oracle = _oracle(spec)
+    oracle.observe(t, nodes={"pub": {"state": state}})
+    assert oracle.candidates
+
+
+def test_the_oracle_keeps_one_reading_per_behaviour(spec: Spec) -> None:
+    # Still Normal at 195 rules the set reading out; the per-service one fails over at 240.
+    oracle = _oracle(spec)
+    oracle.observe(195, nodes={"pub": {"state": "Normal"}})
+    assert {c.config.nodes[0].readings for c in oracle.candidates} == {PER_SERVICE}
+    with pytest.raises(ConformanceError):
+        oracle.observe(241, nodes={"pub": {"state": "Normal"}})
+
+
+def test_a_failover_between_the_readings_deadlines_conforms_to_neither(spec: Spec) -> None:
+    # Normal after the set reading's deadline, failing over before the per-service one's.
+    oracle = _oracle(spec)
+    oracle.observe(195, nodes={"pub": {"state": "Normal"}})
+    with pytest.raises(ConformanceError):
+        oracle.observe(215, nodes={"pub": {"state": "Failing Over"}})
