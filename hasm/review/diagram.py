@@ -185,8 +185,9 @@ def _reason_words(spec: Spec, target: Target) -> str:
 
 
 def _trigger_words(model: Model, trigger: str) -> str:
-    if trigger in model.spec.timers:
-        return f"timer {trigger} after {describe_duration(model, trigger)}"
+    timer = model.spec.timer_entry(trigger)
+    if timer is not None:
+        return f"timer {trigger} after {describe_duration(model, timer.id)}"
     return f"event {trigger}"
 
 
@@ -210,7 +211,7 @@ def node_machine(spec: Spec) -> NodeMachine:
         rules.append(
             RuleBox(
                 t.id,
-                tuple(_trigger_words(model, on) for on in t.on),
+                tuple(_trigger_words(model, on) for on in spec.as_written(t.on)),
                 describe_guard(t.when),
                 tuple(arcs),
                 cites,
@@ -235,8 +236,9 @@ def trigger_words(model: Model, trigger: str) -> str:
     """A trigger in a few words: "administrator: failover", "heartbeat loss 25 to 35 s",
     "automatic fallback 30 min" (timers with their durations under the model's parameters)."""
     words = trigger.replace("_", " ")
-    if trigger in model.spec.timers:
-        duration = model.spec.timers[trigger].duration
+    timer = model.spec.timer_entry(trigger)
+    if timer is not None:
+        duration = timer.duration
         low, high = evaluate(duration.min, model.params), evaluate(duration.max, model.params)
         if low == high:
             return f"{words} {_seconds(low)}"
@@ -288,7 +290,7 @@ def overview(spec: Spec) -> Overview:
             for source in arc.sources:
                 if source != arc.target:
                     words.setdefault((source, arc.target), set()).update(
-                        trigger_words(model, on) for on in t.on
+                        trigger_words(model, on) for on in spec.as_written(t.on)
                     )
     first = next(iter(spec.state_pairs.values()), None)
     home = first.node1.states[0] if first is not None and first.node1 is not None else ""

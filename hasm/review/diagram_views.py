@@ -32,7 +32,7 @@ def _unknown(spec: Spec, option: str, what: str, name: str, known: list[str]) ->
 
 
 def _triggers(spec: Spec) -> list[str]:
-    return sorted({on for t in spec.transitions for on in t.on})
+    return sorted({on for t in spec.transitions for on in spec.as_written(t.on)})
 
 
 def check_names(spec: Spec, states: list[str], triggers: list[str], pairs: list[str]) -> None:
@@ -102,7 +102,11 @@ def trigger_view(spec: Spec, trigger: str) -> NodeMachine:
     for the node (solid) and its peer (dashed)."""
     check_names(spec, [], [trigger], [])
     machine = node_machine(spec)
-    rules = [rule for rule, t in zip(machine.rules, _by_id(spec), strict=True) if trigger in t.on]
+    rules = [
+        rule
+        for rule, t in zip(machine.rules, _by_id(spec), strict=True)
+        if trigger in spec.as_written(t.on)
+    ]
     words = trigger_words(Model(spec), trigger)
     return _cut(machine, rules, f"{spec.title}: what {words} does ({trigger})")
 
@@ -119,7 +123,10 @@ def pair_view(spec: Spec, machine: PairMachine, row: str) -> PairMachine:
     check_names(spec, [], [], [row])
     focus = {box.states for box in machine.pairs if row in box.rows}
     model = Model(spec)
-    on = {t.id: ", ".join(trigger_words(model, x) for x in t.on) for t in spec.transitions}
+    on = {
+        t.id: ", ".join(trigger_words(model, x) for x in spec.as_written(t.on))
+        for t in spec.transitions
+    }
     arcs = tuple(
         replace(a, rules=tuple(f"{rule} ({on[rule]})" for rule in a.rules))
         for a in machine.arcs

@@ -16,8 +16,8 @@ from pathlib import Path
 from hasm.errors import HasmError
 from hasm.sim.runner import run_scenario
 from hasm.sim.scenario import load_scenario
-from hasm.spec.guards import describe_guard, either, word_notation
-from hasm.spec.model import Duration, Guard, PairSide, ReasonChoice, Spec, Target
+from hasm.spec.guards import conjuncts, describe_guard, either, word_notation
+from hasm.spec.model import All, Duration, Guard, PairSide, ReasonChoice, Spec, Target, Timer
 from hasm.spec.params import evaluate
 
 __all__ = ["Coverage", "coverage", "readable_guard", "render_doc"]
@@ -61,6 +61,41 @@ def _duration_words(duration: Duration, spec: Spec) -> str:
     low, high = evaluate(duration.min, spec.defaults), evaluate(duration.max, spec.defaults)
     value = f"{low:g} s" if low == high else f"{low:g} to {high:g} s"
     return f"{duration} (default {value})"
+
+
+def _runs_while(timer: Timer, spec: Spec) -> str:
+    if timer.per == "user":
+        return "from the moment a step ends the client's session"
+    if timer.service is None:
+        return readable_guard(timer.while_, spec)
+    # A per-service entry's timer: the entry's condition, then the service test the loader
+    # appended to it, which every timer of the entry has for its own service.
+    entry = All(conjuncts(timer.while_)[:-1])
+    return f"{readable_guard(entry, spec)}; and its service is down (a timer per service)"
+
+
+def _readings(spec: Spec) -> list[str]:
+    """Cisco's open questions: each is answered once per behaviour, and both answers are
+    allowed."""
+    if not spec.readings:
+        return []
+    out = [
+        "",
+        "## Readings",
+        "",
+        "Questions the sources leave open. A behaviour answers each once, from its start to "
+        "its end, on both nodes; a trace conforms if a behaviour under either answer explains "
+        "it, and `hasm verify` explores both. The guards test them as `reading.ID`.",
+        "",
+    ]
+    out += _table(
+        ("reading", "the question and its answers", "source"),
+        (
+            (f"`{r.id}`", r.description, _cites(r.sources, r.assumption))
+            for r in spec.readings.values()
+        ),
+    )
+    return out
 
 
 def _cites(sources: Sequence[str], assumption: str | None) -> str:
@@ -279,7 +314,14 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
             for e in spec.events.values()
         ),
     )
-    taken_by = {tid: [t.id for t in spec.transitions if tid in t.on] for tid in spec.timers}
+    out += _readings(spec)
+    # A `per: service` entry is one row, as the file writes it, taken by its timers' rules.
+    entries: dict[str, Timer] = {}
+    for timer in spec.timers.values():
+        entries.setdefault(timer.family, timer)
+    taken_by = {
+        name: [t.id for t in spec.transitions if name in spec.as_written(t.on)] for name in entries
+    }
     out += [
         "",
         "## Timers",
@@ -293,18 +335,16 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
         ("id", "per", "duration", "runs while", "taken by", "description", "source"),
         (
             (
-                f"`{t.id}`",
-                t.per,
+                f"`{t.family}`",
+                "service" if t.service else t.per,
                 _duration_words(t.duration, spec),
-                readable_guard(t.while_, spec)
-                if t.per == "node"
-                else "from the moment a step ends the client's session",
-                ", ".join(f"`{r}`" for r in taken_by[t.id])
+                _runs_while(t, spec),
+                ", ".join(f"`{r}`" for r in taken_by[t.family])
                 or ("(re-login)" if t.per == "user" else "nothing"),
                 t.description,
                 _cites(t.sources, t.assumption),
             )
-            for t in spec.timers.values()
+            for t in entries.values()
         ),
     )
     out += [
@@ -320,7 +360,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
         (
             (
                 f"`{t.id}`: {t.summary}",
-                ", ".join(f"`{o}`" for o in t.on),
+                ", ".join(f"`{o}`" for o in spec.as_written(t.on)),
                 readable_guard(t.when, spec),
                 _target_words(t.node, spec),
                 _target_words(t.peer, spec),
@@ -390,8 +430,10 @@ def _assumption_users(spec: Spec) -> dict[str, list[str]]:
     for s in spec.states.values():
         add(s.assumption, f"state `{s.id}`")
     add(spec.display.assumption, "display")
-    for t in spec.timers.values():
-        add(t.assumption, f"timer `{t.id}`")
+    for reading in spec.readings.values():
+        add(reading.assumption, f"reading `{reading.id}`")
+    for t in {t.family: t for t in spec.timers.values()}.values():
+        add(t.assumption, f"timer `{t.family}`")
     for r in spec.transitions:
         add(r.assumption, f"rule `{r.id}`")
     for inv in spec.invariants:

@@ -398,7 +398,7 @@ def _test_words(test: Test, spec: Spec) -> str:
     if test.subject == "event":
         return "the event's service is " + either(spec.services[s].name for s in names)
     if test.subject == "reading":
-        return f"{test.prop} is read {'yes' if truth else 'no'}"
+        return f"the reading {test.prop} is {'yes' if truth else 'no'}"
     who = "node" if test.subject == "node" else "peer"
     if test.prop == "state":
         return f"{who} is " + either(spec.states[s].label for s in names)

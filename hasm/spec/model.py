@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
@@ -467,6 +467,21 @@ class Spec:
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
         defaults = {name: p.default for name, p in self.parameters.items()}
         object.__setattr__(self, "defaults", MappingProxyType(defaults))
+
+    def as_written(self, triggers: Iterable[str]) -> tuple[str, ...]:
+        """Trigger names as the file writes them: a `per: service` entry's timers by the
+        entry's name, once, where the first of them stands."""
+        return tuple(
+            dict.fromkeys(self.timers[n].family if n in self.timers else n for n in triggers)
+        )
+
+    def timer_entry(self, name: str) -> Timer | None:
+        """The timer `name`, or, for a `per: service` entry's name, its first timer (they are
+        alike but for the service); None if no timer is called so."""
+        found = self.timers.get(name)
+        if found is None:
+            found = next((t for t in self.timers.values() if t.family == name), None)
+        return found
 
     def state_terms(self, vocabulary: str = PAGE_VOCABULARY) -> dict[str, tuple[str, ...]]:
         """Every word `vocabulary` reads as a state, as written, with the state ids it means:

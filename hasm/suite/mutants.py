@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from hasm.core.config import Config, EventInput, Input, Node, Step
+from hasm.core.config import Config, EventInput, Input, Step
 from hasm.core.search import bounded
 from hasm.core.semantics import Model, advance, apply, deadline, forced
 from hasm.errors import HasmError

@@ -92,6 +92,8 @@ def test_arcs_follow_the_guards(spec: Spec) -> None:
     # Triggers: timers with their durations under the default parameters.
     assert rules["automatic_failover"].triggers == (
         "timer critical_service_down after critical_service_down_delay_s = 90 s",
+        # A per-service entry's timers, named once by the entry.
+        "timer one_critical_service_down after critical_service_down_delay_s = 90 s",
     )
     assert rules["srm_starts"].triggers == ("event srm_start", "event node_up")
     dot = to_dot(node_machine(spec))

@@ -56,7 +56,7 @@ def test_overview_has_every_state_once_and_every_state_change(spec: Spec) -> Non
             for source in arc.sources:
                 if arc.target is not None and source != arc.target:
                     wanted.setdefault((source, arc.target), set()).update(
-                        trigger_words(model, on) for on in t.on
+                        trigger_words(model, on) for on in spec.as_written(t.on)
                     )
     assert {(e.source, e.target): set(e.triggers) for e in view.edges} == wanted
     assert [(e.source, e.target) for e in view.edges] == sorted(wanted)  # one arc per pair
@@ -70,6 +70,7 @@ def test_parallel_rules_merge_into_one_arc_in_words(spec: Spec) -> None:
         "administrator: failover",
         "critical service down 90 s",
         "initialization 1 s to 1 min",
+        "one critical service down 90 s",  # the per-service reading's timers, said once
     )
     # Two heartbeat-loss rules (peer down, peer reboot) take Normal to Backup: said once.
     assert edges["normal", "backup"].triggers == ("heartbeat loss 45 to 75 s",)

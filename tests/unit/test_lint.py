@@ -313,7 +313,7 @@ def test_cli_exit_codes_and_located_lines(
     out = capsys.readouterr().out
     assert out.splitlines()[-1] == "imp-ha.yaml: clean; 32 accepted with a reason"
     assert ": accepted timer_lapses: critical_service_down in normal/failed: " in out
-    assert len(out.splitlines()) == 29
+    assert len(out.splitlines()) == 33
 
     path = planted(
         tmp_path,

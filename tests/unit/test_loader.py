@@ -94,7 +94,9 @@ def test_a_per_service_entry_is_one_timer_per_service_running_while_its_service_
 ) -> None:
     entry = RAW["timers"]["one_critical_service_down"]
     assert entry["per"] == "service"
-    expanded = [t for t in canonical_spec.timers.values() if t.family == "one_critical_service_down"]
+    expanded = [
+        t for t in canonical_spec.timers.values() if t.family == "one_critical_service_down"
+    ]
     assert [t.id for t in expanded] == [
         f"one_critical_service_down.{s}" for s in canonical_spec.services
     ]
@@ -104,7 +106,9 @@ def test_a_per_service_entry_is_one_timer_per_service_running_while_its_service_
     # Triggers and invariants that name the entry name every one of its timers.
     rule = next(t for t in canonical_spec.transitions if t.id == "automatic_failover")
     assert rule.on == ("critical_service_down", *(t.id for t in expanded))
-    inv = next(i for i in canonical_spec.invariants if i.id == "automatic_failover_only_after_delay")
+    inv = next(
+        i for i in canonical_spec.invariants if i.id == "automatic_failover_only_after_delay"
+    )
     assert inv.timers == rule.on
 
 

@@ -636,7 +636,8 @@ def test_hidden_steps_keep_their_relation_so_a_forbidden_trace_is_rejected(spec:
             for w in windows(oracle.model, cand, ticks(70))
             if w.timer is None
         ]
-        assert waiting == [(40.0, 40.0, 577.0)]  # the wait began at exactly 40
+        # The wait began at exactly 40, by either reading of the Critical Service Delay.
+        assert set(waiting) == {(40.0, 40.0, 577.0)}
         oracle.observe(last, sessions={"alice": None})
         return oracle
 
