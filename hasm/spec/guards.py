@@ -26,6 +26,7 @@ __all__ = [
     "either",
     "guard_tests",
     "named_services",
+    "needs_a_yes",
     "params_read",
     "per_service_tests",
     "spec_guards",
@@ -102,6 +103,14 @@ def per_service_tests(spec: Spec) -> frozenset[Test]:
     service the spec names, as its timers treat every service alike."""
     return frozenset(
         Test("node", "service_down", (t.service,)) for t in spec.timers.values() if t.service
+    )
+
+
+def needs_a_yes(guard: Guard) -> bool:
+    """Does the guard need some reading answered yes (a conjunct `reading.ID: true`)? What
+    follows only the default answers - the simulator, the generated suites - never meets it."""
+    return any(
+        isinstance(t, Test) and t.subject == "reading" and t.value is True for t in conjuncts(guard)
     )
 
 

@@ -45,7 +45,7 @@ from dataclasses import dataclass
 
 from hasm.core.config import EventInput
 from hasm.errors import ConformanceError, HasmError, SuiteError
-from hasm.spec.guards import conjuncts
+from hasm.spec.guards import conjuncts, needs_a_yes
 from hasm.spec.model import ParamValue, ReasonChoice, Spec
 from hasm.suite.boundaries import TIMER_SIDES, timer_plans
 from hasm.suite.cases import NODE_NAMES, USER_NAMES, Case, Suite
@@ -126,7 +126,13 @@ def _targets(
             for i in range(len(conjuncts(x.while_)))
         ),
         "pair": tuple(f"{a}|{b}" for a, b in col.pairs),
-        "timer": tuple(f"{t}:{s}" for t in spec.timers for s in TIMER_SIDES),
+        # The suites follow the readings' default answers: a timer only a yes runs is no target.
+        "timer": tuple(
+            f"{t.id}:{s}"
+            for t in spec.timers.values()
+            if not needs_a_yes(t.while_)
+            for s in TIMER_SIDES
+        ),
         "admin": tuple(admin),
         "param": tuple(
             f"{n}:{end}"

@@ -50,8 +50,8 @@ MUTANTS = {
     ),
     # The Critical Service Down Delay timer runs 30 s short.
     "delay_shortened": (
-        "    duration: critical_service_down_delay_s\n",
-        "    duration: critical_service_down_delay_s - 30\n",
+        "    per: node\n    duration: critical_service_down_delay_s\n",
+        "    per: node\n    duration: critical_service_down_delay_s - 30\n",
         "automatic_failover_only_after_delay",
     ),
     # The manual failover completes with the failed-over node Normal instead of Idle.

@@ -192,6 +192,8 @@ def _values(model: Model, c: Config, n: int, e: EventInput | None) -> Iterator[t
         yield f"{side}.monitored_down", not model.monitored.isdisjoint(node.stopped)
         for s in _SPEC.services:
             yield f"{side}.down.{s}", s in node.stopped & model.monitored
+    for name in _SPEC.readings:  # the node's answers, as the compiled guard reads them
+        yield f"reading.{name}", name in c.nodes[n].readings
     for name, value in model.params.items():
         domain = _DOMAINS.of(f"param.{name}")
         other = [v for v in domain if not isinstance(v, bool | float)]
