@@ -13,12 +13,11 @@ from hasm.trace.records import TraceObservation, TraceRecord, new_event, new_obs
 __all__ = ["PLAIN", "Checks", "Content", "LineMemo", "Repeat", "written_ns"]
 
 PLAIN = '{"t": '  # how encode_line (and json.dumps) start a record
-_PLAIN_NUMBER = re.compile(r"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?")
-_PLAIN_NUMBER_BYTES = re.compile(_PLAIN_NUMBER.pattern.encode())
+_PLAIN_NUMBER = re.compile(rb"(?:0|[1-9][0-9]{0,15})(?:\.[0-9]{1,16})?")
 # An imported record's last key, where it came from: the rest of the line is looked up without
-# it. A string with no quote, backslash or control character in it is its own JSON text.
-_SOURCE = re.compile(r', "source": "[^"\\\x00-\x1f]+"}\s*\Z')
-_SOURCE_BYTES = re.compile(_SOURCE.pattern.encode())
+# it. A string of printable ASCII with no quote or backslash is its own JSON text (and UTF-8,
+# though the memo does not decode it), and JSON's white space is these four.
+_SOURCE = re.compile(rb', "source": "[^"\\\x00-\x1f\x80-\xff]+"}[ \t\r\n]*\Z')
 
 # The memo keeps up to _MEMO_CHARS characters of lines (it starts afresh when full: a few MB
 # with what it decoded), lines up to _MEMO_LONGEST characters, and gives up on a trace whose
@@ -97,17 +96,21 @@ class Checks(Protocol):
 
 
 class LineMemo:
-    """The records of one trace's repeated lines, given as text or, read from a binary file,
-    as bytes (a repeated line is then not even decoded). `table` is None once it gives up."""
+    """The records of one trace's repeated lines. Lines are given as text, or as bytes read
+    from a binary file (a repeated line is then not even decoded); the memo keeps them as
+    bytes. `table` is None once it gives up."""
 
-    __slots__ = ("binary", "chars", "checker", "decode", "misses", "table")
+    __slots__ = ("chars", "checker", "decode", "misses", "number", "table", "time")
 
-    def __init__(self, checker: Checks, decode: Callable[[str], Any], binary: bool = False) -> None:
+    def __init__(self, checker: Checks, decode: Callable[[str], Any]) -> None:
         self.checker, self.decode = checker, decode  # decode: the reader's strict JSON decode
-        self.binary = binary
         # A record's text after `{"t": <number>, ` -> its checked content (see `repeat`).
-        self.table: dict[str | bytes, Content] | None = {}
+        self.table: dict[bytes, Content] | None = {}
         self.misses = self.chars = 0
+        # The last plain number read and its (t, ns): an event and what it led to, observed,
+        # often share a time.
+        self.number = b""
+        self.time: tuple[float, int | None] = (0.0, None)
 
     def record(self, text: str | bytes, line: int) -> TraceRecord | None:
         """The record of a line laid out as `{"t": <number>, <rest>` (see `repeat`), or None to
@@ -115,10 +118,10 @@ class LineMemo:
         found = self.repeat(text, line)
         return None if found is None else found[3].record(line, found[1])
 
-    def repeat(self, text: Any, line: int) -> Repeat | None:
+    def repeat(self, text: str | bytes, line: int) -> Repeat | None:
         """The record of a line laid out as `{"t": <number>, <rest>`, the way encode_line and
         json.dumps write them, as (line, t, t in ns or None, content); or None to read the line
-        the ordinary way. `text` is a str, or bytes if the memo is `binary`.
+        the ordinary way.
 
         Traces repeat themselves: the same observation, polled again, differs only in `t`. The
         rest of such a line is checked once and its content kept, by its exact text; a later
@@ -129,28 +132,33 @@ class LineMemo:
         is one already decoded is UTF-8 (its start is ASCII digits). Anything unusual - another
         layout, an exponent, a problem - goes the ordinary way, so one path reports errors.
         """
+        if isinstance(text, str):
+            try:
+                text = text.encode()
+            except UnicodeEncodeError:  # a lone surrogate: the ordinary way
+                return None
         table = self.table
-        binary = self.binary
-        comma = text.find(b", " if binary else ", ", 6)
-        if table is None or comma < 0 or len(text) - comma > _MEMO_LONGEST:  # not worth it
-            return None
+        comma = text.find(b", ", 6)
+        if table is None or comma < 0 or len(text) - comma > _MEMO_LONGEST:
+            return None  # not worth copying and hashing
         rest = text[comma + 2 :]
         checker = self.checker
         if checker.sourced:
             # Where the record came from is all that differs between an imported poll and the
             # next: the rest is the line without it, which checks the same (the checker drops
             # `source` once it has checked it).
-            cut = rest.rfind(b', "source": "' if binary else ', "source": "')
-            if cut >= 0 and (_SOURCE_BYTES if binary else _SOURCE).match(rest, cut):
-                rest = rest[:cut] + (b"}" if binary else "}")
+            cut = rest.rfind(b', "source": "')
+            if cut >= 0 and _SOURCE.match(rest, cut):
+                rest = rest[:cut] + b"}"
         number = text[6:comma]
-        ns = written_ns(number if binary else number.encode())
-        if (
-            ns is None
-            and (_PLAIN_NUMBER_BYTES if binary else _PLAIN_NUMBER).fullmatch(number) is None
-        ):
-            return None
-        t = float(number)
+        if number == self.number:
+            t, ns = self.time
+        else:
+            ns = written_ns(number)
+            if ns is None and _PLAIN_NUMBER.fullmatch(number) is None:
+                return None
+            t = float(number)
+            self.number, self.time = number, (t, ns)
         hit = table.get(rest)
         if hit is not None:
             if not checker.last_t <= t:
@@ -163,7 +171,7 @@ class LineMemo:
             self.table = None  # this trace rarely repeats itself: stop paying for the memo
             return None
         try:
-            obj = self.decode("{" + (rest.decode() if binary else rest))
+            obj = self.decode("{" + rest.decode())
         except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return None
         if obj.__class__ is not dict or "t" in obj:

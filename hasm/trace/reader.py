@@ -128,19 +128,19 @@ class TraceReader:
         if isinstance(source, str | Path):
             file = name or str(source)
             try:
-                handle = open(source, "rb")  # noqa: SIM115 - closed by the with below
+                handle = open(source, "rb")  # noqa: SIM115 - closed by _lines, when it ends
             except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
                 why = getattr(exc, "strerror", None) or exc
                 raise TraceError(Problem(file, None, "", f"cannot read the file: {why}")) from exc
-            with handle:
-                yield from self._lines(file, handle, repeats)
-            return
-        file = name or _stream_name(source)
-        yield from self._lines(file, source, repeats)
+            return self._lines(file, handle, repeats, owned=True)
+        return self._lines(name or _stream_name(source), source, repeats)
 
     def _lines(
-        self, file: str, source: TextIO | BinaryIO, repeats: bool
+        self, file: str, source: TextIO | BinaryIO, repeats: bool, *, owned: bool = False
     ) -> Iterator[TraceHeader | TraceRecord | Repeat]:
+        """The header, then the records (or Repeats); an `owned` source is closed when they
+        end, fail, or the iterator is closed or dropped. (One generator, not one in another:
+        every line passes through it.)"""
         mode = getattr(source, "mode", "")
         binary = isinstance(source, io.RawIOBase | io.BufferedIOBase) or (
             isinstance(mode, str) and "b" in mode
@@ -148,7 +148,7 @@ class TraceReader:
         # A line of bytes is decoded on its own (bytes.decode is strict UTF-8: a bad byte fails
         # on its own line, never a chunk ahead), unless the memo makes its record undecoded.
         lines: Iterator[Any] = iter(cast(Any, source))
-        plain = PLAIN.encode() if binary else PLAIN
+        plain: Any = PLAIN.encode() if binary else PLAIN
         decode = _DECODER.decode
         lineno = 0
         checker: RecordChecker | None = None
@@ -179,7 +179,7 @@ class TraceReader:
                     continue
                 header = self._header(obj, file, lineno)
                 checker = RecordChecker(self.index, header)
-                memo = LineMemo(checker, decode, binary) if self._memo else None
+                memo = LineMemo(checker, decode) if self._memo else None
                 yield header
         except UnicodeDecodeError as exc:  # a text stream's, reading the next line
             raise _not_utf8(file, lineno + 1, exc, False) from exc
@@ -187,6 +187,9 @@ class TraceReader:
             raise TraceError(
                 Problem(file, lineno + 1, "", f"cannot read the file: {exc.strerror or exc}")
             ) from exc
+        finally:
+            if owned:
+                source.close()
         if checker is None:
             raise TraceError(
                 Problem(
