@@ -315,7 +315,10 @@ def short_shape(records: int, baseline: Path | None) -> None:
         row(f"{label} (median of {ROUNDS})", seconds, records, max(m for _, m in runs[key]))
     new = [s for s, _ in runs["new"]]
     ratio = statistics.median(new) / statistics.median(s for s, _ in runs["json"])
-    print(f"hasm check / json.loads = {ratio:.2f} (medians); peak RSS is the largest of the runs")
+    print(
+        f"short trace: hasm check / json.loads = {ratio:.2f} (medians of {ROUNDS}, json.loads "
+        "timed in the same run; goal <= 1); peak RSS is the largest of the runs"
+    )
     if baseline is not None:
         compare(
             f"hasm check (medians of {ROUNDS}, interleaved, baseline {baseline})",

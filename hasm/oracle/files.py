@@ -19,7 +19,7 @@ from hasm.oracle.telling import explanation_lines, summary
 from hasm.parallel import parallel_map
 from hasm.spec.model import Spec
 from hasm.spec.params import parameter_warnings
-from hasm.trace.reader import read_trace
+from hasm.trace.reader import TraceReader, read_trace
 from hasm.trace.records import TraceEvent, TraceHeader, TraceRecord
 
 __all__ = [
@@ -79,7 +79,9 @@ def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
     name = str(path)
     checked = 0
     try:
-        header, records = read_trace(path, spec, name=name)
+        # Repeated lines come as the memo made them, made into records only if the oracle's
+        # memo cannot answer them (hasm.trace.memo.Repeat).
+        header, records = TraceReader(spec).read_repeats(path, name=name)
         warned = _advice(spec, header)
         oracle = Oracle.from_header(spec, header, tolerance)
         for record in records:

@@ -40,6 +40,7 @@ from hasm.oracle.report import Last, Reporter, Seen
 from hasm.oracle.story import Teller
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
+from hasm.trace.memo import Content, Repeat
 from hasm.trace.records import (
     OBSERVED,
     HiddenEvents,
@@ -139,7 +140,7 @@ class Oracle:
         self._now = 0  # ticks
         self.now = 0.0  # seconds, as the last record said
         self._shapes: dict[frozenset[Candidate], Shape] = {}
-        self._memo: dict[tuple[Shape, int, tuple[object, ...]], tuple[Shape, object]] | None = (
+        self._memo: dict[tuple[Shape, int, object], tuple[Shape, object]] | None = (
             {} if memo else None
         )
         faults = hidden.faults if hidden is not None else MAX_FAULTS
@@ -150,6 +151,10 @@ class Oracle:
         self._shape = self._interned(first)
         self._anywhen = initial == OBSERVED  # no time yet: see `_reach`
         self.recent: deque[Seen] = deque(maxlen=64)
+        # Events the memo answered since, not yet in `recent`: (tick, line, words).
+        self._unseen: deque[tuple[int, int, tuple[str, str | None, str | None, str | None]]] = (
+            deque(maxlen=64)
+        )
         self._misses = self._hits = 0
         self.records = 0
         self.assigned = counts
@@ -216,8 +221,9 @@ class Oracle:
         self._anywhen = False
 
     # -- feeding records ------------------------------------------------------------------------
-    def record(self, rec: TraceRecord) -> None:
-        """Check one record of a trace read by hasm.trace.
+    def record(self, rec: TraceRecord | Repeat) -> None:
+        """Check one record of a trace read by hasm.trace (`read`, or `read_repeats`: a
+        `Repeat` is the record of a repeated line, made here only if the memo cannot answer).
 
         Traces repeat themselves - a poll that sees the same page, a cycle of failovers - and
         the semantics does not care what time it is, only how long ago things happened (exactly
@@ -225,24 +231,36 @@ class Oracle:
         to now, the time since the last record, and the record's content; when the same three
         come again, the remembered next shape is the answer, without exploring anything. The
         reader shares one content object between lines that repeat, so content is compared by
-        identity, and the memo holds the objects, which keeps their ids unique."""
-        tick = ticks(rec.t)
-        content: tuple[object, ...]
-        if isinstance(rec, TraceEvent):
-            content = (rec.event, rec.node, rec.service, rec.user)
+        identity (a Repeat's content is that object), and the memo holds the objects, which
+        keeps their ids unique."""
+        content: object
+        repeated: Content | None = None
+        if isinstance(rec, tuple):
+            line, t, ns, repeated = rec
+            # ns is what ticks(t) gives, read off the digits (hasm.trace.memo.written_ns).
+            tick = ticks(t) if ns is None else ns
+            content, words = repeated, repeated.event
         else:
-            content = (id(rec.nodes), id(rec.sessions), rec.ha_enabled, id(rec.offered))
+            line, t, tick = rec.line, rec.t, ticks(rec.t)
+            if isinstance(rec, TraceEvent):
+                words = content = (rec.event, rec.node, rec.service, rec.user)
+            else:
+                content = (id(rec.nodes), id(rec.sessions), rec.ha_enabled, id(rec.offered))
+                words = None
         memo = self._memo
         if memo is not None:
             key = (self._shape, tick - self._now, content)
             known = memo.get(key)
             if known is not None:
-                self._shape, self._now, self.now = known[0], tick, rec.t
+                self._shape, self._now, self.now = known[0], tick, t
                 self.records += 1
                 self._hits += 1
-                if isinstance(rec, TraceEvent):
-                    self.recent.append(Seen(tick, rec.line, content))  # type: ignore[arg-type]
+                if words is not None:  # made a Seen when a report needs it (`_recent`)
+                    self._unseen.append((tick, line, words))
                 return
+        if isinstance(rec, tuple):
+            assert repeated is not None
+            rec = repeated.record(line, t)
         if isinstance(rec, TraceEvent):
             self._check_event(rec.event, rec.node, rec.service, rec.user)
             self._event(rec.t, tick, rec.event, rec.node, rec.service, rec.user, rec.line)
@@ -258,7 +276,14 @@ class Oracle:
         if memo is not None:
             self._remember(key, rec)
 
-    def _remember(self, key: tuple[Shape, int, tuple[object, ...]], rec: TraceRecord) -> None:
+    def _flush_recent(self) -> None:
+        """The events the memo answered, as `recent` holds them (the last 64)."""
+        recent = self.recent
+        for tick, line, words in self._unseen:
+            recent.append(Seen(tick, line, words))
+        self._unseen.clear()
+
+    def _remember(self, key: tuple[Shape, int, object], rec: TraceRecord) -> None:
         memo = self._memo
         assert memo is not None
         self._misses += 1
@@ -301,6 +326,8 @@ class Oracle:
         user: str | None,
         line: int | None,
     ) -> None:
+        if self._unseen:
+            self._flush_recent()
         before = self._reach(tick)
         index = self.nodes.index(node) if node is not None else None
         after: set[Candidate] = set()
@@ -341,6 +368,8 @@ class Oracle:
         NodeObservation (spec ids) or as a plain mapping in the page's words, e.g.
         `{"state": "Running in Backup Mode", "active_users": 4}`; `offered` as an
         OfferedObservation or a mapping like `{"failover": [], "recover": False}`."""
+        if self._unseen:
+            self._flush_recent()  # a report names the recent events
         observer = self._observer
         obs = observer.observation(nodes, sessions, ha_enabled, offered)
         tick = ticks(t)
@@ -380,6 +409,8 @@ class Oracle:
     # -- what the spec allows now ---------------------------------------------------------------
     def allowed(self) -> dict[str, tuple[str, ...]]:
         """Every field the page could show now, with the values some behaviour allows."""
+        if self._unseen:
+            self._flush_recent()
         return {
             f.field: f.allowed
             for f in self._reporter.fields(

@@ -22,7 +22,7 @@ from hasm.spec.located import dotted
 from hasm.spec.model import PAGE_VOCABULARY, ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.trace.checker import RecordChecker, SpecIndex
-from hasm.trace.memo import PLAIN, LineMemo
+from hasm.trace.memo import PLAIN, LineMemo, Repeat
 from hasm.trace.records import OBSERVED, VERSION, HiddenEvents, TraceHeader, TraceRecord
 from hasm.trace.wording import (
     as_float,
@@ -103,48 +103,71 @@ class TraceReader:
         an iterator of its records. `name` is the file name that problems report (default: the
         path, or the stream's name). A path is opened here and closed when the iteration ends,
         fails, or the iterator is closed or dropped; a stream stays the caller's."""
-        stream = self._stream(source, name)
+        stream = self._stream(source, name, False)
         header = next(stream)  # runs to the header: its problems raise here
         assert isinstance(header, TraceHeader)
         # The generator yields the header once, then only records.
         return header, cast(Iterator[TraceRecord], stream)
 
+    def read_repeats(
+        self, source: str | Path | TextIO | BinaryIO, *, name: str | None = None
+    ) -> tuple[TraceHeader, Iterator[TraceRecord | Repeat]]:
+        """As `read`, but a record made by the memo of repeated lines comes as a `Repeat`,
+        (line, t, t in ns or None, content), not made into a record: for a consumer that
+        keys on the content (the oracle's memo of steps) and makes the record only when it
+        needs one (`content.record(line, t)`). Every other record comes as `read` gives it."""
+        stream = self._stream(source, name, True)
+        header = next(stream)
+        assert isinstance(header, TraceHeader)
+        return header, cast(Iterator[TraceRecord | Repeat], stream)
+
     # -- lines
     def _stream(
-        self, source: str | Path | TextIO | BinaryIO, name: str | None
-    ) -> Iterator[TraceHeader | TraceRecord]:
+        self, source: str | Path | TextIO | BinaryIO, name: str | None, repeats: bool
+    ) -> Iterator[TraceHeader | TraceRecord | Repeat]:
         if isinstance(source, str | Path):
             file = name or str(source)
             try:
-                handle = open(source, "rb")  # noqa: SIM115 - closed by the with below
+                handle = open(source, "rb")  # noqa: SIM115 - closed by _lines, when it ends
             except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
                 why = getattr(exc, "strerror", None) or exc
                 raise TraceError(Problem(file, None, "", f"cannot read the file: {why}")) from exc
-            with handle:
-                yield from self._lines(file, handle)
-            return
-        file = name or _stream_name(source)
-        yield from self._lines(file, source)
+            return self._lines(file, handle, repeats, owned=True)
+        return self._lines(name or _stream_name(source), source, repeats)
 
-    def _lines(self, file: str, source: TextIO | BinaryIO) -> Iterator[TraceHeader | TraceRecord]:
+    def _lines(
+        self, file: str, source: TextIO | BinaryIO, repeats: bool, *, owned: bool = False
+    ) -> Iterator[TraceHeader | TraceRecord | Repeat]:
+        """The header, then the records (or Repeats); an `owned` source is closed when they
+        end, fail, or the iterator is closed or dropped. (One generator, not one in another:
+        every line passes through it.)"""
         mode = getattr(source, "mode", "")
         binary = isinstance(source, io.RawIOBase | io.BufferedIOBase) or (
             isinstance(mode, str) and "b" in mode
         )
-        # bytes.decode is strict UTF-8: a bad byte fails on its own line, never a chunk ahead.
-        lines = map(bytes.decode, cast(BinaryIO, source)) if binary else iter(cast(TextIO, source))
+        # A line of bytes is decoded on its own (bytes.decode is strict UTF-8: a bad byte fails
+        # on its own line, never a chunk ahead), unless the memo makes its record undecoded.
+        lines: Iterator[Any] = iter(cast(Any, source))
+        plain: Any = PLAIN.encode() if binary else PLAIN
         decode = _DECODER.decode
         lineno = 0
         checker: RecordChecker | None = None
         memo: LineMemo | None = None
         try:
-            for text in lines:
+            for raw in lines:
                 lineno += 1
-                if memo is not None and memo.table is not None and text.startswith(PLAIN):
-                    record = memo.record(text, lineno)
-                    if record is not None:
-                        yield record
+                if memo is not None and memo.table is not None and raw.startswith(plain):
+                    found = memo.repeat(raw, lineno)
+                    if found is not None:
+                        yield found if repeats else found[3].record(lineno, found[1])
                         continue
+                if binary:
+                    try:
+                        text: str = raw.decode()
+                    except UnicodeDecodeError as exc:
+                        raise _not_utf8(file, lineno, exc, True) from exc
+                else:
+                    text = raw
                 try:
                     obj = decode(text)
                 except (ValueError, RecursionError):
@@ -158,20 +181,15 @@ class TraceReader:
                 checker = RecordChecker(self.index, header)
                 memo = LineMemo(checker, decode) if self._memo else None
                 yield header
-        except UnicodeDecodeError as exc:
-            line = lineno + 1
-            where = (
-                f" (byte 0x{exc.object[exc.start]:02x} at byte {exc.start + 1} of the line)"
-                if binary and isinstance(exc.object, bytes) and exc.start < len(exc.object)
-                else ""
-            )
-            raise TraceError(
-                Problem(file, line, "", f"the line is not UTF-8{where}", "write the trace in UTF-8")
-            ) from exc
-        except OSError as exc:
+        except UnicodeDecodeError as exc:  # a text stream's, reading the next line
+            raise _not_utf8(file, lineno + 1, exc, False) from exc
+        except OSError as exc:  # reading the next line
             raise TraceError(
                 Problem(file, lineno + 1, "", f"cannot read the file: {exc.strerror or exc}")
             ) from exc
+        finally:
+            if owned:
+                source.close()
         if checker is None:
             raise TraceError(
                 Problem(
@@ -476,6 +494,17 @@ def _parse_slowly(file: str, line: int, text: str) -> object:
 
 
 # -- helpers for messages ----------------------------------------------------------------------
+def _not_utf8(file: str, line: int, exc: UnicodeDecodeError, binary: bool) -> TraceError:
+    where = (
+        f" (byte 0x{exc.object[exc.start]:02x} at byte {exc.start + 1} of the line)"
+        if binary and isinstance(exc.object, bytes) and exc.start < len(exc.object)
+        else ""
+    )
+    return TraceError(
+        Problem(file, line, "", f"the line is not UTF-8{where}", "write the trace in UTF-8")
+    )
+
+
 def _stream_name(source: object) -> str:
     name = getattr(source, "name", None)
     return name if isinstance(name, str) else "(trace)"

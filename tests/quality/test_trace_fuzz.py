@@ -13,6 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hasm.errors import TraceError
+from hasm.oracle.clock import ticks
 from hasm.spec.model import Spec
 from hasm.trace.reader import TraceReader
 
@@ -26,14 +27,28 @@ HEADER: dict[str, Any] = {
 FUZZ = settings(max_examples=examples(200))
 
 
-def outcome(spec: Spec, data: str | bytes, *, memo: bool = True) -> tuple[str, object]:
-    """("records", the records) or ("error", the message); anything else fails the test."""
+def outcome(
+    spec: Spec, data: str | bytes, *, memo: bool = True, repeats: bool = False
+) -> tuple[str, object]:
+    """("records", the records) or ("error", the message); anything else fails the test. With
+    `repeats`, read as `hasm check` reads (`read_repeats`), each Repeat made into its record."""
     reader = TraceReader(spec)
     reader._memo = memo
     source = io.BytesIO(data) if isinstance(data, bytes) else io.StringIO(data)
     try:
-        _, records = reader.read(source, name="fuzz.jsonl")
-        return "records", list(records)
+        if not repeats:
+            _, records = reader.read(source, name="fuzz.jsonl")
+            return "records", list(records)
+        _, items = reader.read_repeats(source, name="fuzz.jsonl")
+        made = []
+        for item in items:
+            if isinstance(item, tuple):
+                line, t, ns, content = item
+                assert ns is None or ns == ticks(t)
+                made.append(content.record(line, t))
+            else:
+                made.append(item)
+        return "records", made
     except TraceError as exc:
         assert exc.problems
         for problem in exc.problems:
@@ -48,6 +63,7 @@ def both_ways(spec: Spec, data: str | bytes) -> tuple[str, object]:
     """The outcome, which must not depend on the memo of repeated lines."""
     first = outcome(spec, data)
     assert outcome(spec, data, memo=False) == first
+    assert outcome(spec, data, repeats=True) == first
     return first
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import json
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,12 +17,13 @@ from hypothesis import strategies as st
 from test_oracle import FAILED_CSNR, draw_trace, dump, normal_oracle, parse
 
 from hasm.core.semantics import Model
-from hasm.errors import ConformanceError
+from hasm.errors import ConformanceError, InputError, Problem
+from hasm.oracle.files import check_file
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import Spec
-from hasm.trace.reader import read_trace
+from hasm.trace.reader import TraceReader, read_trace
 from hasm.trace.writer import TraceWriter
 
 PUB, SUB = "IMPPub.example.net", "IMPSub.example.net"
@@ -142,6 +145,8 @@ def test_a_divergence_in_a_later_cycle_is_found_at_its_line(spec: Spec, mutate: 
     found, _ = same_with_and_without_memo(spec, dump(lines))
     assert found is not None
     assert found.line == at + 1
+    fast = fast_and_slow(spec, dump(lines))["divergence"]
+    assert {**fast, "file": "trace.jsonl"} == found.to_json()
 
 
 def test_the_memo_stays_within_its_size(spec: Spec, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -197,3 +202,88 @@ def test_the_memo_gives_what_exploring_again_gives(spec: Spec, data: st.DataObje
             record["t"] = data.draw(st.sampled_from([earlier, round(record["t"] + 0.5, 3)]))
             lines = [*lines[:i], *sorted(lines[i:], key=lambda r: r["t"])]
     same_with_and_without_memo(spec, dump(lines))
+
+
+# -- `hasm check`'s fast path changes nothing ------------------------------------------------------
+def every_line_read(spec: Spec, path: Path) -> dict[str, Any]:
+    """What check_file says of `path`, the slow way: every line decoded and checked by the
+    reader (no memo of lines), every record explored by the oracle (no memo of steps)."""
+    reader = TraceReader(spec)
+    reader._memo = False
+    checked, out = 0, {"verdict": "conforms"}
+    try:
+        header, records = reader.read(path, name=str(path))
+        oracle = Oracle.from_header(spec, header, memo=False)
+        for record in records:
+            oracle.record(record)
+            checked += 1
+    except ConformanceError as exc:
+        out = {"verdict": "diverges", "divergence": exc.divergence.to_json()}
+    except InputError as exc:
+        out = {"verdict": "input_error", "problems": [str(p) for p in exc.problems]}
+    return {**out, "records": checked}
+
+
+def fast_and_slow(spec: Spec, text: str | bytes) -> dict[str, Any]:
+    """check_file's verdict (read as bytes, repeated lines as Repeats, the memo of steps keyed on
+    them), which must be what reading every line gives."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "trace.jsonl"
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        verdict = check_file(spec, path).to_json()
+        slow = every_line_read(spec, path)
+    fast = {k: verdict[k] for k in ("verdict", "records", "divergence") if k in verdict}
+    if "problems" in verdict:
+        fast["problems"] = [
+            str(Problem(p["file"], p["line"], p["field"], p["message"], p["fix"]))
+            for p in verdict["problems"]
+        ]
+    assert fast == slow
+    return fast
+
+
+@pytest.mark.parametrize("mutate", ["bad time", "bad line", "none"])
+def test_check_file_reports_a_bad_line_of_a_repeating_trace_as_reading_every_line_does(
+    spec: Spec, mutate: str
+) -> None:
+    lines = cycles(spec, 4)
+    at = 3 * (len(lines) - 1) // 4 + 2  # in the last cycle, its lines all seen before but for t
+    text = dump(lines)
+    if mutate == "bad time":  # a number neither the memo nor JSON takes
+        text = text.replace(dump([lines[at]]), dump([{**lines[at], "t": 0}]).replace("0", "1_0", 1))
+    elif mutate == "bad line":
+        text = text.replace(dump([lines[at]]), dump([lines[at]])[:-3] + "\n")
+    found = fast_and_slow(spec, text)
+    if mutate == "none":
+        assert found == {"verdict": "conforms", "records": len(lines) - 1}
+    else:
+        assert found["verdict"] == "input_error" and found["records"] == at - 1
+        assert f"trace.jsonl:{at + 1}:" in found["problems"][0]
+
+
+@settings(max_examples=examples(60))
+@given(data=st.data())
+def test_check_file_gives_what_reading_every_line_gives(spec: Spec, data: st.DataObject) -> None:
+    header, *records = parse(draw_trace(data, spec))
+    if not records:
+        return
+    # The run three times over, shifted past a million seconds (times read off their digits)
+    # and by odd decimals, perhaps mutated: repeated lines at other times, and what breaks them.
+    shift = data.draw(st.sampled_from([0.0, 2500.5, 1_000_000.125, 123_456_789.0625]))
+    lines = [header, *records]
+    for _copy in (1, 2):
+        end = lines[-1]["t"] + shift
+        lines += [{**r, "t": round(r["t"] + end, 4)} for r in records]
+    if data.draw(st.booleans(), label="mutate"):
+        i = data.draw(st.integers(1, len(lines) - 1), label="line")
+        record = lines[i]
+        if "observe" in record and record["observe"].get("nodes"):
+            node = data.draw(st.sampled_from(sorted(record["observe"]["nodes"])), label="node")
+            record["observe"]["nodes"][node]["state"] = data.draw(
+                st.sampled_from(["Normal", "Idle", "Running in Backup Mode", FAILED_CSNR])
+            )
+        else:
+            earlier = lines[i - 1]["t"] if i > 1 else 0.0
+            record["t"] = data.draw(st.sampled_from([earlier, round(record["t"] + 0.5, 3)]))
+            lines = [*lines[:i], *sorted(lines[i:], key=lambda r: r["t"])]
+    fast_and_slow(spec, dump(lines))

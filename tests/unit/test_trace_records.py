@@ -8,9 +8,13 @@ from dataclasses import fields
 from typing import Any
 
 import pytest
+from conftest import examples
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hasm.errors import Problem, TraceError
-from hasm.trace.memo import PLAIN, LineMemo
+from hasm.oracle.clock import ticks
+from hasm.trace.memo import PLAIN, LineMemo, written_ns
 from hasm.trace.records import (
     EventLine,
     HeaderLine,
@@ -158,3 +162,42 @@ def test_the_memo_gives_up_on_a_trace_that_rarely_repeats(monkeypatch: pytest.Mo
         memo.record(f'{{"t": {line}, "event": "e{line}"}}', line)
     assert memo.table is None
     assert memo.record('{"t": 30, "event": "e2"}', 30) is None
+
+
+# -- a time read off its digits ------------------------------------------------------------------
+@settings(max_examples=examples(300))
+@given(
+    whole=st.integers(0, 10**15 - 1),
+    decimals=st.integers(0, 9),
+    fraction=st.integers(0, 10**9 - 1),
+)
+def test_a_time_in_ns_read_off_its_digits_is_what_the_oracle_makes_of_its_float(
+    whole: int, decimals: int, fraction: int
+) -> None:
+    text = str(whole) + (f".{fraction % 10**decimals:0{decimals}d}" if decimals else "")
+    found = written_ns(text.encode())
+    if len(text.replace(".", "")) > 15:
+        assert found is None  # beyond 15 digits a float may not keep the decimal
+    else:
+        assert found == ticks(float(text))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", ".", "1.", ".5", "01", "00.5", "-1", "+1", "1_0", " 1", "1e3", "1.0000000001", "١٢"],
+)
+def test_a_time_read_off_its_digits_is_only_a_plain_number(text: str) -> None:
+    assert written_ns(text.encode()) is None
+
+
+def test_a_sourced_line_is_remembered_without_its_source_only_as_json_reads_it() -> None:
+    checker = _Checker()
+    checker.sourced = True
+    memo = LineMemo(checker, json.JSONDecoder().decode)
+    line = '{"t": 1, "event": "login", "user": "a", "source": "polls.txt:%d"}'
+    assert memo.record(line % 1, 2) is not None
+    assert memo.record(line % 2, 3) is not None and checker.checked == 1  # the same rest
+    assert memo.record((line % 3) + "\x0c\n", 4) is None  # not JSON's white space
+    accented = memo.record(line.replace("polls", "pollé") % 4, 5)  # decoded, not cut:
+    assert accented is not None and checker.checked == 2
+    assert memo.record((line % 5).encode()[:-3] + b'\xff"}', 6) is None  # not UTF-8
