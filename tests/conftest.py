@@ -51,7 +51,7 @@ from hasm.spec.params import resolve_params
 SMALL_SPEC = Path(__file__).parent / "specs" / "small.yaml"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")
 
-KINDS = ("unit", "slow", "cli", "quality", "golden")
+KINDS = ("unit", "slow", "cli", "quality", "golden", "browser")
 TESTS = Path(__file__).parent
 
 
