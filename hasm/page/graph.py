@@ -40,7 +40,7 @@ class Bounds:
     configurations; at most `max_faults` faults at once; the spec's starting point `initial`."""
 
     users: int = 1
-    max_states: int = 3000
+    max_states: int = 5000
     max_faults: int = 1
     initial: str = "normal"
 
