@@ -183,7 +183,15 @@ def _record_words(spec: Spec, rec: TraceRecord) -> str:
         if rec.user is not None:
             parts.append(f"by {rec.user}")
         return "event " + " ".join(parts)
-    return "observe " + ", ".join(f"{k} {v}" for k, v in _observed(spec, rec).items())
+    # The record's fields are listed beside it; its words name the states seen, if any.
+    seen = _observed(spec, rec)
+    shown = [
+        f"{name} {seen[f'nodes.{name}.state']}"
+        for name in rec.nodes
+        if f"nodes.{name}.state" in seen
+    ]
+    count = f"{len(seen)} field(s)"
+    return "observe " + (f"{', '.join(shown)} ({count})" if shown else count)
 
 
 def _observed(spec: Spec, rec: TraceObservation) -> dict[str, str]:

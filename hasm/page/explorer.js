@@ -289,8 +289,13 @@
       });
       app.append(el("section", { class: "panel" }, el("h2", { text: "Records" }), list));
       app.append(diagramPanel());
-      highlight(T.nodes.map((name) => ((row.allowed || {})["nodes." + name + ".state"] || [])
-        .map((label) => labels[label]).filter((id) => id !== undefined)));
+      // Each node's state as observed where the spec allows it, else what the spec allows.
+      highlight(T.nodes.map((name) => {
+        const field = "nodes." + name + ".state";
+        const allowed = (row.allowed || {})[field] || [];
+        const seen = (row.observed[field] || "").split(" or ").filter((s) => allowed.includes(s));
+        return (seen.length ? seen : allowed).map((label) => labels[label]).filter((id) => id !== undefined);
+      }));
     }
 
     function fieldsTable(row, isDivergence) {

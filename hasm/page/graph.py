@@ -1,5 +1,5 @@
 """The explorer page's state space: the concrete configurations hasm's core reaches from a
-starting point, breadth first and bounded, each with every step the page offers from it.
+starting point, nearest first and bounded, each with every step the page offers from it.
 
 Nothing here knows a rule: every successor is `hasm.core.semantics.apply` of an input, and the
 clock moves by `advance` to the next instant something becomes possible or due
@@ -7,8 +7,9 @@ clock moves by `advance` to the next instant something becomes possible or due
 with a window [earliest, latest] may be fired when its window opens, or time may pass to the
 window's end, where it must fire: the two ends of what the spec leaves open.
 
-Two bounds keep the page small: at most `max_states` configurations are embedded (the first
-ones breadth first reaches, so the shortest stories are all there), and a step that would leave
+Two bounds keep the page small: at most `max_states` configurations are embedded (the nearest
+to the start, by `COST`: the stories of fewest events, each played out on the clock, come
+first), and a step that would leave
 more than `max_faults` faults at once (`Config.faults`) is shown but not taken. A step to a
 configuration past the state bound is kept with no target: the page says so, and how to widen
 the bound.
@@ -16,7 +17,7 @@ the bound.
 
 from __future__ import annotations
 
-from collections import deque
+import heapq
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -27,11 +28,18 @@ from hasm.core.semantics import Model, advance, apply, enabled, initial_config, 
 from hasm.core.semantics import offered as offered_actions
 from hasm.errors import InputError, Problem
 
-__all__ = ["Bounds", "Edge", "EdgeKind", "Graph", "Limit", "explore_page", "input_words"]
+__all__ = ["COST", "Bounds", "Edge", "EdgeKind", "Graph", "Limit", "explore_page", "input_words"]
 
 EdgeKind = Literal["event", "admin", "fire", "relogin", "wait"]
 # Why a step has no target: its configuration is past the state bound, or it breaks the fault bound.
 Limit = Literal["states", "faults"]
+
+# How far a step takes a configuration from the start, for choosing which ones to embed: an
+# event or an action costs three times what time passing, a timer firing or a re-login does,
+# so a story of a few events is embedded with its consequences played out (a failover to its
+# completion and the clients' re-login) before the stories of more events. Internal steps
+# still cost something: a timer that lapses and starts again forever cannot fill the page.
+COST: dict[EdgeKind, int] = {"event": 3, "admin": 3, "fire": 1, "relogin": 1, "wait": 1}
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,48 +83,66 @@ class Graph:
 
 
 def explore_page(model: Model, nodes: Sequence[str], bounds: Bounds) -> Graph:
-    """The configurations reachable from `bounds.initial`, breadth first, each with its steps."""
+    """The configurations nearest `bounds.initial` (see `COST`), each with its steps."""
     if bounds.initial not in model.spec.initial:
         known = ", ".join(sorted(model.spec.initial))
         why = f"unknown starting point {bounds.initial!r}"
         raise InputError(Problem("<command line>", None, "--initial", why, f"use one of: {known}"))
     names = (nodes[0], nodes[1])
     start = initial_config(model, bounds.initial, (bounds.users, bounds.users))
-    index = {start: 0}
-    configs = [start]
-    queue = deque([start])
-    edges: list[tuple[Edge, ...]] = []
     inputs = Inputs.of(model.spec, tuple(sorted(model.monitored)))
-    while queue:
-        config = queue.popleft()
-        out: list[Edge] = []
-        for kind, inp, steps in _steps(model, config, inputs):
-            for k, step in enumerate(steps):
-                words = input_words(model, names, inp)
-                if len(steps) > 1:
-                    words += f" ({_outcome(names, step, k, len(steps))})"
-                if step.config.faults() > bounds.max_faults:
-                    out.append(Edge(kind, words, None, "faults", step.rule))
-                    continue
-                target = index.get(step.config)
-                if target is None and len(configs) < bounds.max_states:
-                    target = index[step.config] = len(configs)
-                    configs.append(step.config)
-                    queue.append(step.config)
-                limit: Limit | None = "states" if target is None else None
-                out.append(Edge(kind, words, target, limit, step.rule))
-        instant = next_instant(model, config)
-        if instant is not None:
-            later = advance(model, config, instant)
-            target = index.get(later)
-            if target is None and len(configs) < bounds.max_states:
-                target = index[later] = len(configs)
-                configs.append(later)
-                queue.append(later)
-            words = f"let time pass to t={instant:g}"
-            out.append(Edge("wait", words, target, "states" if target is None else None))
-        edges.append(tuple(out))
-    return Graph(model, names, bounds, tuple(configs), tuple(edges))
+    # Dijkstra's order, ties broken by when a configuration was first met: deterministic. A
+    # configuration is embedded when it is settled, so the bound keeps the nearest ones.
+    best = {start: 0}
+    met = 0
+    heap: list[tuple[int, int, Config]] = [(0, met, start)]
+    settled: dict[Config, int] = {}
+    found: list[list[tuple[EdgeKind, str, Config, str | None, bool]]] = []
+    while heap and len(settled) < bounds.max_states:
+        cost, _, config = heapq.heappop(heap)
+        if config in settled:
+            continue
+        settled[config] = len(settled)
+        out = list(_successors(model, names, config, inputs, bounds.max_faults))
+        found.append(out)
+        for kind, _, target, _, faulty in out:
+            if faulty:
+                continue
+            further = cost + COST[kind]
+            if further < best.get(target, further + 1):
+                best[target] = further
+                met += 1
+                heapq.heappush(heap, (further, met, target))
+    configs = tuple(settled)
+    edges = tuple(
+        tuple(
+            Edge(kind, words, None, "faults", rule)
+            if faulty
+            else Edge(
+                kind, words, settled.get(target), None if target in settled else "states", rule
+            )
+            for kind, words, target, rule, faulty in out
+        )
+        for out in found
+    )
+    return Graph(model, names, bounds, configs, edges)
+
+
+def _successors(
+    model: Model, names: tuple[str, str], config: Config, inputs: Inputs, max_faults: int
+) -> Iterator[tuple[EdgeKind, str, Config, str | None, bool]]:
+    """Each step from `config`: its kind, words, target, rule, and whether it would leave
+    more than `max_faults` faults at once; last, time passing to the next instant."""
+    for kind, inp, steps in _steps(model, config, inputs):
+        for k, step in enumerate(steps):
+            words = input_words(model, names, inp)
+            if len(steps) > 1:
+                words += f" ({_outcome(names, step, k, len(steps))})"
+            yield kind, words, step.config, step.rule, step.config.faults() > max_faults
+    instant = next_instant(model, config)
+    if instant is not None:
+        later = advance(model, config, instant)
+        yield "wait", f"let time pass to t={instant:g}", later, None, False
 
 
 def _steps(

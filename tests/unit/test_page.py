@@ -3,6 +3,7 @@ page offers is what hasm's core does - the page computes nothing itself."""
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import subprocess
@@ -19,7 +20,7 @@ from hasm.core.semantics import Model, advance, apply, enabled, next_instant, of
 from hasm.errors import DiagramError
 from hasm.page import html as page_html_module
 from hasm.page.data import BEYOND_FAULTS, BEYOND_STATES, explorer_data, trace_data
-from hasm.page.graph import Bounds, Graph, explore_page
+from hasm.page.graph import COST, Bounds, Graph, explore_page
 from hasm.page.pages import explorer_page, trace_page
 from hasm.spec.model import Spec
 from tests.conftest import needs_dot
@@ -71,6 +72,29 @@ def test_the_state_space_stays_within_its_bounds(graph: Graph) -> None:
         for e in out:
             assert (e.target is None) == (e.limit is not None)
             assert e.target is None or 0 <= e.target < len(graph.configs)
+
+
+def test_the_nearest_configurations_are_the_ones_embedded(graph: Graph) -> None:
+    # Dijkstra over the embedded steps: every embedded configuration is at most as far from the
+    # start (events cost more than time passing, see COST) as any step the bound cut.
+    far = {0: 0}
+    heap = [(0, 0)]
+    while heap:
+        d, i = heapq.heappop(heap)
+        if d > far[i]:
+            continue
+        for e in graph.edges[i]:
+            if e.target is not None and d + COST[e.kind] < far.get(e.target, d + COST[e.kind] + 1):
+                far[e.target] = d + COST[e.kind]
+                heapq.heappush(heap, (far[e.target], e.target))
+    assert len(far) == len(graph.configs)
+    cut = [
+        far[i] + COST[e.kind]
+        for i, out in enumerate(graph.edges)
+        for e in out
+        if e.limit == "states"
+    ]
+    assert cut and max(far.values()) <= min(cut)
 
 
 def test_a_step_past_the_fault_bound_is_shown_untaken(spec: Spec, graph: Graph) -> None:
@@ -243,7 +267,27 @@ def test_the_canonical_page_is_under_five_megabytes(spec: Spec) -> None:
     html = explorer_page(Model(spec), NODES, Bounds(), "hasm explorer")
     size = len(html.encode("utf-8"))
     assert 1_000_000 < size < 5_000_000, size
-    assert len(embedded(html)["explorer"]["configs"]) == Bounds().max_states
+    data = embedded(html)["explorer"]
+    assert len(data["configs"]) == Bounds().max_states
+
+    # The default bound holds a failover's whole story: a critical service stops, the delay
+    # runs out, the users move, the client whose session ended logs in again on the peer.
+    def follow(i: int, kinds: tuple[str, ...]) -> int:
+        pairs = data["configs"][i]["e"]
+        for word, target in zip(pairs[::2], pairs[1::2], strict=True):
+            if data["steps"][word][0] in kinds:
+                assert target >= 0
+                return int(target)
+        raise AssertionError(f"configuration {i} offers none of {kinds}")
+
+    here = next(
+        t
+        for w, t in zip(data["configs"][0]["e"][::2], data["configs"][0]["e"][1::2], strict=True)
+        if data["steps"][w][1] == "service_stop presence_engine on pub"
+    )
+    for kinds in (("wait",), ("fire",), ("wait",), ("fire",), ("wait",), ("relogin",)):
+        here = follow(here, kinds)
+    assert data["configs"][here]["n"][1][3] == 2  # both users active on the peer
 
 
 # -- a trace -------------------------------------------------------------------------------------
