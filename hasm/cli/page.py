@@ -20,6 +20,7 @@ from hasm.cli.common import (
 )
 from hasm.core.semantics import Model
 from hasm.errors import InputError, Problem
+from hasm.page.data import MAX_RECORDS
 from hasm.page.graph import Bounds
 from hasm.page.pages import explorer_page, trace_page
 from hasm.spec.params import resolve_params
@@ -33,18 +34,35 @@ _NODES = "IMPPub.example.net,IMPSub.example.net"  # the names the packaged scena
 def cmd_explorer(args: argparse.Namespace) -> int:
     spec = spec_of(args)
     if args.trace is not None:
-        if args.param:
-            why = "a trace's parameters are its header's"
-            raise InputError(Problem("<command line>", None, "--param", why, "drop --param"))
-        html = trace_page(spec, args.trace, args.tolerance)
+        _refuse(args, ("param", "nodes", "initial", "users", "faults", "max_states"), "--trace")
+        records = MAX_RECORDS if args.max_records is None else args.max_records
+        html = trace_page(spec, args.trace, args.tolerance, records)
     else:
-        nodes = _nodes(args.nodes)
+        _refuse(args, ("max_records",), "no --trace")
+        if args.tolerance:
+            why = "widens a trace's timing bounds: it needs --trace"
+            raise InputError(Problem("<command line>", None, "--tolerance", why))
+        nodes = _nodes(args.nodes or _NODES)
         params = resolve_params(spec, overrides(args), file="<command line>", path="--param")
-        bounds = Bounds(args.users, args.max_states, args.faults, args.initial)
+        bounds = Bounds(
+            _DEFAULT.users if args.users is None else args.users,
+            _DEFAULT.max_states if args.max_states is None else args.max_states,
+            _DEFAULT.max_faults if args.faults is None else args.faults,
+            args.initial or _DEFAULT.initial,
+        )
         html = explorer_page(Model(spec, params), nodes, bounds, _command(args, bounds))
     with atomic_output(args.output) as out:  # all the work done before anything is written
         (out or sys.stdout).write(html)
     return EXIT_OK
+
+
+def _refuse(args: argparse.Namespace, names: tuple[str, ...], mode: str) -> None:
+    """Options that mean nothing in this mode are usage errors, not silently ignored."""
+    given = [n for n in names if getattr(args, n) is not None]
+    if given:
+        option = "--" + given[0].replace("_", "-")
+        why = f"means nothing with {mode}"
+        raise InputError(Problem("<command line>", None, option, why, f"drop {option}"))
 
 
 def _nodes(text: str) -> tuple[str, str]:
@@ -60,7 +78,7 @@ def _command(args: argparse.Namespace, bounds: Bounds) -> str:
     given = args.spec_file if args.spec_file is not None else args.spec
     words = ["hasm", "explorer", *([str(given)] if given is not None else [])]
     words += [f"--param={n}={v}" for n, v in (args.param or [])]
-    if args.nodes != _NODES:
+    if args.nodes is not None:
         words += ["--nodes", args.nodes]
     words += ["--initial", bounds.initial, "--users", str(bounds.users)]
     words += ["--faults", str(bounds.max_faults), "--max-states", str(2 * bounds.max_states)]
@@ -92,7 +110,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=Path,
         default=None,
         metavar="FILE",
-        help="embed this trace (format v1), checked as hasm check does, to scrub through",
+        help="embed this trace (format v1), checked as hasm check does, to scrub through; "
+        "the explorer's options then mean nothing",
     )
     page.add_argument(
         "-o",
@@ -105,33 +124,40 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_params(page)
     add_tolerance(page)
     page.add_argument(
-        "--nodes", default=_NODES, metavar="N1,N2", help=f"the two nodes' names (default {_NODES})"
+        "--nodes", default=None, metavar="N1,N2", help=f"the two nodes' names (default {_NODES})"
     )
     page.add_argument(
         "--initial",
-        default=_DEFAULT.initial,
+        default=None,
         metavar="POINT",
         help=f"the spec's starting point (default {_DEFAULT.initial})",
     )
     page.add_argument(
         "--users",
         type=_count(0),
-        default=_DEFAULT.users,
+        default=None,
         metavar="N",
         help=f"users homed on each node, signed in at the start (default {_DEFAULT.users})",
     )
     page.add_argument(
         "--faults",
         type=_count(0),
-        default=_DEFAULT.max_faults,
+        default=None,
         metavar="K",
         help=f"faults at once at most, as in hasm verify (default {_DEFAULT.max_faults})",
     )
     page.add_argument(
         "--max-states",
         type=_count(1),
-        default=_DEFAULT.max_states,
+        default=None,
         metavar="N",
         help=f"configurations embedded at most, breadth first (default {_DEFAULT.max_states})",
+    )
+    page.add_argument(
+        "--max-records",
+        type=_count(1),
+        default=None,
+        metavar="N",
+        help=f"with --trace: records embedded at most, and the divergent one (default {MAX_RECORDS})",
     )
     page.set_defaults(run=cmd_explorer)

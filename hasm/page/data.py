@@ -11,7 +11,7 @@ from typing import Any
 from hasm.core.config import NO_NODE, SIGNED_OUT, Config
 from hasm.core.semantics import Model, offered
 from hasm.core.views import documented_pairs, node_views
-from hasm.errors import ConformanceError, HasmError, InputError
+from hasm.errors import HasmError, InputError
 from hasm.oracle.files import check_file
 from hasm.oracle.oracle import Oracle
 from hasm.page.graph import Graph, input_words
@@ -19,7 +19,15 @@ from hasm.spec.model import Spec
 from hasm.trace.reader import read_trace
 from hasm.trace.records import TraceEvent, TraceObservation, TraceRecord
 
-__all__ = ["BEYOND_FAULTS", "BEYOND_STATES", "explorer_data", "spec_data", "trace_data"]
+__all__ = [
+    "BEYOND_FAULTS",
+    "BEYOND_STATES",
+    "LISTED_USERS",
+    "MAX_RECORDS",
+    "explorer_data",
+    "spec_data",
+    "trace_data",
+]
 
 # An edge's target when it has none: past the state bound, or breaking the fault bound.
 BEYOND_STATES, BEYOND_FAULTS = -1, -2
@@ -106,11 +114,21 @@ def _config_view(model: Model, nodes: tuple[str, str], config: Config) -> dict[s
 
 
 # -- a trace ---------------------------------------------------------------------------------------
-def trace_data(spec: Spec, path: Path, tolerance: float = 0.0) -> dict[str, Any]:
+# Records embedded at most: each carries what the spec allowed at its time, about a kilobyte.
+MAX_RECORDS = 1000
+# Up to this many users, each record lists where every user's session may be; beyond, only the
+# users the record observed (15,000 users would make every record megabytes).
+LISTED_USERS = 16
+
+
+def trace_data(
+    spec: Spec, path: Path, tolerance: float = 0.0, max_records: int = MAX_RECORDS
+) -> dict[str, Any]:
     """A trace checked as `hasm check` checks it (`check_file`: the same verdict and report),
-    with each record up to the divergence, what was observed and what the oracle's candidates
-    allowed at its time, before it (`Oracle.allowed` once the clock reached it). A file that
-    is not a valid trace raises InputError, located."""
+    with its first `max_records` records up to the divergence, each with what was observed
+    and what the oracle's candidates allowed at its time, before it (`Oracle.allowed` once the
+    clock reached it); the divergent record, wherever it is, with what its report allowed. A
+    file that is not a valid trace raises InputError, located."""
     verdict = check_file(spec, path, tolerance)
     if verdict.status == "input_error":
         raise InputError(list(verdict.problems))
@@ -118,12 +136,17 @@ def trace_data(spec: Spec, path: Path, tolerance: float = 0.0) -> dict[str, Any]
     stop = divergence.line if divergence is not None else None
     header, records = read_trace(path, spec, name=str(path))
     probe = Oracle.from_header(spec, header, tolerance, explain=False)
-    rows = []
+    every_user = len(header.users) <= LISTED_USERS
+    rows: list[dict[str, Any]] = []
+    total = 0
     for rec in _until(records, stop):
+        total += 1
+        if len(rows) >= max_records and rec.line != stop:
+            continue  # counted, not embedded: the verdict is the whole trace's
         row: dict[str, Any] = {"line": rec.line, "t": rec.t, "words": _record_words(spec, rec)}
         row["observed"] = _observed(spec, rec) if isinstance(rec, TraceObservation) else {}
         if rec.line != stop:
-            row["allowed"] = _allowed_at(probe, rec)
+            row["allowed"] = _allowed_at(probe, rec, row["observed"], every_user)
         rows.append(row)
     out: dict[str, Any] = {
         "file": verdict.file,
@@ -131,6 +154,8 @@ def trace_data(spec: Spec, path: Path, tolerance: float = 0.0) -> dict[str, Any]
         "users": dict(sorted(header.users.items())),
         "initial": header.initial,
         "verdict": verdict.status,
+        "checked": total,
+        "max_records": max_records,
         "records": rows,
     }
     if divergence is not None:
@@ -138,17 +163,8 @@ def trace_data(spec: Spec, path: Path, tolerance: float = 0.0) -> dict[str, Any]
             "line": divergence.line,
             "t": divergence.t,
             "text": str(divergence).splitlines(),
-            "fields": [
-                {
-                    "field": f.field,
-                    "observed": f.observed,
-                    "allowed": list(f.allowed),
-                    "conforms": f.conforms,
-                }
-                for f in divergence.fields
-            ],
         }
-        if divergence.line is not None and rows and rows[-1]["line"] == divergence.line:
+        if rows and rows[-1]["line"] == divergence.line:
             rows[-1]["allowed"] = {f.field: list(f.allowed) for f in divergence.fields}
     return out
 
@@ -162,14 +178,20 @@ def _until(records: Iterator[TraceRecord], stop: int | None) -> Iterator[TraceRe
             return
 
 
-def _allowed_at(probe: Oracle, rec: TraceRecord) -> dict[str, list[str]]:
-    """What the candidates allow every field to show at the record's time, before it; then
-    the record, fed as `hasm check` feeds it."""
+def _allowed_at(
+    probe: Oracle, rec: TraceRecord, observed: dict[str, list[str]], every_user: bool
+) -> dict[str, list[str]]:
+    """What the candidates allow each field to show at the record's time, before it (every
+    user's session only with few users); then the record, fed as `hasm check` feeds it."""
     try:
         probe.advance(rec.t)
-        allowed = {k: list(v) for k, v in sorted(probe.allowed().items())}
+        allowed = {
+            k: list(v)
+            for k, v in sorted(probe.allowed().items())
+            if every_user or not k.startswith("sessions.") or k in observed
+        }
         probe.record(rec)
-    except (ConformanceError, HasmError) as exc:
+    except HasmError as exc:
         # check_file accepted this record: only an oracle that disagrees with itself gets here.
         raise HasmError(f"line {rec.line}: the page's oracle lost the trace: {exc}") from exc
     return allowed
@@ -186,7 +208,7 @@ def _record_words(spec: Spec, rec: TraceRecord) -> str:
     # The record's fields are listed beside it; its words name the states seen, if any.
     seen = _observed(spec, rec)
     shown = [
-        f"{name} {seen[f'nodes.{name}.state']}"
+        f"{name} {' or '.join(seen[f'nodes.{name}.state'])}"
         for name in rec.nodes
         if f"nodes.{name}.state" in seen
     ]
@@ -194,29 +216,30 @@ def _record_words(spec: Spec, rec: TraceRecord) -> str:
     return "observe " + (f"{', '.join(shown)} ({count})" if shown else count)
 
 
-def _observed(spec: Spec, rec: TraceObservation) -> dict[str, str]:
+def _observed(spec: Spec, rec: TraceObservation) -> dict[str, list[str]]:
     """The fields an observation saw, in the words and field names the oracle's reports use
-    (`nodes.N.state`, labels for states and reasons), so each compares with what it allowed."""
-    out: dict[str, str] = {}
+    (`nodes.N.state`, labels for states and reasons), so each compares with what it allowed:
+    each field's value, or the values an ambiguous word may mean (RTMT's Backup Activated)."""
+    out: dict[str, list[str]] = {}
     for name, n in sorted(rec.nodes.items()):
         if n.state is not None:
             states = sorted(n.states) if n.states is not None else [n.state]
-            out[f"nodes.{name}.state"] = " or ".join(spec.states[s].label for s in states)
+            out[f"nodes.{name}.state"] = sorted(spec.states[s].label for s in states)
         if n.reason is not None:
-            out[f"nodes.{name}.reason"] = spec.reasons[n.reason].label
+            out[f"nodes.{name}.reason"] = [spec.reasons[n.reason].label]
         for attr in ("assigned_users", "active_users"):
             value = getattr(n, attr)
             if value is not None:
-                out[f"nodes.{name}.{attr}"] = str(value)
+                out[f"nodes.{name}.{attr}"] = [str(value)]
     if rec.ha_enabled is not None:
-        out["ha_enabled"] = "true" if rec.ha_enabled else "false"
+        out["ha_enabled"] = ["true" if rec.ha_enabled else "false"]
     if rec.offered is not None:
         for action in ("failover", "fallback"):
             chosen = getattr(rec.offered, action)
             if chosen is not None:
-                out[f"offered.{action}"] = "[" + ", ".join(sorted(chosen)) + "]"
+                out[f"offered.{action}"] = ["[" + ", ".join(sorted(chosen)) + "]"]
         if rec.offered.recover is not None:
-            out["offered.recover"] = "true" if rec.offered.recover else "false"
+            out["offered.recover"] = ["true" if rec.offered.recover else "false"]
     for user, node in sorted(rec.sessions.items()):
-        out[f"sessions.{user}"] = node if node is not None else "null"
+        out[f"sessions.{user}"] = [node if node is not None else "null"]
     return out

@@ -259,6 +259,11 @@
         : "does not conform: line " + T.divergence.line + " is the first record no behaviour allows";
       app.append(el("p", { id: "verdict", class: "verdict " + T.verdict, text: "Verdict: " + verdict }));
       if (!rows.length) { app.append(el("p", { text: "The trace has no records." })); return; }
+      if (T.checked > rows.length) {
+        app.append(el("p", { id: "records-note", class: "note", text: "The oracle checked " + T.checked +
+          " records; this page embeds the first " + T.max_records + (T.divergence ? " and the divergent one" : "") +
+          " (hasm explorer --max-records N embeds more)." }));
+      }
       const box = el("section", { class: "panel", id: "scrubber" });
       const slider = el("input", { id: "scrub", type: "range", min: "0", max: String(rows.length - 1),
         value: String(k), oninput: (e) => { location.hash = "#r=" + e.target.value; } });
@@ -293,7 +298,7 @@
       highlight(T.nodes.map((name) => {
         const field = "nodes." + name + ".state";
         const allowed = (row.allowed || {})[field] || [];
-        const seen = (row.observed[field] || "").split(" or ").filter((s) => allowed.includes(s));
+        const seen = (row.observed[field] || []).filter((s) => allowed.includes(s));
         return (seen.length ? seen : allowed).map((label) => labels[label]).filter((id) => id !== undefined);
       }));
     }
@@ -307,9 +312,9 @@
         el("th", { text: "" })));
       for (const f of fields) {
         const seen = row.observed[f];
-        const ok = seen === undefined ? "" : seen.split(" or ").some((s) => (allowed[f] || []).includes(s)) ? "ok" : "NOT";
+        const ok = seen === undefined ? "" : seen.some((s) => (allowed[f] || []).includes(s)) ? "ok" : "NOT";
         table.append(el("tr", { class: ok === "NOT" ? "not" : "" }, el("td", { text: f }),
-          el("td", { text: seen === undefined ? "-" : seen }),
+          el("td", { text: seen === undefined ? "-" : seen.join(" or ") }),
           el("td", { text: (allowed[f] || []).join(" | ") || "nothing" }), el("td", { class: "mark", text: ok })));
       }
       return table;

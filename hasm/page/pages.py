@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from hasm.core.semantics import Model
-from hasm.page.data import explorer_data, spec_data, trace_data
+from hasm.page.data import MAX_RECORDS, explorer_data, spec_data, trace_data
 from hasm.page.graph import Bounds, explore_page
 from hasm.page.html import diagram_svg, page_html
 from hasm.spec.model import Spec
@@ -26,11 +26,14 @@ def explorer_page(model: Model, nodes: Sequence[str], bounds: Bounds, command: s
     return page_html(f"hasm explorer: {model.spec.title}", data)
 
 
-def trace_page(spec: Spec, path: Path, tolerance: float = 0.0) -> str:
-    """The page to scrub through the trace `path`, checked against `spec` as `hasm check` does."""
+def trace_page(
+    spec: Spec, path: Path, tolerance: float = 0.0, max_records: int = MAX_RECORDS
+) -> str:
+    """The page to scrub through the trace `path`, checked against `spec` as `hasm check` does
+    (its first `max_records` records embedded, and the divergent one)."""
     data = {
         "spec": spec_data(spec),
-        "trace": trace_data(spec, path, tolerance),
+        "trace": trace_data(spec, path, tolerance, max_records),
         "svg": diagram_svg(spec),
     }
     return page_html(f"hasm explorer: {path.name}", data)

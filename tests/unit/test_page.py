@@ -19,10 +19,11 @@ from hasm.core.search import Inputs
 from hasm.core.semantics import Model, advance, apply, enabled, next_instant, offered
 from hasm.errors import DiagramError
 from hasm.page import html as page_html_module
-from hasm.page.data import BEYOND_FAULTS, BEYOND_STATES, explorer_data, trace_data
+from hasm.page.data import BEYOND_FAULTS, BEYOND_STATES, _observed, explorer_data, trace_data
 from hasm.page.graph import COST, Bounds, Graph, explore_page
 from hasm.page.pages import explorer_page, trace_page
 from hasm.spec.model import Spec
+from hasm.trace.records import NodeObservation, TraceObservation
 from tests.conftest import needs_dot
 
 NODES = ("pub", "sub")
@@ -304,11 +305,11 @@ def test_a_conforming_trace_is_embedded_with_what_was_allowed(spec: Spec, tmp_pa
     rows = data["records"]
     assert len(rows) == len(path.read_text().splitlines()) - 1
     first = rows[0]
-    assert first["observed"]["nodes.IMPPub.example.net.state"] == "Normal"
+    assert first["observed"]["nodes.IMPPub.example.net.state"] == ["Normal"]
     assert first["allowed"]["nodes.IMPPub.example.net.state"] == ["Normal"]
     for row in rows:
         for field, seen in row["observed"].items():
-            assert seen in row["allowed"][field], (row["line"], field)
+            assert set(seen) & set(row["allowed"][field]), (row["line"], field)
 
 
 def test_a_divergent_trace_shows_its_divergence(spec: Spec, tmp_path: Path) -> None:
@@ -325,7 +326,7 @@ def test_a_divergent_trace_shows_its_divergence(spec: Spec, tmp_path: Path) -> N
     last = data["records"][-1]
     assert last["line"] == 4
     assert last["allowed"]["nodes.IMPPub.example.net.state"] == ["Normal"]
-    assert last["observed"]["nodes.IMPPub.example.net.state"] == "Failing Over"
+    assert last["observed"]["nodes.IMPPub.example.net.state"] == ["Failing Over"]
     html = trace_page(spec, bad)
     assert embedded(html)["trace"] == data
 
@@ -338,3 +339,33 @@ def test_a_bad_trace_is_located_bad_input(spec: Spec, tmp_path: Path) -> None:
     with pytest.raises(InputError) as caught:
         trace_data(spec, bad)
     assert any(p.line == 2 for p in caught.value.problems)
+
+
+def test_a_long_trace_embeds_its_first_records_and_its_divergence(
+    spec: Spec, tmp_path: Path
+) -> None:
+    good = simulated(spec, tmp_path)
+    lines = good.read_text().splitlines()
+    conforming = trace_data(spec, good, max_records=3)
+    assert [r["line"] for r in conforming["records"]] == [2, 3, 4]
+    assert conforming["checked"] == len(lines) - 1
+    # The last observation contradicted: the divergence is embedded past the bound too.
+    last = json.loads(lines[-1])
+    assert "observe" in last
+    last["observe"] = {"ha_enabled": False}
+    bad = tmp_path / "late.jsonl"
+    bad.write_text("\n".join([*lines[:-1], json.dumps(last)]) + "\n")
+    data = trace_data(spec, bad, max_records=3)
+    assert [r["line"] for r in data["records"]] == [2, 3, 4, len(lines)]
+    assert data["records"][-1]["allowed"]["ha_enabled"] == ["true"]
+    assert data["records"][-1]["observed"]["ha_enabled"] == ["false"]
+
+
+def test_an_observed_label_is_one_value_even_with_or_in_it(spec: Spec) -> None:
+    # P11's reason is printed "Initialization or Critical Services Down": one string, which a
+    # page that split words on " or " would read as two.
+    reason = next(r.id for r in spec.reasons.values() if " or " in r.label)
+    rec = TraceObservation(
+        2, 0.0, {"pub": NodeObservation(None, reason, None, None)}, {}, None, None
+    )
+    assert _observed(spec, rec) == {"nodes.pub.reason": [spec.reasons[reason].label]}

@@ -53,14 +53,19 @@ def test_the_spec_may_be_given_positionally(tmp_path: Path) -> None:
         (["--nodes", "pub,pub"], "--nodes: a group has two distinct node names"),
         (["--initial", "nowhere"], "--initial: unknown starting point 'nowhere'"),
         (["--param", "no_such_param=3"], "unknown parameter 'no_such_param'"),
-        (["--trace", "missing.jsonl"], "missing.jsonl"),
+        (["--max-records", "5"], "--max-records: means nothing with no --trace"),
+        (["--tolerance", "0.5"], "--tolerance: widens a trace's timing bounds: it needs --trace"),
+        (["--trace", "missing.jsonl"], "missing.jsonl: cannot read the file"),
+        (["--trace", "t.jsonl", "--users", "2"], "--users: means nothing with --trace"),
+        (["--trace", "t.jsonl", "--max-states", "9"], "--max-states: means nothing with --trace"),
     ],
 )
 def test_bad_options_are_one_located_line_and_nothing_written(
     args: list[str], said: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "page.html"
-    assert hasm("explorer", *SMALL, *args, "-o", str(out)) == 2
+    bounded = [] if "--trace" in args else SMALL
+    assert hasm("explorer", *bounded, *args, "-o", str(out)) == 2
     err = capsys.readouterr().err
     assert said in err
     assert "Traceback" not in err
