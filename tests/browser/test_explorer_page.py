@@ -243,3 +243,22 @@ def test_a_verify_counterexample_opens_as_a_trace(browser: WebDriver, tmp_path: 
     browser.find_element(By.ID, "goto-divergence").click()
     assert "divergent" in str(browser.find_element(By.ID, "record").get_attribute("class"))
     browser.save_screenshot(str(tmp_path / "counterexample.png"))
+
+
+def test_without_graphviz_the_page_works_and_says_so(
+    browser: WebDriver, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from hasm.errors import DiagramError  # noqa: PLC0415
+    from hasm.page import html  # noqa: PLC0415
+
+    def missing(source: str, fmt: str) -> bytes:
+        raise DiagramError("graphviz's 'dot' is missing")
+
+    monkeypatch.setattr(html, "render", missing)
+    page = tmp_path / "no-dot.html"
+    assert hasm("explorer", "--max-states", "40", "-o", str(page)) == 0
+    browser.get(page.as_uri())
+    assert "No diagram" in text(browser, "no-diagram")
+    click_step(browser, f"failover on {FIRST}")
+    assert states(browser) == ("Failing Over", "Taking Over")
+    browser.save_screenshot(str(tmp_path / "no-dot.png"))

@@ -329,6 +329,7 @@ def test_a_divergent_trace_shows_its_divergence(spec: Spec, tmp_path: Path) -> N
     assert last["observed"]["nodes.IMPPub.example.net.state"] == ["Failing Over"]
     html = trace_page(spec, bad)
     assert embedded(html)["trace"] == data
+    assert trace_page(spec, bad) == html  # the same bytes again
 
 
 def test_a_bad_trace_is_located_bad_input(spec: Spec, tmp_path: Path) -> None:
