@@ -134,8 +134,9 @@
       highlight([[c.n[0][0]], [c.n[1][0]]]);
       if (!X.complete) {
         app.append(el("p", { class: "note", id: "bound-note",
-          text: "This page embeds the first " + X.configs.length + " configurations breadth first reaches, " +
-                "with at most " + X.bounds.max_faults + " fault(s) at once. To go further: " + X.command }));
+          text: "This page embeds the " + X.configs.length + " configurations nearest the start (an event or " +
+                "an action counting as three steps of time, timers or re-logins), with at most " +
+                X.bounds.max_faults + " fault(s) at once. To go further: " + X.command }));
       }
     }
 
@@ -195,7 +196,7 @@
       if (beyond !== null) {
         const [kind, words] = X.steps[beyond.step];
         box.append(el("div", { id: "edge", class: "edge" },
-          el("p", { text: "Not explored: " + words + " (" + kind + ")." }),
+          el("p", { text: "Not explored: " + words + " (" + kind + "). The page above is the configuration before it." }),
           el("p", { text: beyond.kind === BEYOND_STATES
             ? "It leads to a configuration past this page's bound of " + X.bounds.max_states +
               " configurations. This command embeds more: " + X.command
