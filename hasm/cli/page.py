@@ -151,7 +151,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         type=_count(1),
         default=None,
         metavar="N",
-        help=f"configurations embedded at most, breadth first (default {_DEFAULT.max_states})",
+        help=f"configurations embedded at most, the nearest the start (default {_DEFAULT.max_states})",
     )
     page.add_argument(
         "--max-records",
