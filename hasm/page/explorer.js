@@ -87,12 +87,16 @@
       return m[1].split(".").map(Number);
     }
 
+    // A click renders at once (a test or a person may act again before hashchange fires); the
+    // hashchange of that same hash then finds it rendered. Back, reload and links render there.
+    let rendered = null;
     function go(path) {
-      const hash = path.length ? "#p=" + path.join(".") : "#p=";
-      if (location.hash !== hash) location.hash = hash; else render();
+      location.hash = path.length ? "#p=" + path.join(".") : "#p=";
+      render();
     }
 
     function render() {
+      rendered = location.hash;
       const { seen, path, beyond } = walk(readHash());
       const here = seen[seen.length - 1];
       const c = X.configs[here];
@@ -235,7 +239,7 @@
       return box;
     }
 
-    window.addEventListener("hashchange", render);
+    window.addEventListener("hashchange", () => { if (location.hash !== rendered) render(); });
     render();
   }
 
@@ -252,7 +256,14 @@
       return Math.min(Math.max(k, 0), Math.max(rows.length - 1, 0));
     }
 
+    let rendered = null;
+    function show(k) {
+      location.hash = "#r=" + k;
+      render();
+    }
+
     function render() {
+      rendered = location.hash;
       const k = position();
       app.replaceChildren();
       app.append(el("h1", { text: "Trace " + T.file + " against " + SPEC.title }));
@@ -267,9 +278,9 @@
       }
       const box = el("section", { class: "panel", id: "scrubber" });
       const slider = el("input", { id: "scrub", type: "range", min: "0", max: String(rows.length - 1),
-        value: String(k), oninput: (e) => { location.hash = "#r=" + e.target.value; } });
-      const prev = el("button", { id: "prev", text: "Previous record", onclick: () => { location.hash = "#r=" + Math.max(0, k - 1); } });
-      const next = el("button", { id: "next", text: "Next record", onclick: () => { location.hash = "#r=" + Math.min(rows.length - 1, k + 1); } });
+        value: String(k), oninput: (e) => show(e.target.value) });
+      const prev = el("button", { id: "prev", text: "Previous record", onclick: () => show(Math.max(0, k - 1)) });
+      const next = el("button", { id: "next", text: "Next record", onclick: () => show(Math.min(rows.length - 1, k + 1)) });
       box.append(el("p", {}, prev, " ", slider, " ", next));
       const row = rows[k];
       const isDivergence = T.divergence && row.line === T.divergence.line;
@@ -281,7 +292,7 @@
         const div = el("section", { class: "panel divergence", id: "divergence" },
           el("h2", {}, "Divergence at line " + T.divergence.line + " ",
             el("button", { id: "goto-divergence", text: "show it", onclick: () => {
-              location.hash = "#r=" + rows.findIndex((r) => r.line === T.divergence.line); } })));
+              show(rows.findIndex((r) => r.line === T.divergence.line)); } })));
         const pre = el("pre", {});
         pre.textContent = T.divergence.text.join("\n");
         div.append(pre);
@@ -290,7 +301,7 @@
       const list = el("ol", { id: "records", class: "records" });
       rows.forEach((r, i) => {
         const cls = [i === k ? "current" : "", T.divergence && r.line === T.divergence.line ? "divergent" : ""].join(" ");
-        list.append(el("li", { class: cls, onclick: () => { location.hash = "#r=" + i; } },
+        list.append(el("li", { class: cls, onclick: () => show(i) },
           "line " + r.line + ", t=" + secs(r.t) + ": " + r.words));
       });
       app.append(el("section", { class: "panel" }, el("h2", { text: "Records" }), list));
@@ -321,7 +332,7 @@
       return table;
     }
 
-    window.addEventListener("hashchange", render);
+    window.addEventListener("hashchange", () => { if (location.hash !== rendered) render(); });
     render();
   }
 
