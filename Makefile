@@ -9,7 +9,7 @@ export PYTHONHASHSEED := 0
 # turn it off for these targets.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: demo test quick bench lint typecheck pytest graphviz diagrams clean docs
+.PHONY: demo test quick bench lint typecheck pytest graphviz browser diagrams clean docs
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -25,6 +25,15 @@ graphviz:
 	      || { echo "could not install graphviz: run 'apt-get install graphviz' as root" >&2; exit 1; }; \
 	  else echo "graphviz's 'dot' is missing: run 'sudo apt-get install graphviz'" >&2; exit 1; fi; }
 
+# Debian's chromium and its driver run tests/browser (the explorer page in a real browser);
+# installed as graphviz is. Without them those tests skip, saying why: this target never fails.
+browser:
+	@{ command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	      || echo "could not install chromium: tests/browser will skip; run 'apt-get install chromium chromium-driver' as root" >&2; \
+	  else echo "chromium is missing: tests/browser will skip; run 'sudo apt-get install chromium chromium-driver'" >&2; fi; }
+
 demo: $(STAMP) graphviz
 	$(VENV)/bin/hasm demo
 
@@ -37,7 +46,7 @@ typecheck: $(STAMP)
 
 # Every kind of test (tests/*/), each Hypothesis test with its full number of examples. A few
 # tests take seconds each: a worker that runs out of tests takes some of the other's.
-pytest: $(STAMP) graphviz
+pytest: $(STAMP) graphviz browser
 	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q -n 2 --dist worksteal
 
 test: lint typecheck pytest

@@ -8,7 +8,8 @@ services and timers are named by their ids in `specs/imp-ha.yaml`.
 Each directory under tests/ is a kind of test and marks its tests with its name, so that `-m`
 selects kinds: unit (fast, in one process), slow (explorations of the canonical spec and its
 generated suite), cli (real processes and whole pytest runs), quality (do the tools find the hard
-cases: planted bugs, mutants, fuzzing, reach) and golden (the committed artefacts are current).
+cases: planted bugs, mutants, fuzzing, reach), golden (the committed artefacts are current) and
+browser (the explorer page in Debian's chromium; skipped, saying why, without it).
 
 `HYPOTHESIS_PROFILE` picks the profile: `ci` (the default; what `make test` runs) or `dev` (a
 tenth of the examples; what `make quick` runs). A test that draws more or fewer examples than the
@@ -51,7 +52,7 @@ from hasm.spec.params import resolve_params
 SMALL_SPEC = Path(__file__).parent / "specs" / "small.yaml"
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="graphviz's dot is absent")
 
-KINDS = ("unit", "slow", "cli", "quality", "golden")
+KINDS = ("unit", "slow", "cli", "quality", "golden", "browser")
 TESTS = Path(__file__).parent
 
 

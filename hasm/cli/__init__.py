@@ -7,14 +7,14 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from hasm.cli import about, check, diagram, explain, importing, review, run, suite, verify
+from hasm.cli import about, check, diagram, explain, importing, page, review, run, suite, verify
 from hasm.cli.common import EXIT_FALSE, EXIT_INPUT, EXIT_OK, Parser, check_usage
 from hasm.errors import HasmError, InputError
 
 __all__ = ["EXIT_FALSE", "EXIT_INPUT", "EXIT_OK", "build_parser", "main"]
 
 # Each module adds its subcommands with `register(sub)`; their order is the order of `hasm -h`.
-COMMANDS = (run, importing, check, explain, verify, suite, diagram, review, about)
+COMMANDS = (run, importing, check, explain, verify, suite, diagram, page, review, about)
 
 
 def build_parser() -> argparse.ArgumentParser:

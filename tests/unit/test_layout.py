@@ -22,6 +22,7 @@ TIERS: tuple[frozenset[str], ...] = (
     frozenset({"sim", "oracle", "adapters"}),
     frozenset({"explorer", "suite"}),
     frozenset({"review"}),
+    frozenset({"page"}),  # the explorer page embeds the review's overview diagram
     frozenset({"cli", "strategies", "pytest_plugin", "__init__", "__main__"}),
 )
 TIER = {room: level for level, rooms in enumerate(TIERS) for room in rooms}
