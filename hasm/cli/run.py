@@ -194,9 +194,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         add_spec(p, positional=spec_positional)
         p.add_argument("--seed", type=int, default=0, help="seed of the run's choices (default 0)")
         add_params(p)
-        p.add_argument(
-            "--quiet", action="store_true", help="print only the summary, not the timeline"
-        )
+        # -q/--quiet (every subcommand's) prints only the summary, not the timeline.
 
     simulate = sub.add_parser(
         "simulate", help="play a scenario on the virtual clock; print its timeline"
