@@ -10,9 +10,9 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
-from xml.sax.saxutils import escape, quoteattr
 
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
+from hasm.junit import Case, junit_report
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
 from hasm.oracle.story import Story
@@ -266,25 +266,15 @@ def exit_code(verdicts: Sequence[Verdict]) -> int:
 
 def junit_xml(verdicts: Sequence[Verdict], suite: str = "hasm check") -> str:
     """A JUnit XML report: one test case per trace; a divergence is a failure, bad input an error."""
-    failures = sum(1 for v in verdicts if v.status == "diverges")
-    errors = sum(1 for v in verdicts if v.status == "input_error")
-    lines = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        f'<testsuite name={quoteattr(suite)} tests="{len(verdicts)}" '
-        f'failures="{failures}" errors="{errors}">',
-    ]
+    cases = []
     for v in verdicts:
-        lines.append(f'  <testcase classname="hasm.oracle.files" name={quoteattr(v.file)}>')
         if v.divergence is not None:
             message = f"line {v.divergence.line}, t={v.divergence.t:g}: does not conform"
-            lines.append(
-                f"    <failure message={quoteattr(message)}>{escape(str(v.divergence))}</failure>"
-            )
+            case = Case("hasm.oracle.files", v.file, "failure", message, str(v.divergence))
         elif v.problems:
             text = "\n".join(str(p) for p in v.problems)
-            lines.append(
-                f"    <error message={quoteattr(str(v.problems[0]))}>{escape(text)}</error>"
-            )
-        lines.append("  </testcase>")
-    lines.append("</testsuite>")
-    return "\n".join(lines) + "\n"
+            case = Case("hasm.oracle.files", v.file, "error", str(v.problems[0]), text)
+        else:
+            case = Case("hasm.oracle.files", v.file)
+        cases.append(case)
+    return junit_report(suite, cases)
