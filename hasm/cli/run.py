@@ -16,12 +16,13 @@ from hasm.cli.common import (
     add_params,
     add_spec,
     atomic_output,
+    output_of,
     overrides,
     spec_of,
 )
 from hasm.core.config import Config
 from hasm.core.views import node_views
-from hasm.errors import ConformanceError
+from hasm.errors import ConformanceError, InputError
 from hasm.oracle.oracle import Oracle
 from hasm.review.timeline import TimelineWriter
 from hasm.review.timeline_svg import TimelineRecorder, to_svg
@@ -37,20 +38,54 @@ __all__ = ["cmd_demo", "cmd_simulate", "cmd_validate", "register"]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    spec = spec_of(args)
+    shown = output_of(args)
+    try:
+        spec = spec_of(args)
+    except InputError as exc:
+        if args.format == "json":  # the verdict on stdout too; the located lines still on stderr
+            print(json.dumps(_problems_json(exc), indent=2, sort_keys=True))
+        raise
     # The vendor's advice on parameter values: reported, never failing (exit stays 0).
-    for param, message in broken_advice(spec, resolve_params(spec)):
+    advice = broken_advice(spec, resolve_params(spec))
+    for param, message in advice:
         print(
-            f"{spec.path}:{param.line}: parameters.{param.name}: warning: {message}",
+            f"{spec.path}:{param.line}: parameters.{param.name}: {shown.warn('warning')}: "
+            f"{message}",
             file=sys.stderr,
         )
-    print(
-        f"{spec.path}: ok - {len(spec.states)} states, {len(spec.reasons)} reasons, "
-        f"{len(spec.parameters)} parameters, {len(spec.timers)} timers, "
-        f"{len(spec.transitions)} transitions, {len(spec.invariants)} invariants, "
-        f"{len(spec.assumptions)} assumptions"
-    )
+    counts = {
+        "states": len(spec.states),
+        "reasons": len(spec.reasons),
+        "parameters": len(spec.parameters),
+        "timers": len(spec.timers),
+        "transitions": len(spec.transitions),
+        "invariants": len(spec.invariants),
+        "assumptions": len(spec.assumptions),
+    }
+    if args.format == "json":
+        doc = {
+            "file": str(spec.path),
+            "spec": spec.id,
+            "valid": True,
+            "counts": counts,
+            "warnings": [
+                {"line": p.line, "field": f"parameters.{p.name}", "message": m} for p, m in advice
+            ],
+        }
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(f"{spec.path}: {shown.good('ok')} - " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return EXIT_OK
+
+
+def _problems_json(exc: InputError) -> dict[str, object]:
+    return {
+        "valid": False,
+        "problems": [
+            {"file": p.file, "line": p.line, "field": p.path, "message": p.message, "fix": p.fix}
+            for p in exc.problems
+        ],
+    }
 
 
 def _play(
@@ -188,6 +223,9 @@ def _verdict(spec: Spec, text: str, name: str) -> str:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = sub.add_parser("validate", help="load a spec and report every problem in it")
     add_spec(validate)
+    validate.add_argument(
+        "--format", choices=("text", "json"), default="text", help="report format"
+    )
     validate.set_defaults(run=cmd_validate)
 
     def run_options(p: argparse.ArgumentParser, *, spec_positional: bool) -> None:
