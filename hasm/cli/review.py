@@ -7,7 +7,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, spec_of
+from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, output_of, spec_of
 from hasm.errors import InputError, Problem
 from hasm.junit import Case, junit_report
 from hasm.review.diff import diff_specs
@@ -48,7 +48,13 @@ def cmd_lint(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(lint_json(result))
     else:
-        for line in lint_text(result, accepted=args.accepted):
+        lines = lint_text(result, accepted=args.accepted)
+        # The summary's verdict word, coloured: "clean", or "N finding(s)".
+        shown = output_of(args)
+        verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
+        paint = shown.good if result.clean else shown.bad
+        lines[-1] = lines[-1].replace(f": {verdict};", f": {paint(verdict)};", 1)
+        for line in lines:
             print(line)
     return EXIT_OK if result.clean else EXIT_FALSE
 

@@ -140,11 +140,12 @@ def _play(
             print(line)
         print()
     print(f"{scenario.name}: state pairs passed: {', '.join(run.pairs) or 'none'}")
+    shown = output_of(args)
     if run.failures:
         for failure in run.failures:
-            print(f"{scenario.name}: expectation NOT met: {failure}")
+            print(f"{scenario.name}: {shown.bad('expectation NOT met')}: {failure}")
     else:
-        print(f"{scenario.name}: expectations met")
+        print(f"{scenario.name}: {shown.good('expectations met')}")
     return run
 
 
