@@ -9,7 +9,7 @@ from pathlib import Path
 
 from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, output_of, spec_of
 from hasm.errors import InputError, Problem
-from hasm.junit import Case, junit_report
+from hasm.oracle.junit import Case, junit_report
 from hasm.review.diff import diff_specs
 from hasm.review.diff import render_json as diff_json
 from hasm.review.diff import render_text as diff_text

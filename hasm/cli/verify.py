@@ -26,7 +26,7 @@ from hasm.cli.common import (
 from hasm.core.search import MAX_FAULTS
 from hasm.errors import InputError, Problem
 from hasm.explorer.explore import Exploration, Variant, VariantResult, explore
-from hasm.junit import Case, junit_report
+from hasm.oracle.junit import Case, junit_report
 from hasm.spec.model import Spec
 
 __all__ = ["cmd_verify", "register", "summary", "verify_json", "verify_junit"]

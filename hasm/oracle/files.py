@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Literal, cast
 
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
-from hasm.junit import Case, junit_report
+from hasm.oracle.junit import Case, junit_report
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
 from hasm.oracle.story import Story

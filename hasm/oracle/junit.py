@@ -1,6 +1,8 @@
-"""JUnit XML, the report CI servers read: one home for `hasm check`, `hasm verify` and
-`hasm lint --junit`. A test case passes, fails (the property does not hold), errs (bad input)
-or is skipped (not decided, or accepted on purpose)."""
+"""JUnit XML, the report CI servers read: the one writer of `check`, `verify` and `lint --junit`.
+
+It lives beside the trace files' verdicts, whose report it was first; the CLI's other reports
+use it from above. A test case passes, fails (the property does not hold), errs (bad input) or
+is skipped (not decided, or accepted on purpose)."""
 
 from __future__ import annotations
 
