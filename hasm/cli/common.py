@@ -188,21 +188,28 @@ def tolerance(text: str) -> float:
 # -- what every subcommand prints around its results: quiet, verbose, colour, progress ----------
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """`-q`, `-v` and `--color`, the same on every subcommand (`hasm.cli.build_parser` adds
-    them to each)."""
-    parser.add_argument(
+    them to each). A subcommand that defines one of these spellings itself keeps its own."""
+    taken = set(parser._option_string_actions)
+
+    def add(*names: str, **how: Any) -> None:
+        free = [n for n in names if n not in taken]
+        if len(free) == len(names):
+            parser.add_argument(*free, **how)
+
+    add(
         "-q",
         "--quiet",
         action="store_true",
         help="no progress on stderr; only results (simulate and demo: only the summary)",
     )
-    parser.add_argument(
+    add(
         "-v",
         "--verbose",
         action="store_true",
         help="progress on stderr even when it is not a terminal, a line every few seconds "
         "(for CI logs)",
     )
-    parser.add_argument(
+    add(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
