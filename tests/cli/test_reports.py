@@ -5,12 +5,14 @@ spelling is one located line, exit 2, nothing written."""
 from __future__ import annotations
 
 import json
+import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from hasm.cli import main
+from hasm.explorer.explore import explore
 from hasm.spec.loader import load_spec
 
 SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
@@ -245,3 +247,22 @@ def test_lint_junit_nowhere_writes_nothing(
     assert main(["lint", str(SMALL), "--junit", str(nowhere)]) == 2
     assert capsys.readouterr().err.startswith(f"hasm: {nowhere}: cannot write here")
     assert not nowhere.parent.exists()
+
+
+def test_the_deadline_hook_changes_nothing_unless_it_is_reached() -> None:
+    """The explorer's deadline: far off, the same exploration as none; passed, every variant is
+    incomplete and none is taken as covered by another."""
+    spec = load_spec(SMALL)
+    plain = explore(spec)
+    far = explore(spec, deadline=time.monotonic() + 3600)
+    assert far.complete and plain.complete
+    assert (far.states, far.zones, far.transitions, far.pairs) == (
+        plain.states,
+        plain.zones,
+        plain.transitions,
+        plain.pairs,
+    )
+    passed = explore(spec, deadline=time.monotonic() - 1)
+    assert not passed.complete
+    assert all(not r.complete and r.same_as is None and r.within is None for r in passed.variants)
+    assert passed.states < plain.states
