@@ -14,7 +14,8 @@ import functools
 import itertools
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+import signal
+from collections.abc import Callable, Generator, Sequence
 from typing import Any, TypeVar
 
 __all__ = ["parallel_map", "process_count"]
@@ -35,7 +36,9 @@ def process_count(jobs: int, items: int) -> int:
     return max(1, min(items, jobs if jobs > 0 else os.cpu_count() or 1))
 
 
-def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = 1) -> Iterator[R]:
+def parallel_map(
+    fn: Callable[[T], R], items: Sequence[T], jobs: int = 1
+) -> Generator[R, None, None]:
     """`fn` of each of `items`, in their order, each yielded as soon as it and those before it
     are done, computed in up to `jobs` processes (0: one per core; 1: in this process, one at
     a time as the results are asked for). An exception `fn` raises in a worker is raised
@@ -47,10 +50,18 @@ def parallel_map(fn: Callable[[T], R], items: Sequence[T], jobs: int = 1) -> Ite
     slot = next(_NUMBERS)
     _WORK[slot] = (fn, items)
     try:
-        with multiprocessing.get_context("fork").Pool(count) as pool:
+        with multiprocessing.get_context("fork").Pool(
+            count, initializer=_ignore_interrupts
+        ) as pool:
             yield from pool.imap(functools.partial(_work_on, slot), range(len(items)), chunksize=1)
     finally:
         del _WORK[slot]
+
+
+def _ignore_interrupts() -> None:
+    """In a worker: Ctrl-C is the parent's to handle (it ends the pool); a worker that raised
+    KeyboardInterrupt too would print a traceback of its own."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _work_on(slot: int, index: int) -> Any:

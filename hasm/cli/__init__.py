@@ -8,7 +8,15 @@ import sys
 from collections.abc import Callable, Sequence
 
 from hasm.cli import about, check, diagram, explain, importing, page, review, run, suite, verify
-from hasm.cli.common import EXIT_FALSE, EXIT_INPUT, EXIT_OK, Parser, check_usage
+from hasm.cli.common import (
+    EXIT_FALSE,
+    EXIT_INPUT,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    Parser,
+    add_output_options,
+    check_usage,
+)
 from hasm.errors import HasmError, InputError
 
 __all__ = ["EXIT_FALSE", "EXIT_INPUT", "EXIT_OK", "build_parser", "main"]
@@ -26,6 +34,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for command in COMMANDS:
         command.register(sub)
+    # -q, -v and --color mean the same on every subcommand: defined once, added to each.
+    for subparser in {id(p): p for p in sub.choices.values()}.values():
+        add_output_options(subparser)
     return parser
 
 
@@ -46,6 +57,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except BrokenPipeError:
         return EXIT_OK
+    except KeyboardInterrupt:
+        # Ctrl-C: one line, no traceback; files are written whole, so none is half there.
+        clear = "\r\x1b[K" if sys.stderr.isatty() else ""
+        print(f"{clear}hasm: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

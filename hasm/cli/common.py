@@ -8,8 +8,10 @@ import math
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TextIO, cast
 
@@ -20,21 +22,28 @@ from hasm.spec.model import ParamValue, Spec
 __all__ = [
     "EXIT_FALSE",
     "EXIT_INPUT",
+    "EXIT_INTERRUPTED",
     "EXIT_OK",
+    "Output",
     "Parser",
+    "Progress",
+    "add_output_options",
     "add_params",
     "add_spec",
     "add_tolerance",
     "atomic_output",
     "check_usage",
+    "output_of",
     "overrides",
     "param",
+    "progress_of",
     "spec_of",
     "tolerance",
     "write_whole",
 ]
 
 EXIT_OK, EXIT_FALSE, EXIT_INPUT = 0, 1, 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report a command that Ctrl-C ended
 
 
 class Parser(argparse.ArgumentParser):
@@ -174,3 +183,126 @@ def tolerance(text: str) -> float:
             f"a tolerance is a finite number of seconds >= 0, not {text}"
         )
     return value
+
+
+# -- what every subcommand prints around its results: quiet, verbose, colour, progress ----------
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """`-q`, `-v` and `--color`, the same on every subcommand (`hasm.cli.build_parser` adds
+    them to each). A subcommand that defines one of these spellings itself keeps its own."""
+    taken = set(parser._option_string_actions)
+
+    def add(*names: str, **how: Any) -> None:
+        free = [n for n in names if n not in taken]
+        if len(free) == len(names):
+            parser.add_argument(*free, **how)
+
+    add(
+        "-q",
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr; only results (simulate and demo: only the summary)",
+    )
+    add(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="progress on stderr even when it is not a terminal, a line every few seconds "
+        "(for CI logs)",
+    )
+    add(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the verdict words (auto, the default: on a terminal, unless NO_COLOR is set)",
+    )
+
+
+_GREEN, _RED, _YELLOW = "32", "31", "33"
+
+
+@dataclass(frozen=True, slots=True)
+class Output:
+    """How a command prints around its results: colour on stdout and on stderr, quiet,
+    verbose. Colour marks verdict words only; the words themselves never change."""
+
+    colour_out: bool = False
+    colour_err: bool = False
+    quiet: bool = False
+    verbose: bool = False
+
+    def good(self, word: str, *, err: bool = False) -> str:
+        return self._paint(word, _GREEN, err)
+
+    def bad(self, word: str, *, err: bool = False) -> str:
+        return self._paint(word, _RED, err)
+
+    def warn(self, word: str, *, err: bool = True) -> str:
+        return self._paint(word, _YELLOW, err)
+
+    def _paint(self, word: str, code: str, err: bool) -> str:
+        on = self.colour_err if err else self.colour_out
+        return f"\x1b[{code}m{word}\x1b[0m" if on else word
+
+
+def output_of(args: argparse.Namespace) -> Output:
+    """The Output the options ask for; `auto` colours a stream that is a terminal, unless the
+    environment sets NO_COLOR (https://no-color.org: present and not empty)."""
+    choice = getattr(args, "color", "auto")
+    if choice == "auto":
+        allowed = not os.environ.get("NO_COLOR")
+        out, err = allowed and _tty(sys.stdout), allowed and _tty(sys.stderr)
+    else:
+        out = err = choice == "always"
+    return Output(
+        out, err, bool(getattr(args, "quiet", False)), bool(getattr(args, "verbose", False))
+    )
+
+
+def _tty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # replaced by a test, or closed
+        return False
+
+
+class Progress:
+    """Progress of long work on stderr: on a terminal one line rewritten in place (at most ten
+    times a second), elsewhere (with -v) a line every few seconds. Never on stdout, so results
+    piped or redirected stay the same."""
+
+    def __init__(self, *, live: bool) -> None:
+        self.live = live
+        self.every = 0.1 if live else 5.0
+        self.last = -math.inf
+        self.shown = False
+
+    def show(self, text: str, *, now: bool = False) -> None:
+        """Say `text`, unless something was said too recently (`now`: say it anyway)."""
+        moment = time.monotonic()
+        if not now and moment - self.last < self.every:
+            return
+        self.last = moment
+        if self.live:
+            print(f"\r{text}\x1b[K", end="", file=sys.stderr, flush=True)
+            self.shown = True
+        else:
+            print(f"hasm: {text}", file=sys.stderr, flush=True)
+
+    def say(self, text: str) -> None:
+        """A line that stays, above the live line."""
+        self.clear()
+        print(f"hasm: {text}", file=sys.stderr, flush=True)
+
+    def clear(self) -> None:
+        if self.shown:
+            print("\r\x1b[K", end="", file=sys.stderr, flush=True)
+            self.shown = False
+
+
+def progress_of(args: argparse.Namespace) -> Progress | None:
+    """Progress for a person at a terminal, or with -v anywhere; none with -q."""
+    if getattr(args, "quiet", False):
+        return None
+    if _tty(sys.stderr):
+        return Progress(live=True)
+    return Progress(live=False) if getattr(args, "verbose", False) else None

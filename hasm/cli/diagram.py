@@ -4,6 +4,7 @@ PNG, DOT or Mermaid files."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -81,9 +82,24 @@ def cmd_diagram(args: argparse.Namespace) -> int:
                 diagrams({view_stem("pair", row): pair_view(spec, explored, row)}, formats)
             )
     _write_all(args.out, files)
+    if args.report == "json":
+        written = [str(args.out / name) for name in sorted(files)]
+        print(json.dumps({"files": written}, indent=2))
+        return EXIT_OK
     for name in sorted(files):
         print(args.out / name)
     return EXIT_OK
+
+
+def _drawing_format(text: str) -> str:
+    """A drawing's file format. `json` is not one: the report of the files written is
+    (`--report json`), which someone used to `--format json` elsewhere is told."""
+    if text in FORMATS:
+        return text
+    hint = "; for a JSON report of the files written, use --report json" if text == "json" else ""
+    raise argparse.ArgumentTypeError(
+        f"invalid choice: {text!r} (choose from {', '.join(FORMATS)}){hint}"
+    )
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,9 +111,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     add_spec(diagram)
     diagram.add_argument(
         "--format",
-        choices=FORMATS,
+        type=_drawing_format,
         action="append",
+        metavar="{" + ",".join(FORMATS) + "}",
         help="svg (default), png, dot or mermaid (a Markdown file); repeat for several",
+    )
+    diagram.add_argument(
+        "--report",
+        choices=("text", "json"),
+        default="text",
+        help="how the files written are listed: one a line (text), or JSON",
     )
     diagram.add_argument(
         "--out",

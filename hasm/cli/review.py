@@ -7,13 +7,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, spec_of
+from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_spec, atomic_output, output_of, spec_of
 from hasm.errors import InputError, Problem
+from hasm.oracle.junit import Case, junit_report
 from hasm.review.diff import diff_specs
 from hasm.review.diff import render_json as diff_json
 from hasm.review.diff import render_text as diff_text
 from hasm.review.doc import render_doc
-from hasm.review.lint import lint
+from hasm.review.lint import CHECKS, LintResult, lint
 from hasm.review.lint import render_json as lint_json
 from hasm.review.lint import render_text as lint_text
 from hasm.sim.scenario import packaged_scenarios
@@ -40,12 +41,37 @@ def cmd_doc(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     result = lint(spec_of(args))
+    if args.junit is not None:
+        with atomic_output(args.junit) as out:
+            assert out is not None
+            out.write(lint_junit(result))
     if args.format == "json":
         print(lint_json(result))
     else:
-        for line in lint_text(result, accepted=args.accepted):
+        lines = lint_text(result, accepted=args.accepted)
+        # The summary's verdict word, coloured: "clean", or "N finding(s)".
+        shown = output_of(args)
+        verdict = "clean" if result.clean else f"{len(result.findings)} finding(s)"
+        paint = shown.good if result.clean else shown.bad
+        lines[-1] = lines[-1].replace(f": {verdict};", f": {paint(verdict)};", 1)
+        for line in lines:
             print(line)
     return EXIT_OK if result.clean else EXIT_FALSE
+
+
+def lint_junit(result: LintResult) -> str:
+    """JUnit XML: each finding a test case - one the spec does not accept fails, one it accepts
+    is skipped with its reason, a warning passes - and each check that found nothing one case
+    that passes, so the report lists every check."""
+    cases = [
+        Case(f"hasm.lint.{f.check}", f.offender, "failure", f"{f.check}: {f.why}", str(f))
+        for f in result.findings
+    ]
+    cases += [Case(f"hasm.lint.{f.check}", f.offender) for f in result.warnings]
+    cases += [Case(f"hasm.lint.{f.check}", f.offender, "skipped", str(f)) for f in result.accepted]
+    found = {f.check for f in (*result.findings, *result.warnings, *result.accepted)}
+    cases += [Case(f"hasm.lint.{check}", "no finding") for check in CHECKS if check not in found]
+    return junit_report("hasm lint", cases)
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
@@ -93,6 +119,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--accepted",
         action="store_true",
         help="list the findings the spec accepts too, each with its reason (text format)",
+    )
+    check.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write a JUnit XML report: each finding a test case",
     )
     check.set_defaults(run=cmd_lint)
 

@@ -16,12 +16,13 @@ from hasm.cli.common import (
     add_params,
     add_spec,
     atomic_output,
+    output_of,
     overrides,
     spec_of,
 )
 from hasm.core.config import Config
 from hasm.core.views import node_views
-from hasm.errors import ConformanceError
+from hasm.errors import ConformanceError, InputError
 from hasm.oracle.oracle import Oracle
 from hasm.review.timeline import TimelineWriter
 from hasm.review.timeline_svg import TimelineRecorder, to_svg
@@ -37,20 +38,54 @@ __all__ = ["cmd_demo", "cmd_simulate", "cmd_validate", "register"]
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    spec = spec_of(args)
+    shown = output_of(args)
+    try:
+        spec = spec_of(args)
+    except InputError as exc:
+        if args.format == "json":  # the verdict on stdout too; the located lines still on stderr
+            print(json.dumps(_problems_json(exc), indent=2, sort_keys=True))
+        raise
     # The vendor's advice on parameter values: reported, never failing (exit stays 0).
-    for param, message in broken_advice(spec, resolve_params(spec)):
+    advice = broken_advice(spec, resolve_params(spec))
+    for param, message in advice:
         print(
-            f"{spec.path}:{param.line}: parameters.{param.name}: warning: {message}",
+            f"{spec.path}:{param.line}: parameters.{param.name}: {shown.warn('warning')}: "
+            f"{message}",
             file=sys.stderr,
         )
-    print(
-        f"{spec.path}: ok - {len(spec.states)} states, {len(spec.reasons)} reasons, "
-        f"{len(spec.parameters)} parameters, {len(spec.timers)} timers, "
-        f"{len(spec.transitions)} transitions, {len(spec.invariants)} invariants, "
-        f"{len(spec.assumptions)} assumptions"
-    )
+    counts = {
+        "states": len(spec.states),
+        "reasons": len(spec.reasons),
+        "parameters": len(spec.parameters),
+        "timers": len(spec.timers),
+        "transitions": len(spec.transitions),
+        "invariants": len(spec.invariants),
+        "assumptions": len(spec.assumptions),
+    }
+    if args.format == "json":
+        doc = {
+            "file": str(spec.path),
+            "spec": spec.id,
+            "valid": True,
+            "counts": counts,
+            "warnings": [
+                {"line": p.line, "field": f"parameters.{p.name}", "message": m} for p, m in advice
+            ],
+        }
+        print(json.dumps(doc, indent=2, sort_keys=True))
+        return EXIT_OK
+    print(f"{spec.path}: {shown.good('ok')} - " + ", ".join(f"{n} {k}" for k, n in counts.items()))
     return EXIT_OK
+
+
+def _problems_json(exc: InputError) -> dict[str, object]:
+    return {
+        "valid": False,
+        "problems": [
+            {"file": p.file, "line": p.line, "field": p.path, "message": p.message, "fix": p.fix}
+            for p in exc.problems
+        ],
+    }
 
 
 def _play(
@@ -105,11 +140,12 @@ def _play(
             print(line)
         print()
     print(f"{scenario.name}: state pairs passed: {', '.join(run.pairs) or 'none'}")
+    shown = output_of(args)
     if run.failures:
         for failure in run.failures:
-            print(f"{scenario.name}: expectation NOT met: {failure}")
+            print(f"{scenario.name}: {shown.bad('expectation NOT met')}: {failure}")
     else:
-        print(f"{scenario.name}: expectations met")
+        print(f"{scenario.name}: {shown.good('expectations met')}")
     return run
 
 
@@ -188,15 +224,16 @@ def _verdict(spec: Spec, text: str, name: str) -> str:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     validate = sub.add_parser("validate", help="load a spec and report every problem in it")
     add_spec(validate)
+    validate.add_argument(
+        "--format", choices=("text", "json"), default="text", help="report format"
+    )
     validate.set_defaults(run=cmd_validate)
 
     def run_options(p: argparse.ArgumentParser, *, spec_positional: bool) -> None:
         add_spec(p, positional=spec_positional)
         p.add_argument("--seed", type=int, default=0, help="seed of the run's choices (default 0)")
         add_params(p)
-        p.add_argument(
-            "--quiet", action="store_true", help="print only the summary, not the timeline"
-        )
+        # -q/--quiet (every subcommand's) prints only the summary, not the timeline.
 
     simulate = sub.add_parser(
         "simulate", help="play a scenario on the virtual clock; print its timeline"

@@ -4,11 +4,18 @@ many mutants of the spec it tells apart."""
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Callable
 from pathlib import Path
 
-from hasm.cli.common import EXIT_FALSE, EXIT_OK, add_params, add_spec, overrides, spec_of
+from hasm.cli.common import (
+    EXIT_FALSE,
+    EXIT_OK,
+    add_params,
+    add_spec,
+    output_of,
+    overrides,
+    progress_of,
+    spec_of,
+)
 from hasm.suite.files import read_suite, write_suite
 from hasm.suite.generate import generate
 from hasm.suite.mutants import run_mutants
@@ -16,18 +23,13 @@ from hasm.suite.mutants import run_mutants
 __all__ = ["cmd_generate", "cmd_mutants", "register"]
 
 
-def _say(message: str) -> None:
-    print(f"hasm: {message}", file=sys.stderr)
-
-
-def _progress() -> Callable[[str], None] | None:
-    """Progress on stderr, for a person at a terminal only (long work: tens of seconds)."""
-    return _say if sys.stderr.isatty() else None
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     spec = spec_of(args)
-    suite = generate(spec, overrides(args), progress=_progress())
+    # Progress on stderr for a person at a terminal (or -v): the work takes tens of seconds.
+    progress = progress_of(args)
+    suite = generate(spec, overrides(args), progress=progress.show if progress else None)
+    if progress is not None:
+        progress.clear()
     write_suite(suite, args.out)
     index = suite.index()
     negative = sum(1 for c in suite.cases if c.verdict != "conforms")
@@ -42,16 +44,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_mutants(args: argparse.Namespace) -> int:
     spec = spec_of(args)
     cases = read_suite(args.suite)
+    progress = progress_of(args)
     report = run_mutants(
         spec,
         cases,
         jobs=args.jobs,
         only=args.only or (),
-        progress=_progress(),
+        progress=progress.show if progress else None,
     )
+    if progress is not None:
+        progress.clear()
     print(report.text())
     if args.min_rate is not None and report.rate < args.min_rate / 100:
-        print(f"kill rate {report.rate:.1%} is below --min-rate {args.min_rate:g}%")
+        shown = output_of(args)
+        below = shown.bad(f"kill rate {report.rate:.1%} is below")
+        print(f"{below} --min-rate {args.min_rate:g}%")
         return EXIT_FALSE
     return EXIT_OK
 

@@ -4,24 +4,32 @@ and write the shortest counterexample of each violation as a trace in format v1.
 from __future__ import annotations
 
 import argparse
-import sys
+import json
+import math
+import time
 from pathlib import Path
+from typing import Any
 
 from hasm.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
+    Output,
+    Progress,
     add_params,
     add_spec,
     atomic_output,
+    output_of,
     overrides,
+    progress_of,
     spec_of,
 )
 from hasm.core.search import MAX_FAULTS
 from hasm.errors import InputError, Problem
 from hasm.explorer.explore import Exploration, Variant, VariantResult, explore
+from hasm.oracle.junit import Case, junit_report
 from hasm.spec.model import Spec
 
-__all__ = ["cmd_verify", "register", "summary"]
+__all__ = ["cmd_verify", "register", "summary", "verify_json", "verify_junit"]
 
 
 def _services(text: str) -> frozenset[str]:
@@ -52,15 +60,20 @@ def _pair_words(spec: Spec, pair: tuple[str, str]) -> str:
     return f"{spec.states[pair[0]].label} / {spec.states[pair[1]].label}"
 
 
-def summary(spec: Spec, result: Exploration) -> list[str]:
+def summary(spec: Spec, result: Exploration, shown: Output | None = None) -> list[str]:
     """The report's lines, counts first; only the `time:` line depends on the machine."""
+    shown = shown or Output()
     lines = []
     for i, r in enumerate(result.variants, 1):
         verdict = (
-            "ok"
+            shown.good("ok")
             if not r.violations
-            else "VIOLATED " + ", ".join(c.violation.invariant for c in r.violations)
+            else shown.bad("VIOLATED")
+            + " "
+            + ", ".join(c.violation.invariant for c in r.violations)
         )
+        if not r.complete:
+            verdict = "incomplete, not verified" if not r.violations else f"incomplete, {verdict}"
         if r.within is not None:
             lines.append(
                 f"variant {i} ({r.variant.label}): within variant {r.within + 1}, not explored "
@@ -99,37 +112,59 @@ def summary(spec: Spec, result: Exploration) -> list[str]:
     lines += [f"  {_pair_words(spec, (a, b))}" for a, b in unordered]
     documented = sorted(result.documented, key=lambda p: int(p[1:]))
     missed = [p for p in spec.state_pairs if p not in result.documented]
+    # Not reached "within this bound" is a fact of a complete search; of a search cut short by
+    # its time limit, only of how far it went.
+    bound = "within this bound" if result.complete else "before the time limit"
     lines.append(f"documented pairs reached: {', '.join(documented) or 'none'}")
     if missed:
-        lines.append(f"documented pairs not reached within this bound: {', '.join(missed)}")
+        lines.append(f"documented pairs not reached {bound}: {', '.join(missed)}")
     unfired = [t.id for t in spec.transitions if t.id not in result.rules]
     lines.append(
         f"transitions fired: {len(spec.transitions) - len(unfired)} of {len(spec.transitions)}"
     )
     if unfired:
-        lines.append(f"transitions not fired within this bound: {', '.join(unfired)}")
+        lines.append(f"transitions not fired {bound}: {', '.join(unfired)}")
     lines.append(
         f"invariants checked: {len(spec.invariants)} ({', '.join(i.id for i in spec.invariants)})"
     )
     return lines
 
 
-def _progress_line(variant: Variant, states: int, transitions: int, depth: int) -> None:
-    print(
-        f"\r{variant.label[:60]}: {_count(states)} states, {_count(transitions)} transitions, "
-        f"depth {depth}\x1b[K",
-        end="",
-        file=sys.stderr,
-        flush=True,
-    )
+class _Watch:
+    """The search's progress on stderr: the variant, its states, and the rate since it began
+    (states per second), and a line for each variant done."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.variant: Variant | None = None
+        self.began = time.monotonic()
+
+    def step(self, variant: Variant, states: int, transitions: int, depth: int) -> None:
+        if variant is not self.variant:
+            self.variant, self.began = variant, time.monotonic()
+        spent = time.monotonic() - self.began
+        rate = f", {_count(states / spent)} states/s" if spent > 0 else ""
+        self.progress.show(
+            f"{variant.label[:60]}: {_count(states)} states, {_count(transitions)} "
+            f"transitions, depth {depth}{rate}"
+        )
+
+    def done(self, result: VariantResult) -> None:
+        self.variant = None
+        self.progress.say(
+            f"explored {result.variant.label}: {_count(result.states)} states, "
+            f"{_count(result.zones)} zones"
+        )
 
 
-def _done_line(result: VariantResult) -> None:
-    print(
-        f"\rexplored {result.variant.label}: {_count(result.states)} states, "
-        f"{_count(result.zones)} zones\x1b[K",
-        file=sys.stderr,
-        flush=True,
+def _counterexample_path(out_dir: Path, i: int, invariant: str) -> Path:
+    return out_dir / f"counterexample-{i}-{invariant}.jsonl"
+
+
+def _incomplete(result: Exploration, limit: float) -> str:
+    return (
+        f"incomplete: time limit {limit:g} s reached after {_count(result.states)} states; "
+        "nothing is verified"
     )
 
 
@@ -139,7 +174,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
     out_dir: Path = args.out
     if out_dir.exists() and not out_dir.is_dir():
         raise InputError(Problem(str(out_dir), None, "--out", "is not a directory"))
-    tty = sys.stderr.isatty()
+    if args.junit is not None:
+        _check_writable(args.junit)
+    shown = output_of(args)
+    progress = progress_of(args)
+    watch = _Watch(progress) if progress is not None else None
+    limit: float | None = args.time_limit
     result = explore(
         spec,
         overrides(args),
@@ -147,28 +187,154 @@ def cmd_verify(args: argparse.Namespace) -> int:
         max_faults=args.faults,
         first=args.first,
         jobs=args.jobs,
-        progress=_progress_line if tty else None,
-        done=_done_line if tty else None,
+        progress=watch.step if watch is not None else None,
+        done=watch.done if watch is not None else None,
+        deadline=None if limit is None else time.monotonic() + limit,
     )
-    for line in summary(spec, result):
-        print(line)
-    if result.ok:
-        print("verified: every invariant holds in every variant")
-        return EXIT_OK
-    out_dir.mkdir(parents=True, exist_ok=True)
+    if progress is not None:
+        progress.clear()
+    # Every counterexample is a real run, found or not before a time limit: each is written.
+    if result.violations:
+        out_dir.mkdir(parents=True, exist_ok=True)
     for i, r in enumerate(result.variants, 1):
         for found in r.violations:
-            path = out_dir / f"counterexample-{i}-{found.violation.invariant}.jsonl"
-            with atomic_output(path) as out:
+            with atomic_output(_counterexample_path(out_dir, i, found.violation.invariant)) as out:
                 assert out is not None
                 out.write(found.trace)
-            print(f"variant {i}: {found.violation}")
-            print(
-                f"  shortest counterexample: {len(found.steps)} step(s), "
-                f"{found.trace.count(chr(10))} lines: {path}"
-            )
-            print(f"  replay: hasm check {path}")
-    return EXIT_FALSE
+    if args.junit is not None:
+        with atomic_output(args.junit) as out:
+            assert out is not None
+            out.write(verify_junit(spec, result, out_dir))
+    if args.format == "json":
+        print(json.dumps(verify_json(spec, result, out_dir, limit), indent=2, sort_keys=True))
+    else:
+        for line in summary(spec, result, shown):
+            print(line)
+        if result.ok and result.complete:
+            print(f"{shown.good('verified')}: every invariant holds in every variant")
+        for i, r in enumerate(result.variants, 1):
+            for found in r.violations:
+                path = _counterexample_path(out_dir, i, found.violation.invariant)
+                print(f"variant {i}: {found.violation}")
+                print(
+                    f"  shortest counterexample: {len(found.steps)} step(s), "
+                    f"{found.trace.count(chr(10))} lines: {path}"
+                )
+                print(f"  replay: hasm check {path}")
+        if not result.complete:
+            assert limit is not None
+            print(shown.bad(_incomplete(result, limit)))
+    return EXIT_OK if result.ok and result.complete else EXIT_FALSE
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a report file that cannot be written before the search, not after it."""
+    place = path.parent if str(path.parent) else Path()
+    if path.is_dir() or not place.is_dir():
+        why = "is a directory" if path.is_dir() else "its directory does not exist"
+        raise InputError(Problem(str(path), None, "--junit", why))
+
+
+# -- machine-readable reports ------------------------------------------------------------------------
+def _verdicts(spec: Spec, r: VariantResult) -> dict[str, str]:
+    """Each invariant's verdict in one variant: violated (a counterexample is written), holds,
+    or unknown (the search ended at the time limit without finding it broken)."""
+    broken = {c.violation.invariant for c in r.violations}
+    return {
+        i.id: "violated" if i.id in broken else "holds" if r.complete else "unknown"
+        for i in spec.invariants
+    }
+
+
+def verify_json(
+    spec: Spec, result: Exploration, out_dir: Path, limit: float | None = None
+) -> dict[str, Any]:
+    """The report as JSON: per variant its counts, each invariant's verdict, the state pairs
+    reached and the counterexamples written; the totals. No wall time: the same spec and
+    options give the same bytes."""
+    variants = []
+    for i, r in enumerate(result.variants, 1):
+        entry: dict[str, Any] = {
+            "variant": i,
+            "label": r.variant.label,
+            "params": dict(r.variant.params),
+            "monitored": sorted(r.variant.monitored),
+            "complete": r.complete,
+            "invariants": _verdicts(spec, r),
+            "counterexamples": [
+                {
+                    "invariant": c.violation.invariant,
+                    "violation": str(c.violation),
+                    "steps": len(c.steps),
+                    "lines": c.trace.count("\n"),
+                    "file": str(_counterexample_path(out_dir, i, c.violation.invariant)),
+                }
+                for c in r.violations
+            ],
+        }
+        if r.within is not None:
+            entry["within"] = r.within + 1
+        elif r.same_as is not None:
+            entry["same_as"] = r.same_as + 1
+        else:
+            entry |= {
+                "states": r.states,
+                "zones": r.zones,
+                "transitions": r.transitions,
+                "depth": r.depth,
+                "pairs": sorted(list(p) for p in {tuple(sorted(p)) for p in r.pairs}),
+            }
+        variants.append(entry)
+    unfired = [t.id for t in spec.transitions if t.id not in result.rules]
+    doc: dict[str, Any] = {
+        "spec": spec.id,
+        "verified": result.ok and result.complete,
+        "complete": result.complete,
+        "variants": variants,
+        "total": {
+            "states": result.states,
+            "zones": result.zones,
+            "transitions": result.transitions,
+            "depth": result.depth,
+            "variants": len(result.variants),
+            "explored": sum(r.same_as is None and r.within is None for r in result.variants),
+        },
+        "pairs": sorted(list(p) for p in {tuple(sorted(p)) for p in result.pairs}),
+        "documented_pairs": {
+            "reached": sorted(result.documented, key=lambda p: int(p[1:])),
+            "not_reached": [p for p in spec.state_pairs if p not in result.documented],
+        },
+        "transitions_fired": len(spec.transitions) - len(unfired),
+        "transitions_not_fired": unfired,
+        "invariants": [i.id for i in spec.invariants],
+    }
+    if not result.complete:
+        doc["incomplete"] = _incomplete(result, limit if limit is not None else math.nan)
+    return doc
+
+
+def verify_junit(spec: Spec, result: Exploration, out_dir: Path) -> str:
+    """JUnit XML: each invariant of each variant a test case; violated fails (with the
+    counterexample's file), unknown at a time limit is skipped."""
+    cases = []
+    for i, r in enumerate(result.variants, 1):
+        found = {c.violation.invariant: c for c in r.violations}
+        for invariant, verdict in _verdicts(spec, r).items():
+            name = f"variant {i} ({r.variant.label}): {invariant}"
+            if verdict == "violated":
+                c = found[invariant]
+                path = _counterexample_path(out_dir, i, invariant)
+                text = (
+                    f"{c.violation}\nshortest counterexample: {len(c.steps)} step(s): {path}\n"
+                    f"replay: hasm check {path}"
+                )
+                cases.append(Case("hasm.verify", name, "failure", str(c.violation), text))
+            elif verdict == "unknown":
+                message = "not decided: the search ended at its time limit"
+                cases.append(Case("hasm.verify", name, "skipped", message))
+            else:
+                cases.append(Case("hasm.verify", name))
+    return junit_report("hasm verify", cases)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -212,7 +378,34 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="explore variants in N processes (default 0: one per core)",
     )
+    verify.add_argument(
+        "--time-limit",
+        type=_seconds,
+        default=None,
+        metavar="S",
+        help="end the search after S seconds: a partial result, labelled incomplete (exit 1)",
+    )
+    verify.add_argument("--format", choices=("text", "json"), default="text", help="report format")
+    verify.add_argument(
+        "--junit",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="also write a JUnit XML report: each invariant of each variant a test case",
+    )
     verify.set_defaults(run=cmd_verify)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"a time limit is a finite number of seconds > 0, not {text}"
+        )
+    return value
 
 
 def _faults(text: str) -> int:

@@ -159,6 +159,9 @@ class Bounds:
 
     max_faults: int = MAX_FAULTS
     first: bool = False
+    # When to give up (a time.monotonic() moment, the same clock in every forked worker): the
+    # search then ends where it is and its result is marked incomplete. None: never.
+    deadline: float | None = None
 
 
 @dataclass(frozen=True)
@@ -200,6 +203,9 @@ class VariantResult:
     # The variant (index) whose runs include every run of this one, which was not explored.
     within: int | None = None
     zones: int = 0  # the symbolic states stored (zones, over `states` discrete states)
+    # False when the search was ended by the deadline: what it found is real, what it did not
+    # find is not shown absent.
+    complete: bool = True
 
     @property
     def violation(self) -> Counterexample | None:
@@ -233,6 +239,11 @@ class Exploration:
     @property
     def ok(self) -> bool:
         return not self.violations
+
+    @property
+    def complete(self) -> bool:
+        """Every variant searched to its end (no deadline reached)."""
+        return all(r.complete for r in self.variants)
 
     @property
     def states_per_second(self) -> float:
@@ -401,6 +412,8 @@ class _Search:
         self.variant = variant
         self.max_faults = bounds.max_faults
         self.first = bounds.first
+        self.deadline = bounds.deadline
+        self.stopped = False  # by the deadline
         # The parameters the guards read (see Model), and the nodes met, numbered (_node_key).
         self.read: set[str] = set()
         self.node_ids: dict[Node, int] = {}
@@ -586,10 +599,14 @@ class _Search:
                 self._add(self._closed(sym, self._watched(watch)), watch, None, None, 0, start)
         while self.queue and not self._done():
             index = self.queue.popleft()
+            # Indices leave the queue in increasing order, so each multiple of 256 is met once.
+            if self.deadline is not None and not index & 0xFF and time.monotonic() >= self.deadline:
+                self.stopped = True
+                break
             if index in self.covered:
                 continue
             state = self.states[index]
-            if progress is not None and not index & 0xFFF:
+            if progress is not None and not index & 0xFF:
                 progress(len(self.passed), self.transitions, state.depth)
             sym = state.sym
             anytime = sym.zone.added()  # the zone of an event: any moment, a fresh clock
@@ -867,6 +884,7 @@ def explore(
     jobs: int = 1,
     progress: Callable[[Variant, int, int, int], None] | None = None,
     done: Callable[[VariantResult], None] | None = None,
+    deadline: float | None = None,
 ) -> Exploration:
     """Explore every parameter variant of `spec` (`params` fixes the parameters it names,
     `monitored` the monitored services) with runs of any length, at most `max_faults` faults at
@@ -874,9 +892,11 @@ def explore(
     variant breaks (with `first`, a variant's search ends at its first). `jobs` > 1 explores
     variants in that many processes (0: one per core); the result is the same. `progress`
     hears of a variant's search as it goes (one process only), `done` of each variant as it
-    ends. Bad overrides raise ParameterError."""
+    ends. At `deadline` (a time.monotonic() moment) every search ends where it is, its result
+    marked incomplete (`Exploration.complete`); a variant is then never taken to be covered by
+    an incomplete one. Bad overrides raise ParameterError."""
     began = time.perf_counter()
-    bounds = Bounds(max_faults, first)
+    bounds = Bounds(max_faults, first, deadline)
     chosen = variants(spec, params, monitored)
     flags = switches(spec)
     inputs = [_services(spec, v.monitored, max_faults) for v in chosen]
@@ -930,6 +950,7 @@ def explore(
                 j
                 for j in off
                 if chosen[j].monitored == v.monitored
+                and outcomes[j].result.complete
                 and not outcomes[j].result.violations
                 and not any(
                     v.params[s] != chosen[j].params[s] and s in outcomes[j].result.read
@@ -948,8 +969,8 @@ def explore(
     )
     narrow = []
     for i, j in sorted(within.items()):
-        if outcomes[j].result.violations:
-            narrow.append(i)  # explored on its own, to name what it breaks
+        if outcomes[j].result.violations or not outcomes[j].result.complete:
+            narrow.append(i)  # explored on its own, to name what it breaks (or as far as it can)
         else:
             inside(i, j)
     outcomes.update(
@@ -1030,6 +1051,7 @@ def _explore_variant(
         found,
         frozenset(search.read),
         zones=len(search.states),
+        complete=not search.stopped,
     )
     return _Outcome(
         result,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import itertools
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
-from xml.sax.saxutils import escape, quoteattr
+from typing import Any, BinaryIO, Literal, cast
 
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
+from hasm.oracle.junit import Case, junit_report
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
 from hasm.oracle.story import Story
@@ -73,23 +74,32 @@ class Verdict:
         return out
 
 
-def check_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Verdict:
+def check_file(
+    spec: Spec, path: str | Path | BinaryIO, tolerance: float = 0.0, *, name: str | None = None
+) -> Verdict:
     """Check one trace file against `spec`: it conforms, diverges (with the report), or is not
-    a valid trace (with located problems). Never raises for a bad file."""
-    name = str(path)
+    a valid trace (with located problems). Never raises for a bad file. `path` may be a binary
+    stream (standard input), judged record by record as its lines arrive; `name` is the name
+    reports give it (default: the path, or the stream's name)."""
+    source: str | Path | _Kept
+    if isinstance(path, str | Path):
+        source, name = path, name or str(path)
+    else:
+        name = name or str(getattr(path, "name", "(trace)"))
+        source = _Kept(path)
     checked = 0
     try:
         # Repeated lines come as the memo made them, made into records only if the oracle's
         # memo cannot answer them (hasm.trace.memo.Repeat).
-        header, records = TraceReader(spec).read_repeats(path, name=name)
+        header, records = TraceReader(spec).read_repeats(_readable(source), name=name)
         warned = _advice(spec, header)
         oracle = Oracle.from_header(spec, header, tolerance)
         for record in records:
             oracle.record(record)
             checked += 1
     except ConformanceError as exc:
-        divergence = _sourced(exc.divergence, header, path)
-        story = _story_before(spec, header, path, tolerance, checked)
+        divergence = _sourced(exc.divergence, header, source)
+        story = _story_before(spec, header, source, tolerance, checked)
         return Verdict(
             name, "diverges", checked, divergence=divergence, warnings=warned, story=story
         )
@@ -111,11 +121,15 @@ class Told:
     divergence: Divergence | None
 
 
-def tell_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Told:
+def tell_file(
+    spec: Spec, path: str | Path | BinaryIO, tolerance: float = 0.0, *, name: str | None = None
+) -> Told:
     """The story of a trace file (hasm.oracle.story): the oracle's verdict, and the fewest
     hidden events that explain its records up to the divergence. A bad file raises InputError,
-    located, as `read_trace` does."""
-    header, records = read_trace(path, spec, name=str(path))
+    located, as `read_trace` does. `path` may be a binary stream, named `name`."""
+    name = name or str(path)
+    source = path if isinstance(path, str | Path) else _Kept(path)
+    header, records = read_trace(_readable(source), spec, name=name)
     oracle = Oracle.from_header(spec, header, tolerance)
     teller = oracle.teller()
     kept: list[TraceRecord] = []
@@ -123,11 +137,11 @@ def tell_file(spec: Spec, path: str | Path, tolerance: float = 0.0) -> Told:
         try:
             oracle.record(rec)
         except ConformanceError as exc:
-            divergence = _sourced(exc.divergence, header, path)
+            divergence = _sourced(exc.divergence, header, source)
             return Told(header, tuple(kept), teller.story(False), divergence)
         obs = None if isinstance(rec, TraceEvent) else oracle.observation_of(rec)
         if not teller.record(rec, obs):
-            raise HasmError(f"{path}:{rec.line}: the story lost every behaviour the oracle kept")
+            raise HasmError(f"{name}:{rec.line}: the story lost every behaviour the oracle kept")
         kept.append(rec)
     return Told(header, tuple(kept), teller.story(True), None)
 
@@ -138,7 +152,7 @@ STORY_RECORDS = 200
 
 
 def _story_before(
-    spec: Spec, header: TraceHeader, path: str | Path, tolerance: float, checked: int
+    spec: Spec, header: TraceHeader, path: str | Path | _Kept, tolerance: float, checked: int
 ) -> tuple[str, ...]:
     """For a trace whose header hides events, the fewest hidden events that explain its records
     up to the divergence (a second pass, by the teller, paid only when a trace diverges)."""
@@ -150,7 +164,8 @@ def _story_before(
             f"{STORY_RECORDS} records (it costs up to a second a record): "
             f"hasm explain {header.file} tells it",
         )
-    told = tell_file(spec, path, tolerance)
+    again = path.again() if isinstance(path, _Kept) else path
+    told = tell_file(spec, again, tolerance, name=header.file)
     lead = f"{header.file}: before the divergence, {summary(told.story, conforms=False)}"
     return (lead, *explanation_lines(spec, told.header, told.story))
 
@@ -162,29 +177,86 @@ def _advice(spec: Spec, header: TraceHeader) -> tuple[str, ...]:
     return tuple(f"{header.file}:1: params: {w}" for w in parameter_warnings(spec, header.params))
 
 
-def _sourced(divergence: Divergence, header: TraceHeader, path: str | Path) -> Divergence:
+def _sourced(divergence: Divergence, header: TraceHeader, path: str | Path | _Kept) -> Divergence:
     """The divergence with where its record came from, for an imported trace (header
     `sources`, records with `source`): read again, that one line, only when it diverged."""
     if header.sources is None or divergence.line is None:
         return divergence
     try:
-        with open(path, "rb") as lines:
-            text = next(itertools.islice(lines, divergence.line - 1, None), b"")
+        if isinstance(path, _Kept):
+            text = path.line(divergence.line)
+        else:
+            with open(path, "rb") as lines:
+                text = next(itertools.islice(lines, divergence.line - 1, None), b"")
         found = json.loads(text).get("source")
     except (OSError, ValueError, AttributeError):
         return divergence  # the reader read it: only a file changed since could get here
     return dataclasses.replace(divergence, source=found) if isinstance(found, str) else divergence
 
 
+class _Kept:
+    """A trace read from a stream (standard input), handed to the reader line by line as it
+    asks, so each record is judged as it arrives. A stream cannot be read twice, so it keeps
+    what the second passes after a divergence need (`_sourced`, `_story_before`): the last line
+    read - the divergent one, as the reader reads no further - and every line while the trace
+    is short enough for its story to be told."""
+
+    mode = "rb"  # what the reader looks at: it takes this as a binary stream
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.head: list[bytes] | None = []  # None once past what the story is told for
+        self.filled = 0  # lines that are not blank: the header, then records
+        self.count = 0
+        self.last = b""
+
+    def __iter__(self) -> Iterator[bytes]:
+        for line in self.stream:  # a line as soon as it is complete: a pipe is not waited out
+            self.count += 1
+            self.last = line
+            if self.head is not None:
+                self.filled += 1 if line.strip() else 0
+                if self.filled > STORY_RECORDS + 2:  # the header, the records, the divergent one
+                    self.head = None
+                else:
+                    self.head.append(line)
+            yield line
+
+    def line(self, number: int) -> bytes:
+        if number == self.count:
+            return self.last
+        if self.head is not None and number <= len(self.head):
+            return self.head[number - 1]
+        return b""
+
+    def again(self) -> BinaryIO:
+        assert self.head is not None, "the story is told only of a short trace"
+        return io.BytesIO(b"".join(self.head))
+
+
+def _readable(source: str | Path | _Kept) -> str | Path | BinaryIO:
+    # A _Kept is read as the binary stream it stands for (it has the reader's `mode` and lines).
+    return cast(BinaryIO, source) if isinstance(source, _Kept) else source
+
+
 def check_files(
     spec: Spec,
-    paths: Sequence[str | Path],
+    paths: Sequence[str | Path | BinaryIO],
     tolerance: float = 0.0,
     jobs: int = 1,
 ) -> list[Verdict]:
     """Verdicts for `paths`, in their order; with `jobs` > 1 (0: one per core) the files are
-    checked in that many processes. Worker processes inherit `spec`."""
-    return list(parallel_map(lambda p: check_file(spec, p, tolerance), paths, jobs))
+    checked in that many processes. Worker processes inherit `spec`. A stream among them
+    (standard input) is read in this process, never by a worker, while they check the rest."""
+    files = [p for p in paths if isinstance(p, str | Path)]
+    checked = parallel_map(lambda p: check_file(spec, p, tolerance), files, jobs)
+    try:
+        return [
+            next(checked) if isinstance(p, str | Path) else check_file(spec, p, tolerance)
+            for p in paths
+        ]
+    finally:
+        checked.close()
 
 
 def exit_code(verdicts: Sequence[Verdict]) -> int:
@@ -196,25 +268,15 @@ def exit_code(verdicts: Sequence[Verdict]) -> int:
 
 def junit_xml(verdicts: Sequence[Verdict], suite: str = "hasm check") -> str:
     """A JUnit XML report: one test case per trace; a divergence is a failure, bad input an error."""
-    failures = sum(1 for v in verdicts if v.status == "diverges")
-    errors = sum(1 for v in verdicts if v.status == "input_error")
-    lines = [
-        '<?xml version="1.0" encoding="utf-8"?>',
-        f'<testsuite name={quoteattr(suite)} tests="{len(verdicts)}" '
-        f'failures="{failures}" errors="{errors}">',
-    ]
+    cases = []
     for v in verdicts:
-        lines.append(f'  <testcase classname="hasm.oracle.files" name={quoteattr(v.file)}>')
         if v.divergence is not None:
             message = f"line {v.divergence.line}, t={v.divergence.t:g}: does not conform"
-            lines.append(
-                f"    <failure message={quoteattr(message)}>{escape(str(v.divergence))}</failure>"
-            )
+            case = Case("hasm.oracle.files", v.file, "failure", message, str(v.divergence))
         elif v.problems:
             text = "\n".join(str(p) for p in v.problems)
-            lines.append(
-                f"    <error message={quoteattr(str(v.problems[0]))}>{escape(text)}</error>"
-            )
-        lines.append("  </testcase>")
-    lines.append("</testsuite>")
-    return "\n".join(lines) + "\n"
+            case = Case("hasm.oracle.files", v.file, "error", str(v.problems[0]), text)
+        else:
+            case = Case("hasm.oracle.files", v.file)
+        cases.append(case)
+    return junit_report(suite, cases)

@@ -40,8 +40,10 @@ each file says what it covers.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from hasm.core.config import EventInput
 from hasm.errors import ConformanceError, HasmError, SuiteError
@@ -61,7 +63,7 @@ from hasm.suite.plans import (
     transition_plans,
     while_plans,
 )
-from hasm.suite.reach import MAX_DEPTH, MAX_FAULTS, Search, Variant, variants
+from hasm.suite.reach import MAX_DEPTH, MAX_FAULTS, Reached, Search, Variant, variants
 from hasm.suite.witnesses import Collector
 from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict
 from hasm.trace.records import HeaderLine, encode_line, number, param_value
@@ -156,7 +158,8 @@ def generate(
     col = Collector(spec)
     for variant in variants(spec, fixed):
         search = Search(spec, variant)
-        search.run(col.visitor(search))
+        visit = col.visitor(search)
+        search.run(visit if progress is None else _told(visit, search, variant, progress))
         if progress is not None:
             progress(f"searched variant {variant.label}: {len(search.seen)} configurations")
     uncovered: dict[str, str] = {}
@@ -195,6 +198,24 @@ def generate(
     return Suite(spec.id, fixed, tuple(cases), targets, uncovered)
 
 
+def _told(
+    visit: Callable[[tuple[Any, ...], Reached], None],
+    search: Search,
+    variant: Variant,
+    progress: Callable[[str], None],
+) -> Callable[[tuple[Any, ...], Reached], None]:
+    """`visit`, telling `progress` how far the search is every 1,024 calls (the caller shows
+    what it wants of it); what the search finds is the same."""
+    calls = itertools.count()
+
+    def told(key: tuple[Any, ...], reached: Reached) -> None:
+        visit(key, reached)
+        if not next(calls) & 0x3FF:
+            progress(f"searching variant {variant.label}: {len(search.seen):,} configurations")
+
+    return told
+
+
 def _write_cases(
     spec: Spec,
     plans: Sequence[Plan],
@@ -225,7 +246,9 @@ def _write_cases(
         by_text[key] = (plan, written.body, written.line)
         merged[key] = list(plan.covers)
 
-    for plan in plans:
+    for done, plan in enumerate(plans):
+        if progress is not None:
+            progress(f"writing and checking case {done + 1} of {len(plans)} planned")
         written = _write_plan(spec, plan)
         if not written.why:
             add(plan, written)

@@ -374,7 +374,12 @@ def run_mutants(
     flag the survivors that are equivalent. With `only`, just the mutants whose id matches one
     of its patterns (`selected`). Worker processes inherit `spec`."""
     every = selected(mutants(spec), only)
-    killed = dict(enumerate(parallel_map(lambda m: _kill(m, cases), every, jobs)))
+    killed: dict[int, str | None] = {}
+    for i, outcome in enumerate(parallel_map(lambda m: _kill(m, cases), every, jobs)):
+        killed[i] = outcome
+        if progress is not None:
+            dead = sum(1 for v in killed.values() if v)
+            progress(f"{i + 1} of {len(every)} mutants run, {dead} killed")
     if progress is not None:
         progress(f"{sum(1 for v in killed.values() if v)} of {len(every)} mutants killed")
     survivors = [i for i in range(len(every)) if killed[i] is None]
