@@ -131,6 +131,7 @@ class Model:
             frozenset(monitored) if monitored is not None else default_monitored(spec, self.params)
         )
         self.hosts = {s.id: s.hosts for s in spec.states.values()}
+        self.unserved = tuple(self.compile(u.while_) for u in spec.unserved.values())
         # Every answer to the readings, as the set of those answered yes: none first.
         names = tuple(spec.readings)
         self.reading_choices: tuple[frozenset[str], ...] = tuple(
@@ -276,7 +277,9 @@ class Model:
         if not n.up:
             return False
         kind = self.hosts[n.state]
-        return kind == "own_and_peer" or (kind == "own" and node == home)
+        if not (kind == "own_and_peer" or (kind == "own" and node == home)):
+            return False
+        return not any(unserved(config, node, None) for unserved in self.unserved)
 
     def serving(self, config: Config, home: int) -> int:
         """The node a client homed on `home` logs in to now, or NO_NODE."""

@@ -98,6 +98,34 @@ def _readings(spec: Spec) -> list[str]:
     return out
 
 
+def _unserved(spec: Spec) -> list[str]:
+    """When a node serves no sessions whatever its state's `hosts` says."""
+    if not spec.unserved:
+        return []
+    out = [
+        "",
+        "## When a node serves nobody",
+        "",
+        "While one of these holds, a node serves no sessions, whatever its state's `serves` "
+        "column says: its sessions end (their clients wait to re-login, as after a failover) "
+        "and no client logs in to it.",
+        "",
+    ]
+    out += _table(
+        ("condition", "while", "description", "source"),
+        (
+            (
+                f"`{u.id}`",
+                readable_guard(u.while_, spec),
+                u.description,
+                _cites(u.sources, u.assumption),
+            )
+            for u in spec.unserved.values()
+        ),
+    )
+    return out
+
+
 def _cites(sources: Sequence[str], assumption: str | None) -> str:
     parts = list(sources)
     if assumption is not None:
@@ -347,6 +375,7 @@ def render_doc(spec: Spec, scenarios: Sequence[Path] = ()) -> str:
             for t in entries.values()
         ),
     )
+    out += _unserved(spec)
     out += [
         "",
         "## Transitions",
@@ -434,6 +463,8 @@ def _assumption_users(spec: Spec) -> dict[str, list[str]]:
         add(reading.assumption, f"reading `{reading.id}`")
     for t in {t.family: t for t in spec.timers.values()}.values():
         add(t.assumption, f"timer `{t.family}`")
+    for u in spec.unserved.values():
+        add(u.assumption, f"unserved `{u.id}`")
     for r in spec.transitions:
         add(r.assumption, f"rule `{r.id}`")
     for inv in spec.invariants:

@@ -362,10 +362,11 @@ def unused_assumption(ctx: _Context) -> Iterator[Finding]:
         spec.events.values(),
         spec.states.values(),
         spec.timers.values(),
+        spec.readings.values(),
+        spec.unserved.values(),
     ):
         refs |= {x.assumption for x in group}
     refs |= {t.assumption for t in spec.transitions}
-    refs |= {r.assumption for r in spec.readings.values()}
     refs |= {a.assumption for a in spec.accepted}
     refs |= {i.assumption for i in spec.invariants}
     refs |= {e.assumption for i in spec.invariants for e in i.also}

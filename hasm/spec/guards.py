@@ -48,8 +48,8 @@ def spec_guards(
     spec: Spec, *, reasons: bool = True, invariants: InvariantGuards = "all"
 ) -> Iterator[Guard]:
     """The guards of a spec, in spec order: each transition's `when` (and, with `reasons`, the
-    `when` of its reason choices), each timer's `while`, then the invariants' guards chosen by
-    `invariants`. Each reader asks for the guards whose meaning it needs, and says so here."""
+    `when` of its reason choices), each timer's `while`, each `unserved` condition's `while`,
+    then the invariants' guards chosen by `invariants`. Each reader asks for the guards whose meaning it needs, and says so here."""
     for t in spec.transitions:
         yield t.when
         if reasons:
@@ -58,6 +58,8 @@ def spec_guards(
                     yield target.reason.when
     for timer in spec.timers.values():
         yield timer.while_
+    for unserved in spec.unserved.values():
+        yield unserved.while_
     if invariants == "none":
         return
     for inv in spec.invariants:

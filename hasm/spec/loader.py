@@ -49,6 +49,7 @@ from hasm.spec.model import (
     Test,
     Timer,
     Transition,
+    Unserved,
     Vocabulary,
     VocabularyTerm,
 )
@@ -260,6 +261,7 @@ class _Builder:
         events = {k: self.event(k, v) for k, v in d["events"].items()}
         readings = {k: self.reading(k, v) for k, v in d.get("readings", {}).items()}
         timers = {t.id: t for k, v in d["timers"].items() for t in self.timers(k, v)}
+        unserved = {k: self.unserved(k, v) for k, v in d.get("unserved", {}).items()}
         self.check_timers(timers)
         transitions = tuple(self.transition(i, t) for i, t in enumerate(d["transitions"]))
         self.unique_ids("transitions", [t.id for t in transitions])
@@ -298,6 +300,7 @@ class _Builder:
             accepted=accepted,
             vocabularies=vocabularies,
             readings=readings,
+            unserved=unserved,
         )
 
     # -- element builders
@@ -519,6 +522,17 @@ class _Builder:
         path: KeyPath = ("readings", rid)
         return Reading(
             rid,
+            raw["description"],
+            self.sources(path, raw),
+            self.assumption(path, raw),
+            self.loc.line(path) or 0,
+        )
+
+    def unserved(self, uid: str, raw: dict[str, Any]) -> Unserved:
+        path: KeyPath = ("unserved", uid)
+        return Unserved(
+            uid,
+            self.guard((*path, "while"), raw["while"], None),
             raw["description"],
             self.sources(path, raw),
             self.assumption(path, raw),

@@ -46,6 +46,7 @@ __all__ = [
     "TestValue",
     "Timer",
     "Transition",
+    "Unserved",
     "Vocabulary",
     "VocabularyTerm",
 ]
@@ -292,6 +293,20 @@ class Reading:
 
 
 @dataclass(frozen=True, slots=True)
+class Unserved:
+    """A condition under which a node serves no sessions, whatever its state's `hosts` says:
+    while it holds, the node's sessions end (their clients wait to re-login) and no client
+    logs in to it. How a reading makes a session depend on a service, not on the state."""
+
+    id: str
+    while_: Guard
+    description: str
+    sources: tuple[str, ...]
+    assumption: str | None
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class ReasonChoice:
     """A target reason that depends on the configuration: `{when: ..., then: a, else: b}`."""
 
@@ -430,7 +445,7 @@ PAGE_VOCABULARY = "page"
 
 _MAPPINGS = (
     "sources", "parameters", "services", "states", "reasons", "initial", "events", "timers",
-    "state_pairs", "assumptions", "vocabularies", "readings",
+    "state_pairs", "assumptions", "vocabularies", "readings", "unserved",
 )  # fmt: skip
 
 
@@ -458,6 +473,7 @@ class Spec:
     accepted: tuple[Acceptance, ...] = ()  # lint findings accepted on purpose, with why
     vocabularies: Mapping[str, Vocabulary] = field(default_factory=dict)  # by name, not "page"
     readings: Mapping[str, Reading] = field(default_factory=dict)
+    unserved: Mapping[str, Unserved] = field(default_factory=dict)  # a node serves nobody while
     defaults: Mapping[str, ParamValue] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -55,7 +55,7 @@ def test_spec_guards_options_choose_which_guards(canonical_spec: Spec) -> None:
     every = list(spec_guards(canonical_spec))
     plain = list(spec_guards(canonical_spec, reasons=False, invariants="none"))
     assert plain == [t.when for t in canonical_spec.transitions] + [
-        x.while_ for x in canonical_spec.timers.values()
+        x.while_ for x in (*canonical_spec.timers.values(), *canonical_spec.unserved.values())
     ]
     requires = list(spec_guards(canonical_spec, invariants="requires"))
     assert len(plain) < len(requires) < len(every)

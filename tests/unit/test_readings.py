@@ -1,24 +1,27 @@
 """Readings: questions Cisco's text leaves open, each answered once for a whole behaviour.
 
-The spec's one reading so far is S1's Critical Service Delay - "the duration in seconds that a
-critical service can be down before failover is initiated": the delay of the set of monitored
-services (some service down throughout) or of one service (that service down throughout).
-Both are allowed: the core runs the one the configuration's nodes answer, the oracle keeps a
-behaviour under each answer, and a trace conforms if either explains it.
+Two readings so far. S1's Critical Service Delay - "the duration in seconds that a critical
+service can be down before failover is initiated": the delay of the set of monitored services
+(some service down throughout) or of one service (that service down throughout). And the
+trace contract's session, "the user's Presence Engine session": does it outlive a stopped
+Presence Engine, or end with it? Both answers of each are allowed: the core runs the one the
+configuration's nodes answer, the oracle keeps a behaviour under each answer, and a trace
+conforms if one explains it.
 """
 
 from __future__ import annotations
 
 import pytest
-from conftest import drive, ev, states, timer_names
+from conftest import drive, ev, relogin, sessions_on, signed_out, states, timer_names, waiting
 
-from hasm.core.config import Config
+from hasm.core.config import NO_NODE, NOT_WAITING, Config
 from hasm.core.semantics import Model, deadline, initial_config, initial_configs
 from hasm.errors import ClockError, ConformanceError
 from hasm.oracle.oracle import Oracle
 from hasm.spec.model import Spec
 
 PER_SERVICE = frozenset({"critical_delay_per_service"})
+ENDS = frozenset({"session_ends_with_presence_engine"})
 PE, XCP = "presence_engine", "xcp_router"
 
 
@@ -28,7 +31,12 @@ def _normal(model: Model, readings: frozenset[str]) -> Config:
 
 def test_every_answer_is_a_start_and_none_is_the_default(model: Model) -> None:
     starts = initial_configs(model, "normal", (1, 1))
-    assert [c.nodes[0].readings for c in starts] == [frozenset(), PER_SERVICE]
+    assert [c.nodes[0].readings for c in starts] == [
+        frozenset(),
+        ENDS,
+        PER_SERVICE,
+        PER_SERVICE | ENDS,
+    ]
     assert all(n.readings == c.nodes[0].readings for c in starts for n in c.nodes)
     assert initial_config(model, "normal", (1, 1)) == starts[0]
 
@@ -124,7 +132,7 @@ def test_the_oracle_keeps_one_reading_per_behaviour(spec: Spec) -> None:
     # Still Normal at 195 rules the set reading out; the per-service one fails over at 240.
     oracle = _oracle(spec)
     oracle.observe(195, nodes={"pub": {"state": "Normal"}})
-    assert {c.config.nodes[0].readings for c in oracle.candidates} == {PER_SERVICE}
+    assert {c.config.nodes[0].readings & PER_SERVICE for c in oracle.candidates} == {PER_SERVICE}
     with pytest.raises(ConformanceError):
         oracle.observe(241, nodes={"pub": {"state": "Normal"}})
 
@@ -135,3 +143,69 @@ def test_a_failover_between_the_readings_deadlines_conforms_to_neither(spec: Spe
     oracle.observe(195, nodes={"pub": {"state": "Normal"}})
     with pytest.raises(ConformanceError):
         oracle.observe(215, nodes={"pub": {"state": "Failing Over"}})
+
+
+# -- a session while its node's Presence Engine is stopped -------------------------------------------
+def _start(model: Model, start: str, readings: frozenset[str]) -> Config:
+    return initial_config(model, start, (1, 1), readings)
+
+
+@pytest.mark.parametrize("start", ["normal", "ha_disabled"])
+def test_by_default_the_session_outlives_a_stopped_presence_engine(
+    model: Model, start: str
+) -> None:
+    config = drive(model, _start(model, start, frozenset()), (100.0, ev("service_stop", 0, PE)))
+    assert sessions_on(config, 0, home=0) == 1 and waiting(config, 0) == 0
+
+
+def test_by_the_other_reading_the_session_ends_and_the_client_waits(model: Model) -> None:
+    config = drive(model, _start(model, "normal", ENDS), (100.0, ev("service_stop", 0, PE)))
+    assert sessions_on(config, 0) == 0 and sessions_on(config, 1, home=1) == 1
+    assert {c.key for c in config.users if c.home == 0} == {(0, NO_NODE, 100.0)}
+    # The failover at 190 ends no session of node 0's users: none was left. By 250 (the
+    # re-login window opens at 100 + 120) the backup serves them, and the client lands there.
+    config = drive(model, config, (190.0, "fire"), (250.0, relogin((0, NO_NODE, 100.0))))
+    assert states(config)[1][0] in ("taking_over", "backup")
+    assert sessions_on(config, 1, home=0) == 1
+
+
+def test_with_ha_off_the_client_returns_home_once_the_engine_runs_again(model: Model) -> None:
+    config = drive(
+        model,
+        _start(model, "ha_disabled", ENDS),
+        (100.0, ev("service_stop", 0, PE)),
+        (150.0, ev("service_start", 0, PE)),
+        (230.0, relogin((0, NO_NODE, 100.0))),
+    )
+    assert sessions_on(config, 0, home=0) == 1 and waiting(config, 0) == 0
+
+
+def test_a_node_whose_engine_is_stopped_takes_no_sign_in(model: Model) -> None:
+    config = drive(
+        model,
+        _start(model, "ha_disabled", ENDS),
+        (100.0, ev("service_stop", 0, PE)),
+        (230.0, relogin((0, NO_NODE, 100.0))),  # still stopped: the client stops trying
+    )
+    assert signed_out(config, 0) == 1
+    assert {c.key for c in config.users if c.home == 0} == {(0, NO_NODE, NOT_WAITING)}
+    config = drive(model, config, (300.0, ev("login", user=(0, NO_NODE, NOT_WAITING))))
+    assert sessions_on(config, 0) == 0
+    config = drive(
+        model,
+        config,
+        (310.0, ev("service_start", 0, PE)),
+        (320.0, ev("login", user=(0, NO_NODE, NOT_WAITING))),
+    )
+    assert sessions_on(config, 0, home=0) == 1
+
+
+@pytest.mark.parametrize(("active", "readings"), [(1, frozenset()), (0, ENDS)])
+def test_the_oracle_accepts_active_users_by_either_reading(
+    spec: Spec, active: int, readings: frozenset[str]
+) -> None:
+    oracle = Oracle(spec, ["pub", "sub"], initial="ha_disabled", users={"alice": "pub"})
+    oracle.event(100, "service_stop", node="pub", service=PE)
+    oracle.observe(110, nodes={"pub": {"active_users": active}})
+    kept = {c.config.nodes[0].readings & ENDS for c in oracle.candidates}
+    assert kept == {readings}
