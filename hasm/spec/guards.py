@@ -49,7 +49,8 @@ def spec_guards(
 ) -> Iterator[Guard]:
     """The guards of a spec, in spec order: each transition's `when` (and, with `reasons`, the
     `when` of its reason choices), each timer's `while`, each `unserved` condition's `while`,
-    then the invariants' guards chosen by `invariants`. Each reader asks for the guards whose meaning it needs, and says so here."""
+    then the invariants' guards chosen by `invariants`. Each reader asks for the guards whose
+    meaning it needs, and says so here."""
     for t in spec.transitions:
         yield t.when
         if reasons:
