@@ -50,6 +50,7 @@ from hasm.spec.model import (
     Test,
     Transition,
 )
+from hasm.spec.guards import guard_tests, spec_guards
 from hasm.spec.params import evaluate, resolve_params
 
 __all__ = [
@@ -132,6 +133,17 @@ class Model:
         )
         self.hosts = {s.id: s.hosts for s in spec.states.values()}
         self.unserved = tuple(self.compile(u.while_) for u in spec.unserved.values())
+        # Readings that only `unserved` conditions test: they change whom a node serves and
+        # nothing else, so with no users their answers cannot be told apart.
+        only_hosting = [u.while_ for u in spec.unserved.values()]
+        tested_elsewhere = {
+            t.prop
+            for g in spec_guards(spec)
+            if not any(g is u for u in only_hosting)
+            for t in guard_tests(g)
+            if t.subject == "reading"
+        }
+        self.hosting_readings = frozenset(spec.readings) - tested_elsewhere
         # Every answer to the readings, as the set of those answered yes: none first.
         names = tuple(spec.readings)
         self.reading_choices: tuple[frozenset[str], ...] = tuple(
@@ -342,8 +354,13 @@ def initial_configs(
     model: Model, start: str, users_per_home: tuple[int, int] = (0, 0)
 ) -> tuple[Config, ...]:
     """The starting point under every answer to the spec's readings: where a behaviour may
-    start when nothing says how the system reads Cisco's open questions."""
-    return tuple(initial_config(model, start, users_per_home, r) for r in model.reading_choices)
+    start when nothing says how the system reads Cisco's open questions. With no users, a
+    reading that only says whom a node serves (`Model.hosting_readings`) changes nothing: it
+    keeps its default answer, no, and the behaviours are not carried twice."""
+    choices = model.reading_choices
+    if not any(users_per_home):
+        choices = tuple(r for r in choices if r.isdisjoint(model.hosting_readings))
+    return tuple(initial_config(model, start, users_per_home, r) for r in choices)
 
 
 # -- what may happen now -------------------------------------------------------------------------

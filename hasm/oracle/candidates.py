@@ -52,12 +52,34 @@ __all__ = [
     "narrow",
     "narrow_all",
     "normal",
+    "stable_order",
     "starting",
     "stepped",
     "successors",
 ]
 
 RECORD = 0  # the tag of the last record's clock, in every candidate
+
+
+def stable_order(cands: Iterable[Candidate]) -> list[Candidate]:
+    """The candidates in an order that does not depend on the hash seed: a set of them (the
+    oracle keeps a frozenset) iterates in hash order, and its repr too lists the frozensets
+    inside (stopped services, readings) in hash order. What is told - a report's whys, a
+    story, the bounded search of when a record would have been allowed - follows this order."""
+    return sorted(cands, key=_spelled)
+
+
+def _spelled(value: object) -> str:
+    """`value` written out with every frozenset's members sorted."""
+    if isinstance(value, frozenset | set):
+        return "{" + ",".join(sorted(_spelled(v) for v in value)) + "}"
+    if isinstance(value, tuple):
+        return "(" + ",".join(_spelled(v) for v in value) + ")"
+    fields = getattr(type(value), "__dataclass_fields__", None)
+    if fields is not None:  # the fields it compares by: not a cached hash
+        inner = ",".join(_spelled(getattr(value, n)) for n, f in fields.items() if f.compare)
+        return f"{type(value).__name__}({inner})"
+    return repr(value)
 
 
 class Split(NamedTuple):

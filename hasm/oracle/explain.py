@@ -22,7 +22,7 @@ from hasm.core.config import Fire, Relogin
 from hasm.core.semantics import Model
 from hasm.core.symbolic import Symbolic, choices, delay, normalise, step
 from hasm.core.zones import le
-from hasm.oracle.candidates import RECORD, Candidate, members
+from hasm.oracle.candidates import RECORD, Candidate, members, stable_order
 
 __all__ = ["Allowed", "HiddenStep", "allowed_times"]
 
@@ -66,7 +66,7 @@ def allowed_times(
     start: list[tuple[Symbolic, Path]] = []
     # The default answer to the spec's readings first: of two stretches alike, the one told
     # is the spec's first reading's (the sort below keeps the order of discovery).
-    for cand in sorted(previous, key=lambda c: len(c.config.nodes[0].readings)):
+    for cand in sorted(stable_order(previous), key=lambda c: len(c.config.nodes[0].readings)):
         for m in members(cand):
             start.append((m.symbolic, ()))
             if len(start) >= budget:

@@ -10,7 +10,7 @@ from typing import Any
 from hasm.core.config import NO_NODE, Config, Fire
 from hasm.core.semantics import Model, offered
 from hasm.core.views import describe_duration, node_views
-from hasm.oracle.candidates import Candidate, member, members
+from hasm.oracle.candidates import Candidate, member, members, stable_order
 from hasm.oracle.clock import show_seconds, show_ticks, ticks
 from hasm.oracle.explain import Allowed, HiddenStep, allowed_times
 from hasm.oracle.observing import Observation
@@ -294,7 +294,7 @@ class Reporter:
         may fire, the earliest and latest times every hidden step before allows."""
         out: dict[str, None] = {}
         spec = self.spec
-        for cand in sorted(cands, key=repr):  # a set's order depends on the hash seed
+        for cand in stable_order(cands):
             for w in windows(self.model, cand, now):
                 started = self._started(w)
                 if w.timer is not None:

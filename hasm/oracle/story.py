@@ -29,7 +29,7 @@ from hasm.core.config import Config, EventInput, Input
 from hasm.core.semantics import Model
 from hasm.core.symbolic import Symbolic, choices, delay, guard, normalise, step
 from hasm.core.zones import Zone, le
-from hasm.oracle.candidates import RECORD, Candidate, members, stepped
+from hasm.oracle.candidates import RECORD, Candidate, members, stable_order, stepped
 from hasm.oracle.clock import TICKS, ticks
 from hasm.oracle.observing import Observation, Observer
 from hasm.trace.records import TraceEvent, TraceRecord
@@ -105,7 +105,7 @@ class Teller:
         # before the first record (no clock: nothing tells when).
         self.runs = [
             _Run(m.symbolic, tuple((inp, _BEFORE, None) for inp in _faults(m.symbolic.config)))
-            for c in start
+            for c in stable_order(start)
             for m in members(c)
         ]
         self.now = first

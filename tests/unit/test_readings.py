@@ -38,6 +38,10 @@ def test_every_answer_is_a_start_and_none_is_the_default(model: Model) -> None:
         PER_SERVICE | ENDS,
     ]
     assert all(n.readings == c.nodes[0].readings for c in starts for n in c.nodes)
+    # With no users, whom a node serves changes nothing: that reading keeps its default.
+    assert model.hosting_readings == ENDS
+    alone = initial_configs(model, "normal", (0, 0))
+    assert [c.nodes[0].readings for c in alone] == [frozenset(), PER_SERVICE]
     assert initial_config(model, "normal", (1, 1)) == starts[0]
 
 
