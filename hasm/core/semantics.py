@@ -37,6 +37,7 @@ from hasm.core.config import (
 )
 from hasm.core.memo import Memo, Table
 from hasm.errors import ClockError, NotEnabled
+from hasm.spec.guards import guard_tests, spec_guards
 from hasm.spec.model import (
     USER_EFFECTS,
     All,
@@ -50,7 +51,6 @@ from hasm.spec.model import (
     Test,
     Transition,
 )
-from hasm.spec.guards import guard_tests, spec_guards
 from hasm.spec.params import evaluate, resolve_params
 
 __all__ = [
