@@ -79,10 +79,16 @@ class Reacher:
         anywhere in time as long as at most `max_faults` faults hold at once."""
         self.model, self.listed_up_to = model, listed_up_to
         self.hidden, self.max_faults = hidden, max_faults
+        # Of them, those that always add a fault when they change anything (a running service
+        # stops, the link goes down): none can happen once the faults are at the bound.
+        adds = {"stop_service", "link_down"}
+        self.repairs = tuple(
+            e for e in hidden if not adds.intersection(model.spec.events[e.name].effects)
+        )
         self.relogin_low = int(model.relogin_low)
         self.relogin_high = int(model.relogin_high)
         self.lows = {t.name: int(t.low) for t in model.node_timers}
-        self._fires: Table[tuple[Candidate, Fire | EventInput], list[Candidate]] = Table(1 << 14)
+        self._fires: Table[tuple[Candidate, Fire | EventInput], list[Candidate]] = Table(1 << 17)
 
     def reach(
         self, candidates: frozenset[Candidate], elapsed: int, pinned: Pins | None = None
@@ -169,7 +175,8 @@ class Reacher:
             for timer in config.timers:
                 for after in self._fired(now, Fire(timer.name, timer.node)):
                     push(after, no_cohort)
-            for event in self.hidden:
+            at_bound = config.faults() >= self.max_faults
+            for event in self.repairs if at_bound else self.hidden:
                 if not config.services_of_down_node(event):
                     for after in self._happened(now, event):
                         push(after, no_cohort)
