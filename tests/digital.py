@@ -10,7 +10,7 @@ discrete states dense time reaches, with the same verdicts, when every constant 
 of 1/k. We try k = `ticks` (2 by default: every whole and half second, so events strictly
 between two integer instants are tried too). It is slow on purpose and shares no search logic
 with hasm: no `hasm.explorer.explore`, no `hasm.oracle`, no `hasm.core.search`. It uses only the
-concrete core (`apply`, `advance`, `enabled`, `forced`, `deadline`, `initial_config`,
+concrete core (`apply`, `advance`, `enabled`, `forced`, `deadline`, `initial_configs`,
 `node_views`) and, from the invariants, the per-configuration and per-step checks and the
 detection of bounded-response triggers; bounded responses themselves are brute-forced here.
 
@@ -47,7 +47,7 @@ from hasm.core.semantics import (
     deadline,
     enabled,
     forced,
-    initial_config,
+    initial_configs,
     offered,
 )
 from hasm.core.views import node_views
@@ -484,8 +484,8 @@ class _Search:
 
     def run(self) -> None:
         model, spec = self.model, self.model.spec
-        for name in spec.initial:
-            config = initial_config(model, name, (1, 0))
+        starts = [(n, c) for n in spec.initial for c in initial_configs(model, n, (1, 0))]
+        for name, config in starts:  # under every answer to the readings, as the verifier
             if config.faults() > self.max_faults:
                 continue
             watch = watch_start(model, config)
@@ -708,7 +708,9 @@ def accepts_digital(spec: Spec, trace_text: str, *, ticks: int) -> int | None:
     names = header.nodes
     homes = {user: names.index(home) for user, home in header.users.items()}
     counts = (sum(h == 0 for h in homes.values()), sum(h == 1 for h in homes.values()))
-    configs = {initial_config(model, header.initial, counts)}
+    # Under every answer to the spec's readings, as the oracle starts (a trace conforms if one
+    # explains it).
+    configs = set(initial_configs(model, header.initial, counts))
     now = 0
     for rec in records:
         at = _whole_ticks(rec.t, ticks, f"the time of line {rec.line}")
