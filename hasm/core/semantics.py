@@ -132,7 +132,12 @@ class Model:
             frozenset(monitored) if monitored is not None else default_monitored(spec, self.params)
         )
         self.hosts = {s.id: s.hosts for s in spec.states.values()}
-        self.unserved = tuple(self.compile(u.while_) for u in spec.unserved.values())
+        # Whether some `unserved` condition holds on a node (None: the spec has none).
+        self.unserved: Check | None = (
+            self.compile(AnyOf(tuple(u.while_ for u in spec.unserved.values())))
+            if spec.unserved
+            else None
+        )
         # Readings that only `unserved` conditions test: they change whom a node serves and
         # nothing else, so with no users their answers cannot be told apart.
         only_hosting = [u.while_ for u in spec.unserved.values()]
@@ -291,7 +296,7 @@ class Model:
         kind = self.hosts[n.state]
         if not (kind == "own_and_peer" or (kind == "own" and node == home)):
             return False
-        return not any(unserved(config, node, None) for unserved in self.unserved)
+        return self.unserved is None or not self.unserved(config, node, None)
 
     def serving(self, config: Config, home: int) -> int:
         """The node a client homed on `home` logs in to now, or NO_NODE."""

@@ -40,6 +40,7 @@ from hasm.oracle.candidates import (
     normal,
     successors,
 )
+from hasm.spec.model import FAULT_ONLY_EFFECTS
 
 __all__ = ["Counts", "Pins", "Reacher", "at_record", "only"]
 
@@ -79,11 +80,9 @@ class Reacher:
         anywhere in time as long as at most `max_faults` faults hold at once."""
         self.model, self.listed_up_to = model, listed_up_to
         self.hidden, self.max_faults = hidden, max_faults
-        # Of them, those that always add a fault when they change anything (a running service
-        # stops, the link goes down): none can happen once the faults are at the bound.
-        adds = {"stop_service", "link_down"}
+        # Of them, those that may happen once the faults are at the bound.
         self.repairs = tuple(
-            e for e in hidden if not adds.intersection(model.spec.events[e.name].effects)
+            e for e in hidden if FAULT_ONLY_EFFECTS.isdisjoint(model.spec.events[e.name].effects)
         )
         self.relogin_low = int(model.relogin_low)
         self.relogin_high = int(model.relogin_high)

@@ -9,6 +9,7 @@ from typing import Literal
 
 __all__ = [
     "EFFECT_FIELDS",
+    "FAULT_ONLY_EFFECTS",
     "PAGE_VOCABULARY",
     "TRUE",
     "USER_EFFECTS",
@@ -233,6 +234,9 @@ EFFECT_FIELDS: Mapping[str, tuple[str, ...]] = {
     "logout_keep_session": ("user",),
 }
 USER_EFFECTS = frozenset(e for e, fields in EFFECT_FIELDS.items() if fields == ("user",))
+# The effects that add a fault whenever they change anything (a running service stops, the
+# link goes down): a search bounding the faults at once need not try them at the bound.
+FAULT_ONLY_EFFECTS = frozenset({"stop_service", "link_down"})
 
 
 EventField = Literal["node", "service", "user"]
