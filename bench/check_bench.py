@@ -31,7 +31,7 @@ from pathlib import Path
 
 from transitions import Machine
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.sim.simulator import Simulator
 from hasm.spec.loader import load_spec
 from hasm.trace.writer import TraceWriter

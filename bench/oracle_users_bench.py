@@ -13,7 +13,7 @@ import io
 import sys
 import time
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.oracle.oracle import Oracle
 from hasm.sim.simulator import Simulator
 from hasm.spec.loader import load_spec

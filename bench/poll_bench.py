@@ -22,7 +22,7 @@ from pathlib import Path
 
 from check_bench import _cached, timed
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import node_views
 from hasm.sim.simulator import Simulator
 from hasm.spec.loader import load_spec

@@ -11,7 +11,7 @@ import time
 import tracemalloc
 from collections.abc import Callable, Iterable
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.sim.simulator import Simulator
 from hasm.spec.loader import build_spec, canonical_spec_path, load_spec
 from hasm.trace.records import Record

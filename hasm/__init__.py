@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from hasm.core.config import Config, EventInput, Fire, Relogin, Step
+    from hasm.core.model import Model
     from hasm.core.semantics import (
-        Model,
         advance,
         apply,
         deadline,
@@ -38,8 +38,9 @@ if TYPE_CHECKING:
         SpecError,
         TraceError,
     )
-    from hasm.explorer.explore import Exploration, explore
+    from hasm.explorer.explore import explore
     from hasm.explorer.explore import explore as verify
+    from hasm.explorer.results import Exploration
     from hasm.oracle.files import Verdict, check_file, check_files
     from hasm.oracle.oracle import Oracle
     from hasm.oracle.report import Divergence
@@ -69,7 +70,7 @@ _HOMES: dict[str, str] = {
     "Divergence": "hasm.oracle.report",
     "enabled": "hasm.core.semantics",
     "EventInput": "hasm.core.config",
-    "Exploration": "hasm.explorer.explore",
+    "Exploration": "hasm.explorer.results",
     "explore": "hasm.explorer.explore",
     "Fire": "hasm.core.config",
     "forced": "hasm.core.semantics",
@@ -80,7 +81,7 @@ _HOMES: dict[str, str] = {
     "load_scenario": "hasm.sim.scenario",
     "load_spec": "hasm.spec.loader",
     "machine_config": "hasm.sim.machine",
-    "Model": "hasm.core.semantics",
+    "Model": "hasm.core.model",
     "node_views": "hasm.core.views",
     "NotOffered": "hasm.errors",
     "offered": "hasm.core.semantics",

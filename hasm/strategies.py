@@ -42,7 +42,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.errors import ParameterError
 from hasm.oracle.clock import TICKS
 from hasm.oracle.oracle import Oracle

@@ -42,7 +42,8 @@ from hasm.core.config import (
     Step,
     UserKey,
 )
-from hasm.core.semantics import Model, advance, apply
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply
 from hasm.spec.loader import load_spec
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params

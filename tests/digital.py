@@ -39,17 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from hasm.core.config import NO_NODE, Config, EventInput, Step
-from hasm.core.semantics import (
-    Check,
-    Model,
-    advance,
-    apply,
-    deadline,
-    enabled,
-    forced,
-    initial_configs,
-    offered,
-)
+from hasm.core.model import Check, Model
+from hasm.core.semantics import advance, apply, deadline, enabled, forced, initial_configs, offered
 from hasm.core.views import node_views
 from hasm.explorer.invariants import (
     Watch,

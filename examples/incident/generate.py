@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import node_views
 from hasm.sim.simulator import Simulator
 from hasm.spec.loader import load_spec

@@ -18,7 +18,7 @@ from hasm.cli.common import (
     overrides,
     spec_of,
 )
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.errors import InputError, Problem
 from hasm.page.data import MAX_RECORDS
 from hasm.page.graph import Bounds

@@ -25,7 +25,8 @@ from hasm.cli.common import (
 )
 from hasm.core.search import MAX_FAULTS
 from hasm.errors import InputError, Problem
-from hasm.explorer.explore import Exploration, Variant, VariantResult, explore
+from hasm.explorer.explore import explore
+from hasm.explorer.results import Exploration, Variant, VariantResult
 from hasm.oracle.junit import Case, junit_report
 from hasm.spec.model import Spec
 

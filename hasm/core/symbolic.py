@@ -29,7 +29,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from hasm.core.config import Cohort, Config, Fire, Input, Relogin, RunningTimer, Step
-from hasm.core.semantics import Model, apply
+from hasm.core.model import Model
+from hasm.core.semantics import apply
 from hasm.core.zones import LE_ZERO, Zone, le
 
 __all__ = [

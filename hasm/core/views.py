@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from hasm.core.config import Config
 from hasm.core.memo import Table
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.spec.model import PairSide
 from hasm.spec.params import evaluate
 

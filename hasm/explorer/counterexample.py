@@ -13,8 +13,9 @@ import io
 from dataclasses import dataclass
 
 from hasm.core.config import SIGNED_OUT, Config, EventInput, Fire, Input, Relogin, Step, UserKey
+from hasm.core.model import Model
 from hasm.core.search import mirror_node, mirror_session
-from hasm.core.semantics import Model, advance, apply
+from hasm.core.semantics import advance, apply
 from hasm.explorer.invariants import (
     Violation,
     Watch,

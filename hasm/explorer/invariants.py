@@ -43,18 +43,8 @@ from decimal import ROUND_CEILING, ROUND_FLOOR
 
 from hasm.core.config import NO_NODE, SIGNED_OUT, Config, EventInput, Fire, Step
 from hasm.core.memo import Memo, Table
-from hasm.core.semantics import (
-    Check,
-    Model,
-    advance,
-    apply,
-    deadline,
-    enabled,
-    forced,
-    offered,
-    to_ticks,
-    window_edges,
-)
+from hasm.core.model import Check, Model, to_ticks
+from hasm.core.semantics import advance, apply, deadline, enabled, forced, offered, window_edges
 from hasm.core.views import documented_pairs, node_views
 from hasm.errors import UnknownInvariantKind
 from hasm.spec.guards import describe_guard

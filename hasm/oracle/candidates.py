@@ -29,7 +29,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from hasm.core.config import Config, Input, UserKey
-from hasm.core.semantics import Model, apply, move_users
+from hasm.core.model import Model
+from hasm.core.semantics import apply, move_users
 from hasm.core.symbolic import (
     Held,
     Symbolic,

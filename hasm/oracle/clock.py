@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN
 
-from hasm.core.semantics import to_ticks
+from hasm.core.model import to_ticks
 
 __all__ = ["TICKS", "show_seconds", "show_ticks", "ticks"]
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from hasm.core.config import Fire, Relogin
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.symbolic import Symbolic, choices, delay, normalise, step
 from hasm.core.zones import le
 from hasm.oracle.candidates import RECORD, Candidate, members, stable_order

@@ -9,7 +9,8 @@ from typing import Any
 
 from hasm.core.config import NO_NODE, Config
 from hasm.core.memo import Table
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.core.views import NodeView, node_views
 from hasm.errors import InputError, Problem
 from hasm.oracle.candidates import Candidate, expand, narrow_all

@@ -28,8 +28,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from hasm.core.config import Config, EventInput
+from hasm.core.model import Model
 from hasm.core.search import MAX_FAULTS, Inputs
-from hasm.core.semantics import Model, initial_configs, offered
+from hasm.core.semantics import initial_configs, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.candidates import Candidate, normal, starting, successors
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks

@@ -28,8 +28,9 @@ from collections import deque
 from collections.abc import Iterator
 
 from hasm.core.config import Config, Input
+from hasm.core.model import Model
 from hasm.core.search import Inputs, mirror
-from hasm.core.semantics import Model, initial_configs
+from hasm.core.semantics import initial_configs
 from hasm.core.symbolic import choices, clock_bounds, delay, latest
 from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import RECORD, Candidate, Split, normal, starting, successors

@@ -26,7 +26,8 @@ from hasm.core.config import (
     UserKey,
 )
 from hasm.core.memo import Table
-from hasm.core.semantics import Model, apply
+from hasm.core.model import Model
+from hasm.core.semantics import apply
 from hasm.core.symbolic import delay
 from hasm.core.views import node_views
 from hasm.core.zones import Zone, le

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from hasm.core.config import NO_NODE, Config, Fire
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.core.views import describe_duration, node_views
 from hasm.oracle.candidates import Candidate, member, members, stable_order
 from hasm.oracle.clock import show_seconds, show_ticks, ticks

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from hasm.core.config import Config, EventInput, Input
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.symbolic import Symbolic, choices, delay, guard, normalise, step
 from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import RECORD, Candidate, members, stable_order, stepped

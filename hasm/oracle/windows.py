@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.oracle.candidates import Candidate
 
 __all__ = ["Window", "windows"]

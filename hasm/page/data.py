@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from hasm.core.config import NO_NODE, SIGNED_OUT, Config
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.core.views import documented_pairs, node_views
 from hasm.errors import HasmError, InputError
 from hasm.oracle.files import check_file

@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from hasm.core.config import NO_NODE, SIGNED_OUT, Config, Fire, Input, Relogin, Step
+from hasm.core.model import Model
 from hasm.core.search import Inputs
-from hasm.core.semantics import Model, advance, apply, enabled, initial_config, next_instant
+from hasm.core.semantics import advance, apply, enabled, initial_config, next_instant
 from hasm.core.semantics import offered as offered_actions
 from hasm.errors import InputError, Problem
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.page.data import MAX_RECORDS, explorer_data, spec_data, trace_data
 from hasm.page.graph import Bounds, explore_page
 from hasm.page.html import diagram_svg, page_html

@@ -26,7 +26,7 @@ from typing import Literal, Protocol
 
 import graphviz
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import describe_duration
 from hasm.errors import DiagramError
 from hasm.explorer.explore import explore

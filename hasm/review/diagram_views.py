@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.errors import InputError, Problem
 from hasm.review.diagram import (
     ANY_STATE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from hasm.core.config import NO_NODE, EventInput, Fire, Relogin, RunningTimer
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import NodeView, describe_duration, node_views
 from hasm.trace.records import Record
 

@@ -20,7 +20,7 @@ from typing import Literal, TypeVar
 from xml.sax.saxutils import escape, quoteattr
 
 from hasm.core.config import Config, EventInput, Fire, RunningTimer
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import node_views
 from hasm.errors import ConformanceError
 from hasm.oracle.oracle import Oracle

@@ -35,19 +35,11 @@ from hasm.core.config import (
     Step,
     UserKey,
 )
+from hasm.core.model import Check, Model
 
 # The machine reuses the core's two halves of a step (prepare, outcome) rather than restate the
 # domain rules they implement; only the choice of rule is the machine's own.
-from hasm.core.semantics import (
-    Check,
-    Model,
-    Prepared,
-    advance,
-    apply,
-    initial_config,
-    outcome,
-    prepare,
-)
+from hasm.core.semantics import Prepared, advance, apply, initial_config, outcome, prepare
 from hasm.core.views import NodeView, node_views, offer_summary
 from hasm.errors import NoSuchStep, NotEnabled, NotOffered
 from hasm.spec.guards import states_known, verdict

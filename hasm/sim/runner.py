@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from hasm.core.config import Config
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import documented_pairs, node_views
 from hasm.sim.scenario import Scenario
 from hasm.sim.simulator import Simulator

@@ -24,7 +24,8 @@ from hasm.core.config import (
     Step,
     UserKey,
 )
-from hasm.core.semantics import Model, advance, apply, initial_config
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply, initial_config
 from hasm.core.views import offer_summary
 from hasm.errors import NotOffered
 from hasm.sim.scenario import Scenario

@@ -11,14 +11,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from hasm.core.config import Config, Fire, Input, Relogin, RunningTimer
-from hasm.core.semantics import (
-    Model,
-    advance,
-    apply,
-    deadline,
-    forced,
-    initial_config,
-)
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply, deadline, forced, initial_config
 from hasm.spec.guards import needs_a_yes
 from hasm.spec.model import Spec
 from hasm.suite.cases import EPSILON, NODE_NAMES, TOLERANCE, USER_NAMES

@@ -33,8 +33,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hasm.core.config import Config, EventInput, Input, Step
+from hasm.core.model import Model
 from hasm.core.search import bounded
-from hasm.core.semantics import Model, advance, apply, deadline, forced
+from hasm.core.semantics import advance, apply, deadline, forced
 from hasm.errors import HasmError
 from hasm.parallel import parallel_map
 from hasm.spec.guards import conjuncts

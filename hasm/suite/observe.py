@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hasm.core.config import NO_NODE, Config, EventInput
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.core.views import node_views
 from hasm.oracle.oracle import Oracle
 from hasm.suite.cases import NODE_NAMES, USER_NAMES

@@ -19,17 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from hasm.core.config import Config, EventInput, Input, Step
+from hasm.core.model import Model
 from hasm.core.search import Inputs, bounded, mirror, path, searched_services, settings, switches
-from hasm.core.semantics import (
-    Model,
-    advance,
-    apply,
-    deadline,
-    forced,
-    initial_config,
-    matching,
-    prepare,
-)
+from hasm.core.semantics import advance, apply, deadline, forced, initial_config, matching, prepare
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
 from hasm.suite.cases import EPSILON

@@ -9,9 +9,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from hasm.core.config import Config, EventInput, Fire, RunningTimer, Step
+from hasm.core.model import Check, Model
 from hasm.core.semantics import (
-    Check,
-    Model,
     Prepared,
     advance,
     apply,

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any, TextIO
 
 from hasm.core.config import NO_NODE, Config, EventInput
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.core.views import node_views
 from hasm.spec.model import ParamValue
 from hasm.trace.records import (

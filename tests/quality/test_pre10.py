@@ -11,7 +11,8 @@ from conftest import only
 
 from hasm.cli import EXIT_FALSE, EXIT_OK, main
 from hasm.core.config import Config, EventInput, Fire
-from hasm.core.semantics import Model, advance, apply, deadline, forced, initial_config
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply, deadline, forced, initial_config
 from hasm.core.views import node_views
 from hasm.explorer.invariants import check_step
 from hasm.spec.loader import canonical_spec_path, load_spec

@@ -26,15 +26,8 @@ from hypothesis.stateful import (
 )
 
 from hasm.core.config import Config, EventInput, Step
-from hasm.core.semantics import (
-    Model,
-    advance,
-    apply,
-    deadline,
-    default_monitored,
-    enabled,
-    initial_config,
-)
+from hasm.core.model import Model, default_monitored
+from hasm.core.semantics import advance, apply, deadline, enabled, initial_config
 from hasm.core.views import documented_pairs
 from hasm.explorer.invariants import (
     Watch,

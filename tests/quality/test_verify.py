@@ -13,9 +13,10 @@ import pytest
 from hasm import explore as explore_reexport
 from hasm import verify as verify_reexport
 from hasm.cli import main
-from hasm.core.semantics import default_monitored
+from hasm.core.model import default_monitored
 from hasm.errors import ParameterError
-from hasm.explorer.explore import Exploration, _within, explore, variants
+from hasm.explorer.explore import _within, explore, variants
+from hasm.explorer.results import Exploration
 from hasm.oracle.files import check_file
 from hasm.spec.loader import canonical_spec_path, load_spec
 from hasm.spec.model import Spec

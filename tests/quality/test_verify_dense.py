@@ -15,7 +15,9 @@ from typing import Any
 
 from digital import ONLY_AFTER_DELAY, in_time
 
-from hasm.explorer.explore import Exploration, explore, model_ticks
+from hasm.explorer.explore import explore
+from hasm.explorer.results import Exploration
+from hasm.explorer.zonegraph import model_ticks
 from hasm.oracle.files import check_file
 from hasm.spec.loader import load_spec
 from hasm.spec.model import Spec

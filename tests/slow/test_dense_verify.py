@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from digital import EARLY, ONLY_AFTER_DELAY, PARAMS, SCALED, explore_digital, in_time, small_with
 
+from hasm.core.model import default_monitored
 from hasm.core.search import searched_services
-from hasm.core.semantics import default_monitored
 from hasm.explorer.explore import explore
 from hasm.spec.model import Spec
 from hasm.spec.params import resolve_params

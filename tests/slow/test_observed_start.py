@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.oracle.clock import TICKS
 from hasm.oracle.files import check_file, tell_file
 from hasm.oracle.prehistory import _explore

@@ -10,7 +10,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from hasm.core.semantics import Model, initial_config
+from hasm.core.model import Model
+from hasm.core.semantics import initial_config
 from hasm.core.views import node_views
 from hasm.errors import SpecError, TraceError
 from hasm.oracle.files import check_file

@@ -11,7 +11,7 @@ import pytest
 from conftest import SMALL_SPEC, needs_dot
 
 from hasm.cli import main
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.review.diagram import (
     ANY_STATE,
     node_machine,

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hasm.core.config import Config, EventInput, Node
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.spec.guards import (
     SPEC_NOTATION,
     SUITE_NOTATION,

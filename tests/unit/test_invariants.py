@@ -16,7 +16,8 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Cohort, Config, EventInput, Move, Relogin, Step
-from hasm.core.semantics import Model, advance, apply, initial_config, offered
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply, initial_config, offered
 from hasm.errors import SpecError, UnknownInvariantKind
 from hasm.explorer.invariants import (
     KINDS,

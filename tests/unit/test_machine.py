@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from transitions import Machine, MachineError
 
 from hasm.core.config import Config, EventInput, Fire
-from hasm.core.semantics import Model, apply, offered
+from hasm.core.model import Model
+from hasm.core.semantics import apply, offered
 from hasm.errors import NoSuchStep, NotEnabled, NotOffered
 from hasm.sim import machine as machine_module
 from hasm.sim.machine import LiveGroup, compile_machine, config_pair, machine_config

@@ -9,7 +9,8 @@ from conftest import make_config, node
 
 from hasm.core.config import Config, EventInput
 from hasm.core.memo import LIMIT, Memo, Table
-from hasm.core.semantics import Model, apply, initial_config, offered
+from hasm.core.model import Model
+from hasm.core.semantics import apply, initial_config, offered
 from hasm.core.views import documented_pairs
 from hasm.explorer.invariants import check_config, watch_start
 from hasm.spec.model import All, AnyOf, Spec

@@ -20,7 +20,8 @@ from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
 from hasm.core.config import Relogin
-from hasm.core.semantics import Model, offered
+from hasm.core.model import Model
+from hasm.core.semantics import offered
 from hasm.errors import ConformanceError, HasmError, InputError
 from hasm.oracle.clock import TICKS, ticks
 from hasm.oracle.files import check_file

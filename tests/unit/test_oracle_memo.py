@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_oracle import FAILED_CSNR, draw_trace, dump, normal_oracle, parse
 
-from hasm.core.semantics import Model
+from hasm.core.model import Model
 from hasm.errors import ConformanceError, InputError, Problem
 from hasm.oracle.files import check_file
 from hasm.oracle.oracle import Oracle

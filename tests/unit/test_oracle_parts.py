@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from hasm.core.semantics import Model, initial_config
+from hasm.core.model import Model
+from hasm.core.semantics import initial_config
 from hasm.core.views import node_views
 from hasm.errors import InputError
 from hasm.oracle.candidates import Candidate, starting

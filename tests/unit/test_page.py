@@ -15,8 +15,9 @@ import pytest
 
 from hasm.cli import main
 from hasm.core.config import Config
+from hasm.core.model import Model
 from hasm.core.search import Inputs
-from hasm.core.semantics import Model, advance, apply, enabled, next_instant, offered
+from hasm.core.semantics import advance, apply, enabled, next_instant, offered
 from hasm.errors import DiagramError
 from hasm.page import html as page_html_module
 from hasm.page.data import BEYOND_FAULTS, BEYOND_STATES, _observed, explorer_data, trace_data

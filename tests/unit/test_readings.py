@@ -15,7 +15,8 @@ import pytest
 from conftest import drive, ev, relogin, sessions_on, signed_out, states, timer_names, waiting
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Config
-from hasm.core.semantics import Model, deadline, initial_config, initial_configs
+from hasm.core.model import Model
+from hasm.core.semantics import deadline, initial_config, initial_configs
 from hasm.errors import ClockError, ConformanceError
 from hasm.oracle.oracle import Oracle
 from hasm.spec.model import Spec

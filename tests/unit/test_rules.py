@@ -37,7 +37,8 @@ from conftest import (
 )
 
 from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Config, Input, Step
-from hasm.core.semantics import Model, advance, apply, initial_config, offered
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply, initial_config, offered
 from hasm.core.views import documented_pairs, node_views
 from hasm.explorer.invariants import check_step
 from hasm.spec.model import Spec

@@ -7,6 +7,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from hasm.core.config import NO_NODE, Cohort, Config, EventInput, Node, RunningTimer
+from hasm.core.model import Model, default_monitored
 from hasm.core.search import (
     Inputs,
     bounded,
@@ -18,7 +19,7 @@ from hasm.core.search import (
     settings,
     switches,
 )
-from hasm.core.semantics import Model, apply, default_monitored, initial_config
+from hasm.core.semantics import apply, initial_config
 from hasm.spec.model import Spec
 
 

@@ -28,16 +28,8 @@ from conftest import (
 )
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Config, Fire, Relogin
-from hasm.core.semantics import (
-    Model,
-    advance,
-    apply,
-    deadline,
-    enabled,
-    forced,
-    initial_config,
-    offered,
-)
+from hasm.core.model import Model
+from hasm.core.semantics import advance, apply, deadline, enabled, forced, initial_config, offered
 from hasm.errors import ClockError, NotEnabled
 from hasm.sim.simulator import Simulator
 from hasm.spec.model import ParamValue, Spec
