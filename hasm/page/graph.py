@@ -109,6 +109,12 @@ def explore_page(model: Model, nodes: Sequence[str], bounds: Bounds) -> Graph:
     answers = model.reading_choices
     free = model.hosting_readings if bounds.users == 0 else frozenset()
     roots = list(dict.fromkeys(a - free for a in answers))
+    if bounds.max_states < len(roots):
+        # Each answer's start is embedded, or the page could not offer that answer at all.
+        why = f"{bounds.max_states} is fewer than the {len(roots)} answers to the readings"
+        raise InputError(
+            Problem("<command line>", None, "--max-states", why, f"use at least {len(roots)}")
+        )
     inputs = Inputs.of(model.spec, tuple(sorted(model.monitored)))
     users = (bounds.users, bounds.users)
     walks = [
