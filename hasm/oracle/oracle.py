@@ -419,6 +419,15 @@ class Oracle:
             )
         }
 
+    def answers(self) -> tuple[frozenset[str], ...]:
+        """The answers to the spec's readings (`Model.reading_choices`, in its order) that some
+        behaviour allowing the trace so far follows: those some candidate's nodes hold. With no
+        users a reading only whom a node serves depends on keeps its default answer
+        (`initial_configs`): an answer that differs only there is followed as much."""
+        held = {c.config.nodes[0].readings for c in self.candidates}
+        free = self.model.hosting_readings if not any(self.assigned) else frozenset()
+        return tuple(a for a in self.model.reading_choices if a - free in held)
+
     # -- reaching ---------------------------------------------------------------------------------
     def _reach(self, t: int, pinned: Pins | None = None) -> frozenset[Candidate]:
         if t < self._now:

@@ -44,7 +44,29 @@ def spec_data(spec: Spec) -> dict[str, Any]:
         "reasons": {r.id: r.label for r in spec.reasons.values()},
         "timers": {t.id: t.description for t in spec.timers.values()},
         "events": {e.id: e.description for e in spec.events.values()},
+        "readings": [
+            {
+                "id": r.id,
+                "meaning": _first_sentence(r.description),
+                "description": r.description,
+                "assumption": r.assumption,
+            }
+            for r in spec.readings.values()
+        ],
     }
+
+
+def _first_sentence(text: str) -> str:
+    """A reading's one-line meaning: its description's first sentence (the question; the
+    answers follow it)."""
+    head, dot, _ = text.partition(". ")
+    return head + "." if dot else text
+
+
+def answers_data(answers: tuple[frozenset[str], ...]) -> list[list[str]]:
+    """Each answer to the readings as the readings it answers yes, sorted: the page's answer k
+    is `answers[k]`, in `Model.reading_choices`' order (answer 0: none answered yes)."""
+    return [sorted(a) for a in answers]
 
 
 def explorer_data(graph: Graph, command: str) -> dict[str, Any]:
@@ -74,6 +96,8 @@ def explorer_data(graph: Graph, command: str) -> dict[str, Any]:
         },
         "complete": graph.complete,
         "command": command,
+        "answers": answers_data(graph.answers),
+        "starts": list(graph.starts),
         "steps": [list(k) for k in words],
         "configs": configs,
     }
@@ -128,8 +152,10 @@ def trace_data(
     """A trace checked as `hasm check` checks it (`check_file`: the same verdict and report),
     with its first `max_records` records up to the divergence, each with what was observed
     and what the oracle's candidates allowed at its time, before it (`Oracle.allowed` once the
-    clock reached it); the divergent record, wherever it is, with what its report allowed. A
-    file that is not a valid trace raises InputError, located."""
+    clock reached it); the divergent record, wherever it is, with what its report allowed.
+    Each record lists the answers to the readings that explain the trace up to it (indices
+    into `answers`; `Oracle.answers` after it): none at the divergence. A file that is not a
+    valid trace raises InputError, located."""
     verdict = check_file(spec, path, tolerance)
     if verdict.status == "input_error":
         raise InputError(list(verdict.problems))
@@ -138,6 +164,7 @@ def trace_data(
     header, records = read_trace(path, spec, name=str(path))
     probe = Oracle.from_header(spec, header, tolerance, explain=False)
     every_user = len(header.users) <= LISTED_USERS
+    choices = probe.model.reading_choices
     rows: list[dict[str, Any]] = []
     total = 0
     for rec in _until(records, stop):
@@ -148,6 +175,11 @@ def trace_data(
         row["observed"] = _observed(spec, rec) if isinstance(rec, TraceObservation) else {}
         if rec.line != stop:
             row["allowed"] = _allowed_at(probe, rec, row["observed"], every_user)
+            # The answers to the readings that still explain the trace up to this record,
+            # the oracle's own candidates: the divergent record is where none does.
+            row["answers"] = [choices.index(a) for a in probe.answers()]
+        else:
+            row["answers"] = []
         rows.append(row)
     out: dict[str, Any] = {
         "file": verdict.file,
@@ -158,6 +190,7 @@ def trace_data(
         "checked": total,
         "max_records": max_records,
         "records": rows,
+        "answers": answers_data(choices),
     }
     if divergence is not None:
         out["divergence"] = {

@@ -8,6 +8,19 @@
   const BEYOND_STATES = -1;
   const BEYOND_FAULTS = -2;
   const app = document.getElementById("app");
+  // Each redraw counts itself on the page (data-renders), so a test waits for a redraw rather
+  // than for a time.
+  let renders = 0;
+  function redrawn() {
+    renders += 1;
+    app.setAttribute("data-renders", String(renders));
+  }
+
+  function answerWords(yes) {
+    // An answer to the readings in words: each reading yes or no, in the spec's order.
+    if (!SPEC.readings.length) return "the spec has no readings";
+    return SPEC.readings.map((r) => r.id + " " + (yes.includes(r.id) ? "yes" : "no")).join(", ");
+  }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -66,9 +79,9 @@
     const nodes = X.nodes;
     let shownTime = null;
 
-    function walk(path) {
-      // The configurations along `path` (edge indices from the start); stops at a bad index.
-      const seen = [0];
+    function walk(start, path) {
+      // The configurations along `path` (edge indices from `start`); stops at a bad index.
+      const seen = [start];
       let beyond = null;
       for (let i = 0; i < path.length; i++) {
         const c = X.configs[seen[seen.length - 1]];
@@ -82,33 +95,54 @@
     }
 
     function readHash() {
-      const m = /^#p=([0-9.]*)$/.exec(location.hash);
-      if (!m || m[1] === "") return [];
-      return m[1].split(".").map(Number);
+      // `#a=K&p=I.J...`: the answer to the readings (an index into X.answers) and the steps
+      // taken from its start. A link without `a=` is the default answer's; one naming an answer
+      // this page does not have falls back to the default, saying so (`unknown`).
+      const m = /^#(?:a=([^&]*)&)?p=([0-9.]*)$/.exec(location.hash);
+      if (!m) {
+        const a = location.hash.startsWith("#a=") ? location.hash.slice(3).split("&")[0] : null;
+        return { answer: 0, path: [], unknown: a };
+      }
+      let answer = 0;
+      let unknown = null;
+      if (m[1] !== undefined) {
+        const k = /^[0-9]+$/.test(m[1]) ? Number(m[1]) : NaN;
+        if (k >= 0 && k < X.answers.length) answer = k;
+        else unknown = m[1];
+      }
+      const path = unknown !== null || m[2] === "" ? [] : m[2].split(".").map(Number);
+      return { answer, path, unknown };
     }
 
     // A click renders at once (a test or a person may act again before hashchange fires); the
     // hashchange of that same hash then finds it rendered. Back, reload and links render there.
     let rendered = null;
-    function go(path) {
-      location.hash = path.length ? "#p=" + path.join(".") : "#p=";
+    let answer = 0;
+    function go(path, to) {
+      const a = to === undefined ? answer : to;
+      location.hash = "#a=" + a + "&p=" + path.join(".");
       render();
     }
 
     function render() {
       rendered = location.hash;
-      const { seen, path, beyond } = walk(readHash());
+      const asked = readHash();
+      answer = asked.answer;
+      const start = X.starts[answer];
+      const { seen, path, beyond } = walk(start, asked.path);
       const here = seen[seen.length - 1];
       const c = X.configs[here];
       app.replaceChildren();
       app.append(el("h1", { text: "Presence Redundancy Group: " + SPEC.title }));
+      app.append(readingsPanel(asked.unknown));
       const top = el("section", { class: "panel", id: "group" });
       const clock = el("span", { id: "clock", "data-t": String(c.t) });
       top.append(el("p", { class: "clock" }, "Virtual clock: t = ", clock, " s"));
       count(clock, c.t);
       top.append(el("p", { id: "position", text: "Configuration " + here + " of " + X.configs.length +
         ", " + path.length + " step(s) from the start (" + X.bounds.initial + ", " +
-        X.bounds.users + " user(s) per node)" }));
+        X.bounds.users + " user(s) per node; readings: " + answerWords(X.answers[answer]) + ")",
+        "data-answer": String(answer), "data-start": String(start) }));
       const table = el("table", { class: "nodes" });
       table.append(el("tr", {}, el("th", { text: "Node" }), el("th", { text: "State" }),
         el("th", { text: "Reason" }), el("th", { text: "Assigned users" }), el("th", { text: "Active users" }),
@@ -139,9 +173,49 @@
       if (!X.complete) {
         app.append(el("p", { class: "note", id: "bound-note",
           text: "This page embeds the " + X.configs.length + " configurations nearest the start (an event or " +
-                "an action counting as three steps of time, timers or re-logins), with at most " +
+                "an action counting as three steps of time, timers or re-logins), shared in turns among the " +
+                X.answers.length + " answer(s) to the readings, with at most " +
                 X.bounds.max_faults + " fault(s) at once. To go further: " + X.command }));
       }
+      redrawn();
+    }
+
+    function readingsPanel(unknown) {
+      // One choice per reading, yes or no; changing one restarts from that answer's start.
+      const box = el("section", { class: "panel", id: "readings" },
+        el("h2", { text: "Readings: Cisco's open questions, one answer from start to end" }));
+      if (unknown !== null) {
+        box.append(el("p", { id: "answer-note", class: "note warn",
+          text: "The link asks for answer " + JSON.stringify(unknown) + ", which this page does not have: " +
+                "showing the default answer (" + answerWords(X.answers[0]) + ")." }));
+      }
+      if (!SPEC.readings.length) {
+        box.append(el("p", { text: "The spec has no readings: one starting point." }));
+        return box;
+      }
+      const yes = X.answers[answer];
+      const choose = () => {
+        const picked = SPEC.readings.filter((r) => document.getElementById("reading-" + r.id).value === "yes")
+          .map((r) => r.id).sort();
+        const k = X.answers.findIndex((a) => a.join(" ") === picked.join(" "));
+        go([], k < 0 ? 0 : k);
+      };
+      for (const r of SPEC.readings) {
+        const select = el("select", { id: "reading-" + r.id, onchange: choose },
+          el("option", { value: "no", text: "no" }), el("option", { value: "yes", text: "yes" }));
+        select.value = yes.includes(r.id) ? "yes" : "no";
+        box.append(el("p", { class: "reading", title: r.description },
+          el("label", { for: "reading-" + r.id },
+            el("code", { text: r.id }), ": " + r.meaning + (r.assumption ? " (assumption " + r.assumption + ") " : " ")),
+          select));
+      }
+      const shared = X.answers.findIndex((a, k) => k !== answer && X.starts[k] === X.starts[answer]);
+      if (shared >= 0) {
+        box.append(el("p", { id: "answer-shared", class: "note", text: "With no users, a reading only whom a " +
+          "node serves depends on changes nothing: this answer shows the configurations of " +
+          answerWords(X.answers[Math.min(shared, answer)]) + "." }));
+      }
+      return box;
     }
 
     function count(span, t) {
@@ -270,7 +344,7 @@
       const verdict = T.verdict === "conforms" ? "conforms: every record is allowed"
         : "does not conform: line " + T.divergence.line + " is the first record no behaviour allows";
       app.append(el("p", { id: "verdict", class: "verdict " + T.verdict, text: "Verdict: " + verdict }));
-      if (!rows.length) { app.append(el("p", { text: "The trace has no records." })); return; }
+      if (!rows.length) { app.append(el("p", { text: "The trace has no records." })); redrawn(); return; }
       if (T.checked > rows.length) {
         app.append(el("p", { id: "records-note", class: "note", text: "The oracle checked " + T.checked +
           " records; this page embeds the first " + T.max_records + (T.divergence ? " and the divergent one" : "") +
@@ -286,6 +360,7 @@
       const isDivergence = T.divergence && row.line === T.divergence.line;
       box.append(el("p", { id: "record", class: isDivergence ? "divergent" : "",
         text: "Record " + (k + 1) + " of " + rows.length + ", line " + row.line + ", t=" + secs(row.t) + ": " + row.words }));
+      box.append(answersLine(row));
       box.append(fieldsTable(row, isDivergence));
       app.append(box);
       if (T.divergence) {
@@ -313,6 +388,29 @@
         const seen = (row.observed[field] || []).filter((s) => allowed.includes(s));
         return (seen.length ? seen : allowed).map((label) => labels[label]).filter((id) => id !== undefined);
       }));
+      redrawn();
+    }
+
+    function answersLine(row) {
+      // Which answers to the readings still explain the trace up to this record: the oracle's
+      // candidates under each answer, computed by hasm, not here.
+      const p = el("div", { id: "record-answers", "data-answers": row.answers.join(" ") });
+      if (!SPEC.readings.length) {
+        p.textContent = row.answers.length ? "The trace is explained up to this record."
+          : "Nothing explains the trace up to this record: the divergence.";
+        return p;
+      }
+      if (!row.answers.length) {
+        p.classList.add("divergent");
+        p.textContent = "No answer to the readings explains the trace up to this record: the divergence.";
+        return p;
+      }
+      p.append("Answers to the readings that explain the trace up to this record (" + row.answers.length +
+        " of " + T.answers.length + "):");
+      const list = el("ul", {});
+      for (const k of row.answers) list.append(el("li", { class: "answer", text: answerWords(T.answers[k]) }));
+      p.append(list);
+      return p;
     }
 
     function fieldsTable(row, isDivergence) {

@@ -7,12 +7,21 @@ clock moves by `advance` to the next instant something becomes possible or due
 with a window [earliest, latest] may be fired when its window opens, or time may pass to the
 window's end, where it must fire: the two ends of what the spec leaves open.
 
+Every answer to the spec's readings (`Model.reading_choices`: Cisco's open questions, a
+behaviour follows one answer from start to end, on both nodes) has its own starting point, and
+the page explores from each: a configuration carries its answer (`Node.readings`), so the
+answers' configurations never mix and each answer's steps stay among its own. With no users, a
+reading only whom a node serves depends on (`Model.hosting_readings`) changes nothing: the
+answers that differ only there share one exploration, as `initial_configs` does.
+
 Two bounds keep the page small: at most `max_states` configurations are embedded (the nearest
-to the start, by `COST`: the stories of fewest events, each played out on the clock, come
-first), and a step that would leave
-more than `max_faults` faults at once (`Config.faults`) is shown but not taken. A step to a
-configuration past the state bound is kept with no target: the page says so, and how to widen
-the bound.
+to each start, by `COST`: the stories of fewest events, each played out on the clock, come
+first), and a step that would leave more than `max_faults` faults at once (`Config.faults`) is
+shown but not taken. The state bound is shared fairly among the explorations: they take turns,
+each settling its next nearest configuration, so each gets `max_states // n` of them (the first
+`max_states % n` one more), and one that has nothing more to reach leaves its turns to the
+others. A step to a configuration past the state bound is kept with no target: the page says
+so, and how to widen the bound.
 """
 
 from __future__ import annotations
@@ -68,13 +77,17 @@ class Edge:
 
 @dataclass(frozen=True, slots=True)
 class Graph:
-    """The embedded state space: configuration 0 is the start; `edges[i]` leave `configs[i]`."""
+    """The embedded state space: `edges[i]` leave `configs[i]`; `answers[k]` is an answer to
+    the readings (the readings answered yes, as `Model.reading_choices` lists them) and
+    `starts[k]` its starting point's index (answer 0 is the default: none answered yes)."""
 
     model: Model
     nodes: tuple[str, str]
     bounds: Bounds
     configs: tuple[Config, ...]
     edges: tuple[tuple[Edge, ...], ...]
+    answers: tuple[frozenset[str], ...]
+    starts: tuple[int, ...]
 
     @property
     def complete(self) -> bool:
@@ -83,38 +96,53 @@ class Graph:
         return all(e.limit != "states" for out in self.edges for e in out)
 
 
+_Found = tuple[EdgeKind, str, Config, str | None, bool]
+
+
 def explore_page(model: Model, nodes: Sequence[str], bounds: Bounds) -> Graph:
-    """The configurations nearest `bounds.initial` (see `COST`), each with its steps."""
+    """The configurations nearest `bounds.initial` under every answer to the readings (see
+    `COST`, and the module's note on how they share the state bound), each with its steps."""
     if bounds.initial not in model.spec.initial:
         known = ", ".join(sorted(model.spec.initial))
         why = f"unknown starting point {bounds.initial!r}"
         raise InputError(Problem("<command line>", None, "--initial", why, f"use one of: {known}"))
     names = (nodes[0], nodes[1])
-    start = initial_config(model, bounds.initial, (bounds.users, bounds.users))
+    answers = model.reading_choices
+    free = model.hosting_readings if bounds.users == 0 else frozenset()
+    roots = list(dict.fromkeys(a - free for a in answers))
+    if bounds.max_states < len(roots):
+        # Each answer's start is embedded, or the page could not offer that answer at all.
+        why = f"{bounds.max_states} is fewer than the {len(roots)} answers to the readings"
+        raise InputError(
+            Problem("<command line>", None, "--max-states", why, f"use at least {len(roots)}")
+        )
     inputs = Inputs.of(model.spec, tuple(sorted(model.monitored)))
-    # Dijkstra's order, ties broken by when a configuration was first met: deterministic. A
-    # configuration is embedded when it is settled, so the bound keeps the nearest ones.
-    best = {start: 0}
-    met = 0
-    heap: list[tuple[int, int, Config]] = [(0, met, start)]
-    settled: dict[Config, int] = {}
-    found: list[list[tuple[EdgeKind, str, Config, str | None, bool]]] = []
-    while heap and len(settled) < bounds.max_states:
-        cost, _, config = heapq.heappop(heap)
-        if config in settled:
-            continue
-        settled[config] = len(settled)
-        out = list(_successors(model, names, config, inputs, bounds.max_faults))
-        found.append(out)
-        for kind, _, target, _, faulty in out:
-            if faulty:
+    users = (bounds.users, bounds.users)
+    walks = [
+        _nearest(model, names, initial_config(model, bounds.initial, users, r), inputs, bounds)
+        for r in roots
+    ]
+    # Turns, one configuration each, in the answers' order: the bound shared fairly.
+    blocks: list[list[tuple[Config, list[_Found]]]] = [[] for _ in walks]
+    going = list(range(len(walks)))
+    total = 0
+    while going and total < bounds.max_states:
+        for k in tuple(going):
+            if total >= bounds.max_states:
+                break
+            item = next(walks[k], None)
+            if item is None:
+                going.remove(k)
                 continue
-            further = cost + COST[kind]
-            if further < best.get(target, further + 1):
-                best[target] = further
-                met += 1
-                heapq.heappush(heap, (further, met, target))
-    configs = tuple(settled)
+            blocks[k].append(item)
+            total += 1
+    # Each answer's configurations together, nearest first: its start is its first.
+    settled: dict[Config, int] = {}
+    for block in blocks:
+        for config, _ in block:
+            settled[config] = len(settled)
+    found = [out for block in blocks for _, out in block]
+    first = [settled[block[0][0]] for block in blocks]
     edges = tuple(
         tuple(
             Edge(kind, words, None, "faults", rule)
@@ -126,7 +154,36 @@ def explore_page(model: Model, nodes: Sequence[str], bounds: Bounds) -> Graph:
         )
         for out in found
     )
-    return Graph(model, names, bounds, configs, edges)
+    starts = tuple(first[roots.index(a - free)] for a in answers)
+    return Graph(model, names, bounds, tuple(settled), edges, answers, starts)
+
+
+def _nearest(
+    model: Model, names: tuple[str, str], start: Config, inputs: Inputs, bounds: Bounds
+) -> Iterator[tuple[Config, list[_Found]]]:
+    """The configurations reachable from `start` within the fault bound, nearest first (see
+    `COST`), each with its steps; the caller stops taking them at the state bound."""
+    # Dijkstra's order, ties broken by when a configuration was first met: deterministic. A
+    # configuration is embedded when it is settled, so the bound keeps the nearest ones.
+    best = {start: 0}
+    met = 0
+    heap: list[tuple[int, int, Config]] = [(0, met, start)]
+    settled: set[Config] = set()
+    while heap:
+        cost, _, config = heapq.heappop(heap)
+        if config in settled:
+            continue
+        settled.add(config)
+        out = list(_successors(model, names, config, inputs, bounds.max_faults))
+        yield config, out
+        for kind, _, target, _, faulty in out:
+            if faulty:
+                continue
+            further = cost + COST[kind]
+            if further < best.get(target, further + 1):
+                best[target] = further
+                met += 1
+                heapq.heappush(heap, (further, met, target))
 
 
 def _successors(

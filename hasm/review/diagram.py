@@ -498,8 +498,15 @@ def _overview_dot(view: Overview) -> graphviz.Digraph:
     # other arcs grey and thin. Each state's node is named by its id (an explorer page finds
     # it by the <title> graphviz writes); a cluster per kind, in the full machine's colours.
     g = _digraph("overview", view.title, "TB")
-    # `size` (inches, 72 pt each) caps the drawing at 1,188 pt = 1,584 px: one screen wide.
-    g.attr(nodesep="0.25", ranksep="0.45", size="16.5,30", newrank="true")
+    # Edge labels are `xlabel`s, placed after the layout where they overlap nothing
+    # (`forcelabels` keeps every one): as plain `label`s dot ranks them like nodes, and in this
+    # dense middle several landed on each other or on a state. The wider separations give them
+    # room; measured with `dot -Tjson` (tests/unit/test_overview_layout.py): no label overlaps
+    # another or a node, the layout 1,168 pt wide (1,176 pt = 1,568 px with its margin; at
+    # nodesep 0.53 and 0.55 none overlap either, at 0.52 two labels touch). `size` (inches, 72
+    # pt each) caps the drawing at 1,200 pt = 1,600 px, one screen wide, should the spec grow:
+    # dot then scales it down, and the test of the layout's width fails.
+    g.attr(nodesep="0.54", ranksep="1.2", size="16.66,30", newrank="true", forcelabels="true")
     colour = {kind: _PALETTE[i % len(_PALETTE)] for i, kind in enumerate(view.kinds)}
     for kind in view.kinds:
         with g.subgraph(name=f"cluster_{kind}") as c:
@@ -520,10 +527,10 @@ def _overview_dot(view: Overview) -> graphviz.Digraph:
         if e.main:
             # The arcs back into home close the cycle: they do not rank, so home tops it.
             ranks = "false" if e.target == view.home else "true"
-            g.edge(source, e.target, label, penwidth="2.2", weight="8", fontsize="11",
+            g.edge(source, e.target, xlabel=label, penwidth="2.2", weight="8", fontsize="11",
                    constraint=ranks)  # fmt: skip
         else:
-            g.edge(source, e.target, label, color="#a0a0a0", fontcolor="#707070",
+            g.edge(source, e.target, xlabel=label, color="#a0a0a0", fontcolor="#707070",
                    fontsize="9", weight="0")  # fmt: skip
     return g
 

@@ -7,6 +7,7 @@ Manager never runs, and Chromium's background traffic is turned off."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +26,7 @@ webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not in
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 missing = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
 pytestmark = pytest.mark.skipif(
@@ -143,7 +145,7 @@ def test_the_position_is_in_the_url(browser: WebDriver, explorer_file: Path) -> 
     browser.find_element(By.ID, "wait").click()
     click_step(browser, f"timer critical_service_down on {FIRST} fires")
     url = str(browser.current_url)
-    assert "#p=" in url
+    assert "#a=0&p=" in url  # the default answer to the readings, and the steps from its start
     where = text(browser, "position")
 
     browser.get("about:blank")
@@ -154,6 +156,127 @@ def test_the_position_is_in_the_url(browser: WebDriver, explorer_file: Path) -> 
     assert states(browser) == ("Failing Over", "Taking Over")
     browser.find_element(By.ID, "back").click()
     assert states(browser) == ("Normal", "Normal")
+
+
+def renders(driver: WebDriver) -> int:
+    """How many times the page has drawn itself (the script counts on #app)."""
+    return int(driver.find_element(By.ID, "app").get_attribute("data-renders") or "0")
+
+
+def redrawn_after(driver: WebDriver, before: int) -> None:
+    WebDriverWait(driver, 10).until(lambda d: renders(d) > before)
+
+
+def opened(driver: WebDriver, url: str) -> None:
+    """A fresh load of `url` (not a jump within the page already open), drawn once."""
+    driver.get("about:blank")
+    driver.get(url)
+    WebDriverWait(driver, 10).until(lambda d: renders(d) >= 1)
+
+
+def answer_of(driver: WebDriver) -> tuple[str, str]:
+    """The answer the page shows (its index) and the configuration it started from."""
+    position = driver.find_element(By.ID, "position")
+    return str(position.get_attribute("data-answer")), str(position.get_attribute("data-start"))
+
+
+SESSION_READING = "reading-session_ends_with_presence_engine"
+STOP = f"service_stop presence_engine on {FIRST}"
+
+
+def test_an_answer_to_the_readings_restarts_from_its_start_and_is_in_the_url(
+    browser: WebDriver, explorer_file: Path, tmp_path: Path
+) -> None:
+    opened(browser, explorer_file.as_uri())
+    readings = text(browser, "readings")
+    assert "session_ends_with_presence_engine" in readings
+    assert "A-session-outlives-presence-engine" in readings
+    assert "How the Critical Service Down Delay counts." in readings
+    assert answer_of(browser) == ("0", "0")
+    # Under the default answer a user's session outlives its node's Presence Engine.
+    click_step(browser, STOP)
+    assert text(browser, "node0-active") == "1"
+
+    before = renders(browser)
+    Select(browser.find_element(By.ID, SESSION_READING)).select_by_value("yes")
+    redrawn_after(browser, before)
+    # 1,500 configurations shared by 4 answers: this one's start is configuration 375.
+    assert answer_of(browser) == ("1", "375")
+    assert "Configuration 375 of 1500, 0 step(s) from the start" in text(browser, "position")
+    assert "session_ends_with_presence_engine yes" in text(browser, "position")
+    assert states(browser) == ("Normal", "Normal") and clock(browser) == 0
+    url = str(browser.current_url)
+    assert url.endswith("#a=1&p=")
+    # The same step under this answer ends the session: the client waits to re-login.
+    before = renders(browser)
+    click_step(browser, STOP)
+    redrawn_after(browser, before)
+    assert text(browser, "node0-active") == "0"
+    assert "re-login of 1 client(s)" in text(browser, "timers")
+    browser.save_screenshot(str(tmp_path / "answer-1.png"))
+
+    # A shared link opens the same answer and position; so does a reload.
+    shared = str(browser.current_url)
+    assert re.search(r"#a=1&p=\d+$", shared), shared
+    opened(browser, shared)
+    assert answer_of(browser) == ("1", "375")
+    assert Select(browser.find_element(By.ID, SESSION_READING)).first_selected_option.text == "yes"
+    assert text(browser, "node0-active") == "0"
+    before = renders(browser)
+    browser.refresh()
+    WebDriverWait(browser, 10).until(lambda d: renders(d) >= 1 and answer_of(d) == ("1", "375"))
+    assert text(browser, "node0-active") == "0"
+    assert not browser.find_elements(By.ID, "answer-note")
+    # Back to the default answer: its own start again.
+    before = renders(browser)
+    Select(browser.find_element(By.ID, SESSION_READING)).select_by_value("no")
+    redrawn_after(browser, before)
+    assert answer_of(browser) == ("0", "0")
+    assert str(browser.current_url).endswith("#a=0&p=")
+
+
+def test_a_link_to_an_unknown_answer_falls_back_to_the_default_saying_so(
+    browser: WebDriver, explorer_file: Path
+) -> None:
+    opened(browser, explorer_file.as_uri() + "#a=9&p=0")
+    assert answer_of(browser) == ("0", "0")
+    note = text(browser, "answer-note")
+    assert '"9"' in note and "showing the default answer" in note
+    assert states(browser) == ("Normal", "Normal") and clock(browser) == 0
+    # A step from there is the default answer's, and the note goes.
+    before = renders(browser)
+    click_step(browser, STOP)
+    redrawn_after(browser, before)
+    assert re.search(r"#a=0&p=\d+$", str(browser.current_url))
+    assert not browser.find_elements(By.ID, "answer-note")
+
+
+def test_a_trace_shows_which_answers_explain_it_up_to_each_record(
+    browser: WebDriver, tmp_path: Path
+) -> None:
+    trace = tmp_path / "telling.jsonl"
+    lines = [
+        '{"hasm_trace": 1, "nodes": ["pub", "sub"], "users": {"alice": "pub"}, "initial": "normal"}',
+        '{"t": 0, "observe": {"sessions": {"alice": "pub"}}}',
+        '{"t": 10, "event": "service_stop", "node": "pub", "service": "presence_engine"}',
+        '{"t": 11, "observe": {"sessions": {"alice": "pub"}}}',
+        '{"t": 12, "observe": {"sessions": {"alice": null}}}',
+    ]
+    trace.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    page = tmp_path / "telling.html"
+    assert hasm("explorer", "--trace", str(trace), "-o", str(page)) == 0
+    opened(browser, page.as_uri())
+    # Line by line: every answer, every answer after the event, the two where alice's session
+    # outlives pub's Presence Engine, then none - the divergence.
+    for want in ("0 1 2 3", "0 1 2 3", "0 2", ""):
+        answers = browser.find_element(By.ID, "record-answers")
+        assert answers.get_attribute("data-answers") == want
+        if want:
+            before = renders(browser)
+            browser.find_element(By.ID, "next").click()
+            redrawn_after(browser, before)
+    assert "No answer to the readings explains the trace" in answers.text
+    assert "divergent" in str(browser.find_element(By.ID, "record").get_attribute("class"))
 
 
 def test_administrator_actions_are_what_the_state_offers(
@@ -174,14 +297,15 @@ def test_the_edge_of_the_embedded_space_says_how_to_go_on(
     browser: WebDriver, tmp_path: Path
 ) -> None:
     page = tmp_path / "tiny.html"
-    assert hasm("explorer", "--max-states", "3", "-o", str(page)) == 0
+    # One configuration for each of the 4 answers to the readings: their starts alone.
+    assert hasm("explorer", "--max-states", "4", "-o", str(page)) == 0
     browser.get(page.as_uri())
     unexplored = browser.find_elements(By.CSS_SELECTOR, "button.unexplored")
     assert unexplored
     unexplored[0].click()
     edge = text(browser, "edge")
     assert "Not explored" in edge
-    assert f"hasm explorer --initial normal --users 1 --faults 1 --max-states 6 -o {page}" in edge
+    assert f"hasm explorer --initial normal --users 1 --faults 1 --max-states 8 -o {page}" in edge
     browser.save_screenshot(str(tmp_path / "edge.png"))
     browser.find_element(By.ID, "back").click()
     assert states(browser) == ("Normal", "Normal")
@@ -256,7 +380,7 @@ def test_without_graphviz_the_page_works_and_says_so(
 
     monkeypatch.setattr(html, "render", missing)
     page = tmp_path / "no-dot.html"
-    assert hasm("explorer", "--max-states", "40", "-o", str(page)) == 0
+    assert hasm("explorer", "--max-states", "160", "-o", str(page)) == 0
     browser.get(page.as_uri())
     assert "No diagram" in text(browser, "no-diagram")
     click_step(browser, f"failover on {FIRST}")

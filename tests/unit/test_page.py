@@ -17,7 +17,7 @@ from hasm.cli import main
 from hasm.core.config import Config
 from hasm.core.model import Model
 from hasm.core.search import Inputs
-from hasm.core.semantics import advance, apply, enabled, next_instant, offered
+from hasm.core.semantics import advance, apply, enabled, initial_config, next_instant, offered
 from hasm.errors import DiagramError
 from hasm.page import html as page_html_module
 from hasm.page.data import BEYOND_FAULTS, BEYOND_STATES, _observed, explorer_data, trace_data
@@ -77,26 +77,101 @@ def test_the_state_space_stays_within_its_bounds(graph: Graph) -> None:
 
 
 def test_the_nearest_configurations_are_the_ones_embedded(graph: Graph) -> None:
-    # Dijkstra over the embedded steps: every embedded configuration is at most as far from the
-    # start (events cost more than time passing, see COST) as any step the bound cut.
-    far = {0: 0}
-    heap = [(0, 0)]
-    while heap:
-        d, i = heapq.heappop(heap)
-        if d > far[i]:
-            continue
-        for e in graph.edges[i]:
-            if e.target is not None and d + COST[e.kind] < far.get(e.target, d + COST[e.kind] + 1):
-                far[e.target] = d + COST[e.kind]
-                heapq.heappush(heap, (far[e.target], e.target))
-    assert len(far) == len(graph.configs)
-    cut = [
-        far[i] + COST[e.kind]
-        for i, out in enumerate(graph.edges)
-        for e in out
-        if e.limit == "states"
-    ]
-    assert cut and max(far.values()) <= min(cut)
+    # Dijkstra over the embedded steps from each answer's start: every configuration embedded
+    # under an answer is at most as far from its start (events cost more than time passing,
+    # see COST) as any step the bound cut under that answer.
+    for start in graph.starts:
+        far = {start: 0}
+        heap = [(0, start)]
+        while heap:
+            d, i = heapq.heappop(heap)
+            if d > far[i]:
+                continue
+            for e in graph.edges[i]:
+                step = d + COST[e.kind]
+                if e.target is not None and step < far.get(e.target, step + 1):
+                    far[e.target] = step
+                    heapq.heappush(heap, (step, e.target))
+        answer = graph.configs[start].nodes[0].readings
+        assert len(far) == sum(1 for c in graph.configs if c.nodes[0].readings == answer)
+        cut = [
+            far[i] + COST[e.kind]
+            for i, out in enumerate(graph.edges)
+            if i in far
+            for e in out
+            if e.limit == "states"
+        ]
+        assert cut and max(far.values()) <= min(cut)
+
+
+# -- the readings --------------------------------------------------------------------------------
+def test_every_answer_to_the_readings_starts_where_it_should(spec: Spec, graph: Graph) -> None:
+    model = graph.model
+    assert graph.answers == model.reading_choices and len(graph.answers) == 4
+    assert graph.starts[0] == 0  # the default answer, none answered yes, first
+    for answer, start in zip(graph.answers, graph.starts, strict=True):
+        assert graph.configs[start] == initial_config(model, "normal", (1, 1), answer)
+
+
+def test_each_answer_keeps_to_its_own_configurations(graph: Graph) -> None:
+    # A behaviour follows one answer, on both nodes, from start to end: no step crosses over.
+    for config, out in zip(graph.configs, graph.edges, strict=True):
+        assert config.nodes[0].readings == config.nodes[1].readings
+        for e in out:
+            if e.target is not None:
+                assert graph.configs[e.target].nodes[0].readings == config.nodes[0].readings
+
+
+def test_the_state_bound_is_shared_fairly_among_the_answers(spec: Spec) -> None:
+    g = explore_page(Model(spec), NODES, Bounds(max_states=402))
+    sizes = [sum(1 for c in g.configs if c.nodes[0].readings == a) for a in g.answers]
+    assert sizes == [101, 101, 100, 100]
+    # Each answer's configurations are together, from its start on.
+    assert list(g.starts) == [0, 101, 202, 302]
+
+
+def test_an_answer_tells_apart_what_the_others_allow(spec: Spec, graph: Graph) -> None:
+    # Under session_ends_with_presence_engine, stopping a node's Presence Engine ends its
+    # users' sessions; under the default they stay: the page shows both.
+    def after_stop(start: int) -> Config:
+        (e,) = [
+            e
+            for e in graph.edges[start]
+            if e.words == "service_stop presence_engine on pub" and e.target is not None
+        ]
+        assert e.target is not None
+        return graph.configs[e.target]
+
+    default = graph.starts[graph.answers.index(frozenset())]
+    ends = graph.starts[graph.answers.index(frozenset({"session_ends_with_presence_engine"}))]
+    assert [c.waiting_since >= 0 for c in after_stop(default).users] == [False, False]
+    assert [c.waiting_since >= 0 for c in after_stop(ends).users] == [True, False]
+
+
+def test_with_no_users_answers_only_about_whom_a_node_serves_share_one_start(spec: Spec) -> None:
+    model = Model(spec)
+    g = explore_page(model, NODES, Bounds(users=0, max_states=100))
+    assert model.hosting_readings == {"session_ends_with_presence_engine"}
+    by_answer = dict(zip(g.answers, g.starts, strict=True))
+    both = frozenset({"critical_delay_per_service", "session_ends_with_presence_engine"})
+    assert by_answer[frozenset({"session_ends_with_presence_engine"})] == by_answer[frozenset()]
+    assert by_answer[both] == by_answer[frozenset({"critical_delay_per_service"})]
+    assert by_answer[frozenset()] != by_answer[both]
+    # The bound goes to the two explorations there are, not to four.
+    assert len({c.nodes[0].readings for c in g.configs}) == 2
+    data = explorer_data(g, "hasm explorer")
+    assert data["answers"] == [sorted(a) for a in model.reading_choices]
+    assert data["starts"] == list(g.starts)
+
+
+def test_the_page_names_each_reading_with_its_meaning_and_assumption(spec: Spec) -> None:
+    html = explorer_page(Model(spec), NODES, Bounds(max_states=40), "hasm explorer")
+    readings = embedded(html)["spec"]["readings"]
+    assert [r["id"] for r in readings] == list(spec.readings)
+    first = readings[0]
+    assert first["meaning"] == "How the Critical Service Down Delay counts."
+    assert first["assumption"] == "A-critical-timer-local"
+    assert first["description"] == spec.readings["critical_delay_per_service"].description
 
 
 def test_a_step_past_the_fault_bound_is_shown_untaken(spec: Spec, graph: Graph) -> None:
@@ -271,6 +346,8 @@ def test_the_canonical_page_is_under_five_megabytes(spec: Spec) -> None:
     assert 1_000_000 < size < 5_000_000, size
     data = embedded(html)["explorer"]
     assert len(data["configs"]) == Bounds().max_states
+    # Every answer to the readings has its fair share: a quarter of the bound each.
+    assert data["starts"] == [0, 1250, 2500, 3750]
 
     # The default bound holds a failover's whole story: a critical service stops, the delay
     # runs out, the users move, the client whose session ended logs in again on the peer.
@@ -361,6 +438,65 @@ def test_a_long_trace_embeds_its_first_records_and_its_divergence(
     assert [r["line"] for r in data["records"]] == [2, 3, 4, len(lines)]
     assert data["records"][-1]["allowed"]["ha_enabled"] == ["true"]
     assert data["records"][-1]["observed"]["ha_enabled"] == ["false"]
+
+
+# A trace that tells the readings apart: pub's Presence Engine stops, and a second later alice
+# is still on pub - which the session_ends_with_presence_engine answer does not allow - then
+# her session is gone, which only that answer allows.
+TELLING = [
+    {"hasm_trace": 1, "nodes": ["pub", "sub"], "users": {"alice": "pub"}, "initial": "normal"},
+    {"t": 0, "observe": {"sessions": {"alice": "pub"}}},
+    {"t": 10, "event": "service_stop", "node": "pub", "service": "presence_engine"},
+    {"t": 11, "observe": {"sessions": {"alice": "pub"}, "nodes": {"pub": {"state": "Normal"}}}},
+    {"t": 12, "observe": {"sessions": {"alice": None}}},
+]
+
+
+def written(tmp_path: Path, lines: list[dict[str, Any]]) -> Path:
+    path = tmp_path / "trace.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
+    return path
+
+
+def test_each_record_lists_the_answers_that_still_explain_the_trace(
+    spec: Spec, tmp_path: Path
+) -> None:
+    data = trace_data(spec, written(tmp_path, TELLING))
+    answers = data["answers"]
+    assert answers == [sorted(a) for a in Model(spec).reading_choices]
+    rows = {r["line"]: r["answers"] for r in data["records"]}
+    everyone = list(range(len(answers)))
+    assert rows[2] == rows[3] == everyone
+    # After alice is seen on pub with its engine stopped: only the answers where it stays.
+    assert [answers[k] for k in rows[4]] == [[], ["critical_delay_per_service"]]
+    # Then no answer explains it: that record is the divergence.
+    assert rows[5] == [] and data["divergence"]["line"] == 5
+
+
+def test_a_conforming_trace_explained_by_one_answer_only_says_which(
+    spec: Spec, tmp_path: Path
+) -> None:
+    # Seen away from pub right after the engine stopped: only the answer that ends sessions.
+    lines = [*TELLING[:3], {"t": 11, "observe": {"sessions": {"alice": None}}}]
+    data = trace_data(spec, written(tmp_path, lines))
+    assert data["verdict"] == "conforms"
+    last = data["records"][-1]["answers"]
+    assert all("session_ends_with_presence_engine" in data["answers"][k] for k in last)
+    assert len(last) == 2
+
+
+def test_with_no_users_every_answer_explains_what_only_whom_a_node_serves_changes(
+    spec: Spec, tmp_path: Path
+) -> None:
+    # The oracle carries no separate candidates for a reading nobody's session can show; the
+    # page still lists every answer as explaining the trace.
+    lines = [
+        {"hasm_trace": 1, "nodes": ["pub", "sub"], "initial": "normal"},
+        {"t": 0, "event": "service_stop", "node": "pub", "service": "presence_engine"},
+        {"t": 1, "observe": {"nodes": {"pub": {"state": "Normal"}}}},
+    ]
+    data = trace_data(spec, written(tmp_path, lines))
+    assert [r["answers"] for r in data["records"]] == [[0, 1, 2, 3], [0, 1, 2, 3]]
 
 
 def test_an_observed_label_is_one_value_even_with_or_in_it(spec: Spec) -> None:
