@@ -149,7 +149,9 @@ class MutationReport:
             f"{len(self.results)} mutants: {self.killed} killed, {len(self.survivors)} survived, "
             f"{len(self.equivalent)} equivalent, {len(self.undecided)} undecided",
             f"kill rate: {self.rate:.1%} of the {self.counted} mutants neither equivalent nor "
-            f"undecided (a check ran over {CASE_BUDGET:g} s)",
+            f"undecided (a check ran over {CASE_BUDGET:g} s)"
+            if self.counted or self.complete
+            else "kill rate: none measured (no mutant was run to its end before the time limit)",
         ]
         lines += [f"survivor   {r.id}: {r.description}" for r in self.survivors]
         lines += [f"equivalent {r.id}: {r.description}" for r in self.equivalent]
