@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from hasm.cli import main
+from hasm.cli import build_parser, main
 from hasm.spec.loader import load_spec
 from hasm.suite.files import write_suite
 from hasm.suite.generate import generate
@@ -149,3 +149,44 @@ def test_mutants_shows_progress_on_a_terminal_only(suite: Path) -> None:
     assert "\r1 of " in shown and " mutants run, " in shown
     code, shown = on_a_terminal(*args, "-q")
     assert code == 0 and shown == ""
+
+
+# -- the README's command table says every spelling each command's --help has ----------------------
+README = Path(__file__).parents[2] / "README.md"
+SHARED = {"-h", "--help", "-q", "--quiet", "-v", "--verbose", "--color"}  # their own row
+
+
+def table_spellings() -> dict[str, str]:
+    """Each command's spellings in the README's command table: the first cell of every row that
+    shows `hasm COMMAND ...`, by command (a row may show several spellings)."""
+    out: dict[str, str] = {}
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if not line.startswith("| `hasm "):
+            continue
+        cell = line[2:].split(" | ", 1)[0]
+        for shown in re.findall(r"`hasm ([^`]*)`", cell):
+            name = shown.split()[0]
+            out[name] = out.get(name, "") + " " + shown
+    return out
+
+
+def test_the_readme_table_shows_every_option_of_every_command() -> None:
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    assert sub.choices is not None
+    shown = table_spellings()
+    missing = []
+    for name, command in sub.choices.items():
+        assert name in shown, f"the README's command table has no row for hasm {name}"
+        for action in command._actions:
+            names = set(action.option_strings) - SHARED
+            if action.option_strings and not names:
+                continue
+            if not action.option_strings:
+                names = {"SPEC"} if action.dest == "spec_file" else set()
+            spelt = any(
+                re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", shown[name]) for n in names
+            )
+            if names and not spelt:
+                missing.append(f"hasm {name}: {'/'.join(sorted(names))}")
+    assert missing == []
