@@ -55,7 +55,8 @@ def files(directory: Path) -> dict[str, bytes]:
 COMMANDS = ["lint", "validate", "version", "doc", "diagram", "verify", "generate", "mutants"]
 
 
-@pytest.mark.parametrize("command", [*COMMANDS, "explorer"])
+# The explorer computes its page twice here, about 10 s.
+@pytest.mark.parametrize("command", [*COMMANDS, pytest.param("explorer", marks=pytest.mark.slow)])
 def test_the_spec_as_spec_or_as_a_positional_argument_is_the_same(
     command: str, suite: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
