@@ -141,6 +141,13 @@ def test_generate_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     assert "\rsearching variant defaults: " in shown and "planned" in shown
     code, shown = on_a_terminal("generate", str(SMALL), "--out", str(tmp_path / "b"), "-q")
     assert code == 0 and shown == ""
+    plain = subprocess.run(
+        [sys.executable, "-m", "hasm", "generate", str(SMALL), "--out", str(tmp_path / "c")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert plain.returncode == 0 and plain.stderr == ""  # not a terminal: quiet
 
 
 def test_mutants_shows_progress_on_a_terminal_only(suite: Path) -> None:
@@ -150,6 +157,10 @@ def test_mutants_shows_progress_on_a_terminal_only(suite: Path) -> None:
     assert "\r1 of " in shown and " mutants run, " in shown
     code, shown = on_a_terminal(*args, "-q")
     assert code == 0 and shown == ""
+    plain = subprocess.run(
+        [sys.executable, "-m", "hasm", *args], capture_output=True, text=True, check=False
+    )
+    assert plain.returncode == 0 and plain.stderr == ""  # not a terminal: quiet
 
 
 # -- the README's command table says every spelling each command's --help has ----------------------
