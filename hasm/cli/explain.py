@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hasm.cli.check import STDIN
+from hasm.cli.check import STDIN, refuse_unexpanded
 from hasm.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
@@ -54,6 +54,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if stdin:
         told = tell_file(spec, sys.stdin.buffer, args.tolerance, name=STDIN)
     else:
+        refuse_unexpanded(args.trace, "name one trace file: hasm explain tells one trace")
         told = tell_file(spec, args.trace, args.tolerance)
     if args.format == "json":
         print(json.dumps(story_json(spec, told), indent=2))

@@ -327,3 +327,13 @@ def test_explain_of_an_empty_stdin_is_located_bad_input() -> None:
     assert result.returncode == 2
     assert result.stderr.startswith("hasm: <stdin>:1: the trace is empty")
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_explain_names_a_pattern_the_shell_did_not_expand(tmp_path: Path) -> None:
+    pattern = str(tmp_path / "run-*.jsonl")
+    result = hasm("explain", pattern)
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"hasm: TRACE '{pattern}': no such file; the shell did not expand the pattern (no file "
+        "matched it, or it was quoted) (fix: name one trace file: hasm explain tells one trace)\n"
+    )
