@@ -17,7 +17,7 @@ from hasm.errors import InputError, Problem
 from hasm.oracle.files import check_files, exit_code, junit_xml
 from hasm.review.timeline_svg import to_svg, trace_timeline
 
-__all__ = ["STDIN", "cmd_check", "register", "trace_sources"]
+__all__ = ["STDIN", "cmd_check", "refuse_unexpanded", "register", "trace_sources"]
 
 STDIN = "<stdin>"  # the name reports give standard input
 _PATTERN = frozenset("*?[")
@@ -45,21 +45,30 @@ def trace_sources(given: Sequence[Path]) -> list[Path | BinaryIO]:
                     Problem(f"TRACE '{text}'", None, "", "the directory holds no *.jsonl file")
                 )
             out += found
-        elif _PATTERN & set(text) and not path.exists():
-            raise InputError(
-                Problem(
-                    f"TRACE '{text}'",
-                    None,
-                    "",
-                    "no such file; the shell did not expand the pattern (no file matched it, "
-                    "or it was quoted)",
-                    "name the files, or their directory: hasm check DIR/ checks every *.jsonl "
-                    "under it",
-                )
-            )
         else:
+            refuse_unexpanded(
+                path,
+                "name the files, or their directory: hasm check DIR/ checks every *.jsonl under it",
+            )
             out.append(path)
     return out
+
+
+def refuse_unexpanded(path: Path, fix: str) -> None:
+    """A TRACE that is a pattern the shell did not expand (no file matched it, or it was
+    quoted) is named as such (InputError), rather than as a file that is not there."""
+    text = str(path)
+    if _PATTERN & set(text) and not path.exists():
+        raise InputError(
+            Problem(
+                f"TRACE '{text}'",
+                None,
+                "",
+                "no such file; the shell did not expand the pattern (no file matched it, "
+                "or it was quoted)",
+                fix,
+            )
+        )
 
 
 def cmd_check(args: argparse.Namespace) -> int:

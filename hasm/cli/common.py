@@ -30,13 +30,16 @@ __all__ = [
     "add_output_options",
     "add_params",
     "add_spec",
+    "add_time_limit",
     "add_tolerance",
     "atomic_output",
     "check_usage",
+    "deadline_of",
     "output_of",
     "overrides",
     "param",
     "progress_of",
+    "seconds",
     "spec_of",
     "tolerance",
     "write_whole",
@@ -183,6 +186,38 @@ def tolerance(text: str) -> float:
             f"a tolerance is a finite number of seconds >= 0, not {text}"
         )
     return value
+
+
+def add_time_limit(parser: argparse.ArgumentParser, what: str) -> None:
+    """`--time-limit S`, spelt and parsed the same on every command that takes it (verify,
+    generate, mutants); `what` says what the command does when it is reached."""
+    parser.add_argument(
+        "--time-limit",
+        type=seconds,
+        default=None,
+        metavar="S",
+        help=f"stop after S seconds: {what} (exit 1)",
+    )
+
+
+def seconds(text: str) -> float:
+    """A time limit: a finite number of seconds above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(
+            f"a time limit is a finite number of seconds > 0, not {text}"
+        )
+    return value
+
+
+def deadline_of(args: argparse.Namespace) -> float | None:
+    """The `time.monotonic()` moment `--time-limit` ends the work at (None: no limit). The
+    monotonic clock is the machine's, so forked workers compare against the same moment."""
+    limit: float | None = getattr(args, "time_limit", None)
+    return None if limit is None else time.monotonic() + limit
 
 
 # -- what every subcommand prints around its results: quiet, verbose, colour, progress ----------

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hasm.cli.check import STDIN, refuse_unexpanded
 from hasm.cli.common import (
     EXIT_FALSE,
     EXIT_OK,
@@ -17,6 +19,7 @@ from hasm.cli.common import (
     atomic_output,
     spec_of,
 )
+from hasm.errors import InputError, Problem
 from hasm.oracle.files import Told, tell_file
 from hasm.oracle.telling import (
     Grouped,
@@ -36,7 +39,23 @@ __all__ = ["cmd_explain", "register", "story_lines"]
 
 def cmd_explain(args: argparse.Namespace) -> int:
     spec = spec_of(args)
-    told = tell_file(spec, args.trace, args.tolerance)
+    stdin = str(args.trace) == "-"
+    if stdin and args.timeline is not None:
+        # The timeline reads the trace a second time, which standard input cannot give.
+        raise InputError(
+            Problem(
+                str(args.timeline),
+                None,
+                "--timeline",
+                "draws a trace file, not standard input (it reads the trace again)",
+                "save the trace to a file and name it",
+            )
+        )
+    if stdin:
+        told = tell_file(spec, sys.stdin.buffer, args.tolerance, name=STDIN)
+    else:
+        refuse_unexpanded(args.trace, "name one trace file: hasm explain tells one trace")
+        told = tell_file(spec, args.trace, args.tolerance)
     if args.format == "json":
         print(json.dumps(story_json(spec, told), indent=2))
     else:
@@ -152,7 +171,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "explain",
         help="tell a trace's story: the fewest hidden events that explain its records, and when",
     )
-    explain.add_argument("trace", type=Path, metavar="TRACE", help="a trace file (JSON Lines)")
+    explain.add_argument(
+        "trace", type=Path, metavar="TRACE", help="a trace file (JSON Lines), or - (stdin)"
+    )
     add_spec(explain, positional=False)
     add_tolerance(explain)
     explain.add_argument("--format", choices=("text", "json"), default="text", help="output")

@@ -11,23 +11,63 @@ from hasm.cli.common import (
     EXIT_OK,
     add_params,
     add_spec,
+    add_time_limit,
+    deadline_of,
     output_of,
     overrides,
     progress_of,
     spec_of,
 )
-from hasm.suite.files import read_suite, write_suite
-from hasm.suite.generate import generate
+from hasm.errors import InputError, Problem
+from hasm.suite.files import INDEX, read_suite, write_suite
+from hasm.suite.generate import TimeLimitReached, generate
 from hasm.suite.mutants import run_mutants
 
 __all__ = ["cmd_generate", "cmd_mutants", "register"]
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an --out that cannot take a suite before the search, not after it (write_suite
+    checks again when it writes: a suite holds the whole directory)."""
+    place = out.parent if str(out.parent) else Path()
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(str(out), None, "--out", "exists and is not a directory"))
+    if not place.is_dir():
+        raise InputError(Problem(str(out), None, "--out", "its parent directory does not exist"))
+    if out.is_dir() and any(out.iterdir()) and not (out / INDEX).is_file():
+        raise InputError(
+            Problem(
+                str(out),
+                None,
+                "--out",
+                "the directory holds files that are not a hasm suite",
+                "name a new or empty directory, or a previous suite's",
+            )
+        )
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
     spec = spec_of(args)
+    _check_out(args.out)
     # Progress on stderr for a person at a terminal (or -v): the work takes tens of seconds.
     progress = progress_of(args)
-    suite = generate(spec, overrides(args), progress=progress.show if progress else None)
+    try:
+        suite = generate(
+            spec,
+            overrides(args),
+            progress=progress.show if progress else None,
+            deadline=deadline_of(args),
+        )
+    except TimeLimitReached as exc:
+        # A suite cut short covers an arbitrary part of the spec: nothing is written.
+        if progress is not None:
+            progress.clear()
+        shown = output_of(args)
+        print(
+            shown.bad(f"incomplete: time limit {args.time_limit:g} s reached")
+            + f" before the suite was complete ({exc}); nothing written to {args.out}"
+        )
+        return EXIT_FALSE
     if progress is not None:
         progress.clear()
     write_suite(suite, args.out)
@@ -51,10 +91,20 @@ def cmd_mutants(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         only=args.only or (),
         progress=progress.show if progress else None,
+        deadline=deadline_of(args),
+        limit=args.time_limit,
     )
     if progress is not None:
         progress.clear()
     print(report.text())
+    if not report.complete:
+        # A rate of the mutants run so far says nothing of the suite: never a pass.
+        print(
+            output_of(args).bad(
+                f"incomplete: time limit {args.time_limit:g} s reached; the kill rate is partial"
+            )
+        )
+        return EXIT_FALSE
     if args.min_rate is not None and report.rate < args.min_rate / 100:
         shown = output_of(args)
         below = shown.bad(f"kill rate {report.rate:.1%} is below")
@@ -84,6 +134,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     gen.add_argument(
         "--out", type=Path, required=True, metavar="DIR", help="directory to write the suite to"
     )
+    add_time_limit(gen, "nothing is written, and it says how far it got")
     gen.set_defaults(run=cmd_generate)
 
     mut = sub.add_parser(
@@ -111,4 +162,5 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="PERCENT",
         help="exit 1 if fewer than PERCENT of the non-equivalent mutants are killed",
     )
+    add_time_limit(mut, "start no more mutants; report the partial score, labelled so")
     mut.set_defaults(run=cmd_mutants)

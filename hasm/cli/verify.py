@@ -17,7 +17,9 @@ from hasm.cli.common import (
     Progress,
     add_params,
     add_spec,
+    add_time_limit,
     atomic_output,
+    deadline_of,
     output_of,
     overrides,
     progress_of,
@@ -190,7 +192,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         progress=watch.step if watch is not None else None,
         done=watch.done if watch is not None else None,
-        deadline=None if limit is None else time.monotonic() + limit,
+        deadline=deadline_of(args),
     )
     if progress is not None:
         progress.clear()
@@ -379,13 +381,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="N",
         help="explore variants in N processes (default 0: one per core)",
     )
-    verify.add_argument(
-        "--time-limit",
-        type=_seconds,
-        default=None,
-        metavar="S",
-        help="end the search after S seconds: a partial result, labelled incomplete (exit 1)",
-    )
+    add_time_limit(verify, "the search ends with a partial result, labelled incomplete")
     verify.add_argument("--format", choices=("text", "json"), default="text", help="report format")
     verify.add_argument(
         "--junit",
@@ -395,18 +391,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also write a JUnit XML report: each invariant of each variant a test case",
     )
     verify.set_defaults(run=cmd_verify)
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(
-            f"a time limit is a finite number of seconds > 0, not {text}"
-        )
-    return value
 
 
 def _faults(text: str) -> int:

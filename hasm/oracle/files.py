@@ -127,7 +127,8 @@ def tell_file(
     """The story of a trace file (hasm.oracle.story): the oracle's verdict, and the fewest
     hidden events that explain its records up to the divergence. A bad file raises InputError,
     located, as `read_trace` does. `path` may be a binary stream, named `name`."""
-    name = name or str(path)
+    # A stream is named as check_file names it: standard input's name is `<stdin>`.
+    name = name or str(path if isinstance(path, str | Path) else getattr(path, "name", "(trace)"))
     source = path if isinstance(path, str | Path) else _Kept(path)
     header, records = read_trace(_readable(source), spec, name=name)
     oracle = Oracle.from_header(spec, header, tolerance)

@@ -41,6 +41,7 @@ each file says what it covers.
 from __future__ import annotations
 
 import itertools
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -68,11 +69,16 @@ from hasm.suite.witnesses import Collector
 from hasm.suite.write import CaseWriter, Claim, case_header, check_verdict
 from hasm.trace.records import HeaderLine, encode_line, number, param_value
 
-__all__ = ["SLUG_LENGTH", "generate"]
+__all__ = ["SLUG_LENGTH", "TimeLimitReached", "generate"]
 
 # A case file's name is its number, its slug and `.jsonl`: a slug of at most this many
 # characters keeps it far below the 255 bytes most file systems allow in a name.
 SLUG_LENGTH = 120
+
+
+class TimeLimitReached(Exception):
+    """`generate` ran past its deadline; the message says how far it got. No suite is made:
+    a suite cut short covers an arbitrary part of the spec, so there is nothing to write."""
 
 
 def _out_of_range_cases(spec: Spec, fixed: Mapping[str, ParamValue], done: int) -> list[Case]:
@@ -150,16 +156,24 @@ def generate(
     params: Mapping[str, ParamValue] | None = None,
     *,
     progress: Callable[[str], None] | None = None,
+    deadline: float | None = None,
 ) -> Suite:
     """The conformance suite of `spec` under parameter overrides `params` (checked: a bad
     override raises ParameterError). Deterministic: the same spec and overrides give the same
-    suite, byte for byte."""
+    suite, byte for byte. Past `deadline` (a `time.monotonic()` moment) it raises
+    TimeLimitReached, between two steps of the search or two cases."""
     fixed = dict(params or {})
     col = Collector(spec)
-    for variant in variants(spec, fixed):
+    every = variants(spec, fixed)
+    for number_, variant in enumerate(every, 1):
         search = Search(spec, variant)
         visit = col.visitor(search)
-        search.run(visit if progress is None else _told(visit, search, variant, progress))
+        if progress is not None:
+            visit = _told(visit, search, variant, progress)
+        if deadline is not None:
+            where = f"variant {number_} of {len(every)} ({variant.label})"
+            visit = _timed(visit, search, where, deadline)
+        search.run(visit)
         if progress is not None:
             progress(f"searched variant {variant.label}: {len(search.seen)} configurations")
     uncovered: dict[str, str] = {}
@@ -173,7 +187,7 @@ def generate(
         *admin_plans(spec, col),
         *param_plans(spec, fixed, uncovered),
     ]
-    cases = _write_cases(spec, plans, uncovered, progress, fixed)
+    cases = _write_cases(spec, plans, uncovered, progress, fixed, deadline)
     cases += _out_of_range_cases(spec, fixed, len(cases))
     targets = _targets(spec, col, fixed)
     covered = {item for case in cases for item in case.covers}
@@ -216,12 +230,32 @@ def _told(
     return told
 
 
+def _timed(
+    visit: Callable[[tuple[Any, ...], Reached], None],
+    search: Search,
+    where: str,
+    deadline: float,
+) -> Callable[[tuple[Any, ...], Reached], None]:
+    """`visit`, raising TimeLimitReached once the clock passes `deadline` (the search hears of
+    every step through it, so this is the one place between steps to look)."""
+
+    def timed(key: tuple[Any, ...], reached: Reached) -> None:
+        if time.monotonic() >= deadline:
+            raise TimeLimitReached(
+                f"the search was at {where}, {len(search.seen):,} configurations"
+            )
+        visit(key, reached)
+
+    return timed
+
+
 def _write_cases(
     spec: Spec,
     plans: Sequence[Plan],
     uncovered: dict[str, str],
     progress: Callable[[str], None] | None,
     fixed: Mapping[str, ParamValue],
+    deadline: float | None = None,
 ) -> list[Case]:
     """Write each plan's trace and check it; merge plans that give the same trace.
 
@@ -247,6 +281,11 @@ def _write_cases(
         merged[key] = list(plan.covers)
 
     for done, plan in enumerate(plans):
+        if deadline is not None and time.monotonic() >= deadline:
+            raise TimeLimitReached(
+                f"the search was done; {done} of {len(plans)} planned cases were written "
+                "and checked"
+            )
         if progress is not None:
             progress(f"writing and checking case {done + 1} of {len(plans)} planned")
         written = _write_plan(spec, plan)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import signal
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -90,7 +91,19 @@ class MutantResult:
 
 @dataclass(frozen=True)
 class MutationReport:
+    """The mutants run and what became of each. Cut short by a time limit, `planned` is how
+    many were selected (more than `results` when some were not run), `limit` the limit in
+    seconds, and `unchecked` how many survivors were not checked for equivalence."""
+
     results: tuple[MutantResult, ...]
+    planned: int | None = None
+    limit: float | None = None
+    unchecked: int = 0
+
+    @property
+    def complete(self) -> bool:
+        """Every mutant selected was run, and every survivor checked for equivalence."""
+        return (self.planned is None or self.planned == len(self.results)) and not self.unchecked
 
     @property
     def killed(self) -> int:
@@ -119,11 +132,26 @@ class MutationReport:
         return self.killed / self.counted if self.counted else 1.0
 
     def text(self) -> str:
-        lines = [
+        lines = []
+        if not self.complete:
+            planned = len(self.results) if self.planned is None else self.planned
+            limit = "" if self.limit is None else f" ({self.limit:g} s)"
+            unchecked = (
+                f"; {self.unchecked} survivor(s) not checked for equivalence, counted as survivors"
+                if self.unchecked
+                else ""
+            )
+            lines.append(
+                f"partial: {len(self.results)} of {planned} mutants run before the time "
+                f"limit{limit}{unchecked}; the figures below are of those only, not of the suite"
+            )
+        lines += [
             f"{len(self.results)} mutants: {self.killed} killed, {len(self.survivors)} survived, "
             f"{len(self.equivalent)} equivalent, {len(self.undecided)} undecided",
             f"kill rate: {self.rate:.1%} of the {self.counted} mutants neither equivalent nor "
-            f"undecided (a check ran over {CASE_BUDGET:g} s)",
+            f"undecided (a check ran over {CASE_BUDGET:g} s)"
+            if self.counted or self.complete
+            else "kill rate: none measured (no mutant was run to its end before the time limit)",
         ]
         lines += [f"survivor   {r.id}: {r.description}" for r in self.survivors]
         lines += [f"equivalent {r.id}: {r.description}" for r in self.equivalent]
@@ -339,13 +367,20 @@ CASE_BUDGET = 5.0
 UNDECIDED = "(undecided)"
 
 
-def _kill(mutant: Mutant, cases: Sequence[SuiteFile]) -> str | None:
+# What `_kill` answers for a mutant it did not finish before the run's deadline.
+_NOT_RUN = "(not run)"
+
+
+def _kill(mutant: Mutant, cases: Sequence[SuiteFile], deadline: float | None = None) -> str | None:
     """The first of `cases` whose verdict under `mutant` is not the expected one; UNDECIDED
-    plus the case's name if a check ran out of time first."""
+    plus the case's name if a check ran out of time first; _NOT_RUN if the clock passed
+    `deadline` (a `time.monotonic()` moment, the same in every worker) before the answer."""
     timed = hasattr(signal, "setitimer")
     if timed:
         signal.signal(signal.SIGALRM, _alarm)
     for case in _relevant(mutant, cases):
+        if deadline is not None and time.monotonic() >= deadline:
+            return _NOT_RUN
         try:
             if timed:
                 signal.setitimer(signal.ITIMER_REAL, CASE_BUDGET)
@@ -370,47 +405,86 @@ def run_mutants(
     check_equivalence: bool = True,
     only: Sequence[str] = (),
     progress: Callable[[str], None] | None = None,
+    deadline: float | None = None,
+    limit: float | None = None,
 ) -> MutationReport:
     """Run `cases` against every mutant of `spec` (in `jobs` processes; 0: one per core) and
     flag the survivors that are equivalent. With `only`, just the mutants whose id matches one
-    of its patterns (`selected`). Worker processes inherit `spec`."""
+    of its patterns (`selected`). Worker processes inherit `spec`.
+
+    Past `deadline` (a `time.monotonic()` moment; `limit` is the time limit it came from, for
+    the report) no mutant is started and the workers are stopped: the report holds the
+    mutants run before it, in order, and says it is partial."""
     every = selected(mutants(spec), only)
     killed: dict[int, str | None] = {}
-    for i, outcome in enumerate(parallel_map(lambda m: _kill(m, cases), every, jobs)):
-        killed[i] = outcome
-        if progress is not None:
-            dead = sum(1 for v in killed.values() if v)
-            progress(f"{i + 1} of {len(every)} mutants run, {dead} killed")
+    outcomes = parallel_map(lambda m: _kill(m, cases, deadline), every, jobs)
+    try:
+        for i, outcome in enumerate(outcomes):
+            if outcome == _NOT_RUN:
+                break
+            killed[i] = outcome
+            if progress is not None:
+                dead = sum(1 for v in killed.values() if v)
+                progress(f"{i + 1} of {len(every)} mutants run, {dead} killed")
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+    finally:
+        outcomes.close()  # ends the pool: its workers stop, none is left behind
     if progress is not None:
         progress(f"{sum(1 for v in killed.values() if v)} of {len(every)} mutants killed")
-    survivors = [i for i in range(len(every)) if killed[i] is None]
+    ran = every[: len(killed)]
+    survivors = [i for i in range(len(ran)) if killed[i] is None]
     equivalent: set[int] = set()
+    checked = len(survivors)
     if check_equivalence and survivors:
-        equivalent = _equivalent(spec, [every[i] for i in survivors], survivors)
+        equivalent, checked = _equivalent(spec, [ran[i] for i in survivors], survivors, deadline)
+    cut = len(ran) < len(every) or checked < len(survivors)
     return MutationReport(
         tuple(
-            MutantResult(m.id, m.description, killed[i], i in equivalent)
-            for i, m in enumerate(every)
-        )
+            MutantResult(m.id, m.description, killed[i], i in equivalent) for i, m in enumerate(ran)
+        ),
+        planned=len(every) if cut else None,
+        limit=limit if cut else None,
+        unchecked=len(survivors) - checked if check_equivalence else 0,
     )
 
 
-def _equivalent(spec: Spec, survivors: Sequence[Mutant], indices: Sequence[int]) -> set[int]:
+class _Stop(Exception):
+    """The equivalence search ran past the deadline."""
+
+
+def _equivalent(
+    spec: Spec,
+    survivors: Sequence[Mutant],
+    indices: Sequence[int],
+    deadline: float | None = None,
+) -> tuple[set[int], int]:
     """The survivors whose steps are the spec's, or differ only unseen, on every step the
-    generator's search tries (`_same_steps`)."""
+    generator's search tries (`_same_steps`), and how many survivors were checked: all, or
+    those checked before `deadline`."""
+
+    def heard(key: tuple[Any, ...], reached: object) -> None:
+        if deadline is not None and time.monotonic() >= deadline:
+            raise _Stop
+
     steps: list[tuple[Mapping[str, Any], Config, Input]] = []
     searches: dict[int, Search] = {}
-    for variant in variants(spec, {}):
-        search = Search(spec, variant)
-        search.tried = []
-        search.run(lambda key, reached: None)
-        searches[id(variant.params)] = search
-        steps += [(variant.params, config, inp) for config, inp in search.tried]
+    try:
+        for variant in variants(spec, {}):
+            search = Search(spec, variant)
+            search.tried = []
+            search.run(heard)
+            searches[id(variant.params)] = search
+            steps += [(variant.params, config, inp) for config, inp in search.tried]
+    except _Stop:
+        return set(), 0
     out: set[int] = set()
-    for mutant, index in zip(survivors, indices, strict=True):
+    for checked, (mutant, index) in enumerate(zip(survivors, indices, strict=True)):
+        if deadline is not None and time.monotonic() >= deadline:
+            return out, checked
         if _same_steps(spec, mutant, steps, searches):
             out.add(index)
-    return out
+    return out, len(survivors)
 
 
 def _same_steps(
