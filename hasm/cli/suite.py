@@ -18,37 +18,16 @@ from hasm.cli.common import (
     progress_of,
     spec_of,
 )
-from hasm.errors import InputError, Problem
-from hasm.suite.files import INDEX, read_suite, write_suite
+from hasm.suite.files import check_out, read_suite, write_suite
 from hasm.suite.generate import TimeLimitReached, generate
 from hasm.suite.mutants import run_mutants
 
 __all__ = ["cmd_generate", "cmd_mutants", "register"]
 
 
-def _check_out(out: Path) -> None:
-    """Refuse an --out that cannot take a suite before the search, not after it (write_suite
-    checks again when it writes: a suite holds the whole directory)."""
-    place = out.parent if str(out.parent) else Path()
-    if out.exists() and not out.is_dir():
-        raise InputError(Problem(str(out), None, "--out", "exists and is not a directory"))
-    if not place.is_dir():
-        raise InputError(Problem(str(out), None, "--out", "its parent directory does not exist"))
-    if out.is_dir() and any(out.iterdir()) and not (out / INDEX).is_file():
-        raise InputError(
-            Problem(
-                str(out),
-                None,
-                "--out",
-                "the directory holds files that are not a hasm suite",
-                "name a new or empty directory, or a previous suite's",
-            )
-        )
-
-
 def cmd_generate(args: argparse.Namespace) -> int:
     spec = spec_of(args)
-    _check_out(args.out)
+    check_out(args.out)
     # Progress on stderr for a person at a terminal (or -v): the work takes tens of seconds.
     progress = progress_of(args)
     try:

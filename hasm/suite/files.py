@@ -13,10 +13,30 @@ from pathlib import Path
 from hasm.errors import InputError, Problem
 from hasm.suite.cases import SUITE_VERSION, Suite
 
-__all__ = ["INDEX", "SuiteFile", "read_suite", "write_suite"]
+__all__ = ["INDEX", "SuiteFile", "check_out", "read_suite", "write_suite"]
 
 
 INDEX = "index.json"
+
+
+def check_out(out: Path) -> None:
+    """Refuse (InputError) an `--out` that cannot take a suite: not a directory, no parent
+    directory, or a directory that holds anything but a previous suite. `hasm generate` asks
+    before its search, not after it; `write_suite` asks again when it writes."""
+    if out.exists() and not out.is_dir():
+        raise InputError(Problem(str(out), None, "--out", "exists and is not a directory"))
+    if not (out.parent if str(out.parent) else Path()).is_dir():
+        raise InputError(Problem(str(out), None, "--out", "its parent directory does not exist"))
+    if out.is_dir() and any(out.iterdir()) and not (out / INDEX).is_file():
+        raise InputError(
+            Problem(
+                str(out),
+                None,
+                "--out",
+                "the directory holds files that are not a hasm suite",
+                "name a new or empty directory, or a previous suite's",
+            )
+        )
 
 
 def write_suite(suite: Suite, out: Path) -> None:
@@ -24,19 +44,7 @@ def write_suite(suite: Suite, out: Path) -> None:
     appears whole or not at all: it is written beside `out` and renamed into place, replacing
     a previous suite there; a directory that holds anything else is refused (InputError)."""
     out = Path(out)
-    if out.exists():
-        if not out.is_dir():
-            raise InputError(Problem(str(out), None, "--out", "exists and is not a directory"))
-        if any(out.iterdir()) and not (out / INDEX).is_file():
-            raise InputError(
-                Problem(
-                    str(out),
-                    None,
-                    "--out",
-                    "the directory holds files that are not a hasm suite",
-                    "name a new or empty directory, or a previous suite's",
-                )
-            )
+    check_out(out)
     parent = out.parent if str(out.parent) else Path(".")
     try:
         tmp = Path(tempfile.mkdtemp(dir=parent, prefix=f".{out.name}.", suffix=".tmp"))

@@ -13,8 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from hasm.cli import main
+from running import hasm_here as hasm
 
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 ROOT = Path(__file__).parents[2]
@@ -45,13 +44,6 @@ FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-
-
-def hasm(*args: str) -> int:
-    try:
-        return main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from running import hasm
 
 from hasm.cli import main
 from hasm.sim.runner import scenario_trace
@@ -20,16 +21,6 @@ from hasm.spec.model import Spec
 
 A, B = "imp1", "imp2"
 HIDDEN = {"events": ["service_stop", "service_start"], "faults": 1}
-
-
-def hasm(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hasm", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        input=stdin,
-    )
 
 
 def seen(t: float, a: str, b: str, **extra: Any) -> dict[str, Any]:

@@ -9,17 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from running import hasm
 
 from hasm.cli import main
 from hasm.sim.scenario import packaged_scenarios
 
 SCENARIO = next(p for p in packaged_scenarios() if p.stem == "02_critical_service_down")
-
-
-def hasm(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hasm", *args], capture_output=True, text=True, check=False, cwd=cwd
-    )
 
 
 def test_simulate_prints_the_timeline_and_writes_a_trace(tmp_path: Path) -> None:

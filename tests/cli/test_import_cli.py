@@ -5,22 +5,15 @@ trace read by `hasm check`."""
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from running import hasm
 
 from hasm.cli import main
 
 DATA = Path(__file__).parent.parent / "data" / "adapters"
 TIMED = DATA / "timed"
-
-
-def hasm(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hasm", *args], capture_output=True, text=True, check=False, cwd=cwd
-    )
 
 
 def _transcript(tmp_path: Path) -> Path:

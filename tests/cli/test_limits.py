@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from running import hasm
 
 from hasm.cli import main
 from hasm.sim.runner import scenario_trace
@@ -30,16 +31,6 @@ INTERRUPTIBLE = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
     "from hasm.cli import main; sys.exit(main(sys.argv[1:]))"
 )
-
-
-def hasm(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hasm", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        input=stdin,
-    )
 
 
 def tree(directory: Path) -> dict[str, bytes]:

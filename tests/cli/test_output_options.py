@@ -4,8 +4,6 @@ processes, a pseudo-terminal where a terminal is what is tested."""
 from __future__ import annotations
 
 import os
-import pty
-import select
 import signal
 import subprocess
 import sys
@@ -13,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from running import hasm, on_a_terminal
 
 from hasm.cli import build_parser, main
 from hasm.sim.runner import scenario_trace
@@ -21,50 +20,6 @@ from hasm.spec.model import Spec
 
 SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 GREEN = "\x1b[32m"
-
-
-def hasm(
-    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hasm", *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-        cwd=cwd,
-    )
-
-
-def on_a_terminal(*args: str, stream: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    """Run `hasm ARGS` with `stream` (stdout or stderr) a pseudo-terminal: the exit code and
-    what the terminal showed."""
-    leader, follower = pty.openpty()
-    where = {stream: follower}
-    other = "stderr" if stream == "stdout" else "stdout"
-    where[other] = subprocess.DEVNULL
-    with subprocess.Popen(
-        [sys.executable, "-m", "hasm", *args],
-        stdout=where["stdout"],
-        stderr=where["stderr"],
-        env=env,
-    ) as proc:
-        os.close(follower)
-        shown = b""
-        while True:
-            ready, _, _ = select.select([leader], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed: the process ended
-                break
-            if not chunk:
-                break
-            shown += chunk
-        code = proc.wait(timeout=60)
-    os.close(leader)
-    return code, shown.decode("utf-8", "replace")
 
 
 def without_no_color() -> dict[str, str]:

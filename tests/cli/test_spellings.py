@@ -4,15 +4,13 @@ terminal only (verify's, check's and the colour options are tested in test_outpu
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from running import on_a_terminal
 
 from hasm.cli import build_parser, main
 from hasm.spec.loader import load_spec
@@ -111,30 +109,6 @@ def test_a_command_whose_positional_is_not_the_spec_takes_only_spec(command: str
 
 
 # -- progress of generate and mutants: on a terminal, never with -q ------------------------------
-def on_a_terminal(*args: str) -> tuple[int, str]:
-    """Run `hasm ARGS` with stderr a pseudo-terminal: the exit code and what it showed."""
-    leader, follower = pty.openpty()
-    with subprocess.Popen(
-        [sys.executable, "-m", "hasm", *args], stdout=subprocess.DEVNULL, stderr=follower
-    ) as proc:
-        os.close(follower)
-        shown = b""
-        while True:
-            ready, _, _ = select.select([leader], [], [], 60)
-            if not ready:
-                break
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:  # the terminal closed: the process ended
-                break
-            if not chunk:
-                break
-            shown += chunk
-        code = proc.wait(timeout=60)
-    os.close(leader)
-    return code, shown.decode("utf-8", "replace")
-
-
 def test_generate_shows_progress_on_a_terminal_only(tmp_path: Path) -> None:
     code, shown = on_a_terminal("generate", str(SMALL), "--out", str(tmp_path / "a"))
     assert code == 0

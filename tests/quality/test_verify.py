@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from running import hasm_here as hasm
 
 from hasm import explore as explore_reexport
 from hasm import verify as verify_reexport
@@ -22,14 +23,6 @@ from hasm.spec.loader import canonical_spec_path, load_spec
 from hasm.spec.model import Spec
 
 FALLBACK_OFF = ["--param", "enable_automatic_fallback=false"]
-
-
-def hasm(*args: str) -> int:
-    """`hasm ARGS` in this process: its exit code, whether argparse or the command ends it."""
-    try:
-        return main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 def default_services(spec: Spec) -> frozenset[str]:

@@ -6,19 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from hasm.cli import main
+from running import hasm_here as hasm
 
 SCENARIO = Path(__file__).parents[2] / "specs" / "scenarios" / "02_critical_service_down.yaml"
 SMALL = ["--max-states", "30"]
-
-
-def hasm(*args: str) -> int:
-    """`hasm ARGS` in this process: its exit code, whether argparse or the command ends it."""
-    try:
-        return main(list(args))
-    except SystemExit as exc:
-        return int(exc.code or 0)
 
 
 def test_it_writes_the_page(tmp_path: Path) -> None:
