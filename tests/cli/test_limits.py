@@ -270,14 +270,6 @@ def test_ctrl_c_during_mutants_in_workers_leaves_none_running(spec: Spec, tmp_pa
 
 
 # -- explain - ------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def trace(spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = next(p for p in packaged_scenarios() if p.stem == "02_critical_service_down")
-    out = tmp_path_factory.mktemp("trace") / "t.jsonl"
-    out.write_text(scenario_trace(spec, load_scenario(path, spec), 0), encoding="utf-8")
-    return out
-
-
 @pytest.mark.parametrize("form", ["text", "json"])
 def test_explain_reads_stdin_and_names_it_stdin(trace: Path, form: str) -> None:
     text = trace.read_text(encoding="utf-8")

@@ -14,9 +14,7 @@ import pytest
 from running import hasm, on_a_terminal
 
 from hasm.cli import build_parser, main
-from hasm.sim.runner import scenario_trace
-from hasm.sim.scenario import load_scenario, packaged_scenarios
-from hasm.spec.model import Spec
+from hasm.sim.scenario import packaged_scenarios
 
 SMALL = Path(__file__).parents[1] / "specs" / "small.yaml"
 GREEN = "\x1b[32m"
@@ -24,14 +22,6 @@ GREEN = "\x1b[32m"
 
 def without_no_color() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
-
-
-@pytest.fixture(scope="module")
-def trace(spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = next(p for p in packaged_scenarios() if p.stem == "02_critical_service_down")
-    out = tmp_path_factory.mktemp("trace") / "t.jsonl"
-    out.write_text(scenario_trace(spec, load_scenario(path, spec), 0), encoding="utf-8")
-    return out
 
 
 # -- the options exist on every subcommand, defined once -------------------------------------------
