@@ -44,6 +44,8 @@ from hasm.core.config import (
 )
 from hasm.core.model import Model
 from hasm.core.semantics import advance, apply
+from hasm.sim.runner import scenario_trace
+from hasm.sim.scenario import load_scenario, packaged_scenarios
 from hasm.spec.loader import load_spec
 from hasm.spec.model import ParamValue, Spec
 from hasm.spec.params import resolve_params
@@ -104,6 +106,15 @@ def canonical_spec() -> Spec:
 def spec(canonical_spec: Spec) -> Spec:
     """The canonical spec (the same object as `canonical_spec`)."""
     return canonical_spec
+
+
+@pytest.fixture(scope="module")
+def conforming_trace(spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A conforming trace: the packaged critical-service-down scenario, seed 0."""
+    path = next(p for p in packaged_scenarios() if p.stem == "02_critical_service_down")
+    out = tmp_path_factory.mktemp("trace") / "t.jsonl"
+    out.write_text(scenario_trace(spec, load_scenario(path, spec), 0), encoding="utf-8")
+    return out
 
 
 @pytest.fixture

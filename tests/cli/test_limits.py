@@ -271,21 +271,21 @@ def test_ctrl_c_during_mutants_in_workers_leaves_none_running(spec: Spec, tmp_pa
 
 # -- explain - ------------------------------------------------------------------------------------
 @pytest.mark.parametrize("form", ["text", "json"])
-def test_explain_reads_stdin_and_names_it_stdin(trace: Path, form: str) -> None:
-    text = trace.read_text(encoding="utf-8")
-    from_file = hasm("explain", str(trace), "--format", form)
+def test_explain_reads_stdin_and_names_it_stdin(conforming_trace: Path, form: str) -> None:
+    text = conforming_trace.read_text(encoding="utf-8")
+    from_file = hasm("explain", str(conforming_trace), "--format", form)
     from_stdin = hasm("explain", "-", "--format", form, stdin=text)
     assert from_file.returncode == from_stdin.returncode == 0, from_stdin.stderr
     assert from_stdin.stderr == ""
-    assert from_stdin.stdout == from_file.stdout.replace(str(trace), "<stdin>")
+    assert from_stdin.stdout == from_file.stdout.replace(str(conforming_trace), "<stdin>")
     if form == "json":
         assert json.loads(from_stdin.stdout)["file"] == "<stdin>"
     else:
         assert from_stdin.stdout.startswith("<stdin>: conforms (")
 
 
-def test_explain_of_a_divergent_stdin_names_it_stdin(trace: Path) -> None:
-    text = trace.read_text(encoding="utf-8")
+def test_explain_of_a_divergent_stdin_names_it_stdin(conforming_trace: Path) -> None:
+    text = conforming_trace.read_text(encoding="utf-8")
     bad = text + json.dumps({"t": 10_000, "observe": {"ha_enabled": False}}) + "\n"
     result = hasm("explain", "-", stdin=bad)
     assert result.returncode == 1, result.stderr
@@ -293,9 +293,10 @@ def test_explain_of_a_divergent_stdin_names_it_stdin(trace: Path) -> None:
     assert f"<stdin>:{bad.count(chr(10))}: " in result.stdout
 
 
-def test_explain_refuses_a_timeline_of_stdin(trace: Path, tmp_path: Path) -> None:
+def test_explain_refuses_a_timeline_of_stdin(conforming_trace: Path, tmp_path: Path) -> None:
     picture = tmp_path / "t.svg"
-    result = hasm("explain", "-", "--timeline", str(picture), stdin=trace.read_text("utf-8"))
+    text = conforming_trace.read_text("utf-8")
+    result = hasm("explain", "-", "--timeline", str(picture), stdin=text)
     assert result.returncode == 2
     assert result.stderr == (
         f"hasm: {picture}: --timeline: draws a trace file, not standard input (it reads the "

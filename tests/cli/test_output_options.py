@@ -35,24 +35,26 @@ def test_every_subcommand_takes_q_v_and_color() -> None:
 
 
 # -- colour ---------------------------------------------------------------------------------------
-def test_color_always_and_never(trace: Path) -> None:
-    always = hasm("check", str(trace), "--color", "always")
+def test_color_always_and_never(conforming_trace: Path) -> None:
+    always = hasm("check", str(conforming_trace), "--color", "always")
     assert always.returncode == 0
-    assert always.stdout.startswith(f"{trace}: {GREEN}conforms\x1b[0m (")
-    never = hasm("check", str(trace), "--color", "never")
+    assert always.stdout.startswith(f"{conforming_trace}: {GREEN}conforms\x1b[0m (")
+    never = hasm("check", str(conforming_trace), "--color", "never")
     assert "\x1b[" not in never.stdout
 
 
-def test_color_auto_is_off_when_not_a_terminal(trace: Path) -> None:
-    result = hasm("check", str(trace), env=without_no_color())
+def test_color_auto_is_off_when_not_a_terminal(conforming_trace: Path) -> None:
+    result = hasm("check", str(conforming_trace), env=without_no_color())
     assert result.returncode == 0 and "\x1b[" not in result.stdout
 
 
-def test_color_auto_on_a_terminal_unless_no_color(trace: Path) -> None:
-    code, shown = on_a_terminal("check", str(trace), stream="stdout", env=without_no_color())
+def test_color_auto_on_a_terminal_unless_no_color(conforming_trace: Path) -> None:
+    code, shown = on_a_terminal(
+        "check", str(conforming_trace), stream="stdout", env=without_no_color()
+    )
     assert code == 0 and f"{GREEN}conforms" in shown
     code, shown = on_a_terminal(
-        "check", str(trace), stream="stdout", env={**without_no_color(), "NO_COLOR": "1"}
+        "check", str(conforming_trace), stream="stdout", env={**without_no_color(), "NO_COLOR": "1"}
     )
     assert code == 0 and "conforms" in shown and "\x1b[" not in shown
 

@@ -162,3 +162,11 @@ def test_importing_hasm_or_its_plugin_loads_nothing_else() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["['hasm',", "'hasm.errors',", "'hasm.pytest_plugin']"]
+
+
+def test_the_tests_have_one_conftest() -> None:
+    # Test modules import tests/conftest.py's helpers as `conftest` (pytest puts each test
+    # directory on sys.path); a second conftest.py would shadow it under that name for every
+    # module collected after it, as one did in CI.
+    tests = PACKAGE.parent / "tests"
+    assert sorted(tests.rglob("conftest.py")) == [tests / "conftest.py"]
