@@ -50,6 +50,7 @@ from hasm.explorer.invariants import (
     watch_start,
     watch_step,
 )
+from hasm.oracle.oracle import hidden_inputs
 from hasm.spec.guards import params_read, spec_guards
 from hasm.spec.loader import build_spec
 from hasm.spec.model import Expr, Invariant, ParamValue, Spec
@@ -584,26 +585,40 @@ class _Search:
 
 
 # -- the trace acceptor ----------------------------------------------------------------------------
-def _closure(model: Model, configs: set[Config]) -> set[Config]:
-    """Every configuration reachable at the same instant by timer firings and re-logins."""
+def _closure(
+    model: Model,
+    configs: set[Config],
+    hidden: tuple[EventInput, ...] = (),
+    max_faults: int = 0,
+) -> set[Config]:
+    """Every configuration reachable at the same instant by timer firings, re-logins and the
+    `hidden` events (a trace header's), these within `max_faults` faults at once."""
     out = set(configs)
     queue = deque(configs)
     while queue:
         config = queue.popleft()
-        for inp in enabled(model, config):
-            for step in apply(model, config, inp):
-                if step.config not in out:
-                    out.add(step.config)
-                    queue.append(step.config)
+        steps = [step for inp in enabled(model, config) for step in apply(model, config, inp)]
+        for event in hidden:
+            if not config.services_of_down_node(event):
+                steps += [s for s in apply(model, config, event) if s.config.faults() <= max_faults]
+        for step in steps:
+            if step.config not in out:
+                out.add(step.config)
+                queue.append(step.config)
     return out
 
 
-def _tick(model: Model, configs: set[Config]) -> set[Config]:
-    """Every configuration one tick later: hidden firings and re-logins now, then the clock
-    moving where no deadline forbids it (a configuration with something forced now must fire
-    it first, so it does not last)."""
+def _tick(
+    model: Model,
+    configs: set[Config],
+    hidden: tuple[EventInput, ...] = (),
+    max_faults: int = 0,
+) -> set[Config]:
+    """Every configuration one tick later: hidden steps now, then the clock moving where no
+    deadline forbids it (a configuration with something forced now must fire it first, so it
+    does not last)."""
     out = set()
-    for config in _closure(model, configs):
+    for config in _closure(model, configs, hidden, max_faults):
         due = deadline(model, config)
         if due is None or config.now + 1 <= due:
             out.add(advance(model, config, config.now + 1))
@@ -691,7 +706,10 @@ def accepts_digital(spec: Spec, trace_text: str, *, ticks: int) -> int | None:
     any order at one instant) that its window allows; an event takes every successor of every
     configuration (an admin action not offered has none; an event that changes nothing keeps
     the configuration); an observation keeps the configurations that show it; after each
-    record, what may happen at that same instant still may. Record times must lie on the grid.
+    record, what may happen at that same instant still may. The header's `hidden` events
+    happen at any tick too, as long as at most its bound of faults hold at once (the oracle's
+    prose, read again here: hasm.oracle.reaching is not used). Record times must lie on the
+    grid.
     The reference judges exactly: no tolerance (the trace format puts none in the header; the
     model's is 0)."""
     header, records = read_trace(io.StringIO(trace_text), spec)
@@ -702,14 +720,16 @@ def accepts_digital(spec: Spec, trace_text: str, *, ticks: int) -> int | None:
     # Under every answer to the spec's readings, as the oracle starts (a trace conforms if one
     # explains it).
     configs = set(initial_configs(model, header.initial, counts))
+    hidden = hidden_inputs(model, header.hidden.events) if header.hidden is not None else ()
+    bound = header.hidden.faults if header.hidden is not None else 0
     now = 0
     for rec in records:
         at = _whole_ticks(rec.t, ticks, f"the time of line {rec.line}")
         assert at >= now, "the reader refuses a record earlier than the one before"
         while now < at:
-            configs = _tick(model, configs)
+            configs = _tick(model, configs, hidden, bound)
             now += 1
-        configs = _closure(model, configs)
+        configs = _closure(model, configs, hidden, bound)
         if isinstance(rec, TraceEvent):
             after = {
                 step.config

@@ -120,6 +120,28 @@ class Zone:
         return tuple(values)
 
     # -- operations ---------------------------------------------------------------------------------
+    def union(self, other: Zone) -> Zone | None:
+        """The zone of exactly the valuations of both, when their union is convex; else None.
+
+        The union is convex exactly when the hull (the loosest of each bound: for canonical
+        matrices, canonical itself) holds nothing outside both. What the hull holds outside this
+        zone is, constraint by constraint, the hull with that constraint broken (`x_i - x_j <= c`
+        broken is `x_j - x_i < -c`: the raw bound `1 - raw`); the union is exact when `other`
+        includes every such piece. Merging such zones loses nothing and keeps the oracle's
+        candidates few when hidden steps spread one situation over many record gaps."""
+        mine, theirs = self.bounds, other.bounds
+        hull_bounds = tuple(a if a >= b else b for a, b in zip(mine, theirs, strict=True))
+        hull = Zone(self.size, hull_bounds)
+        if hull_bounds == theirs:
+            return other
+        for index, (raw, loose) in enumerate(zip(mine, hull_bounds, strict=True)):
+            if raw < loose:
+                i, j = divmod(index, self.size)
+                piece = hull.constrain(j, i, 1 - raw)
+                if piece is not None and not other.includes(piece):
+                    return None
+        return hull
+
     def constrain(self, i: int, j: int, raw: int) -> Zone | None:
         """The zone with `x_i - x_j` bounded by `raw` too; None if that leaves nothing.
 

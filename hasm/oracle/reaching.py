@@ -88,7 +88,7 @@ class Reacher:
         self.relogin_low = int(model.relogin_low)
         self.relogin_high = int(model.relogin_high)
         self.lows = {t.name: int(t.low) for t in model.node_timers}
-        self._fires: Table[tuple[Candidate, Fire | EventInput], list[Candidate]] = Table(1 << 17)
+        self._steps: Table[Candidate, list[Candidate]] = Table(1 << 16)
 
     def reach(
         self, candidates: frozenset[Candidate], elapsed: int, pinned: Pins | None = None
@@ -172,14 +172,8 @@ class Reacher:
             there = until.fix(_CLOCK, elapsed)
             if there is not None:
                 yield normal(Candidate(config, there, cand.splits))
-            for timer in config.timers:
-                for after in self._fired(now, Fire(timer.name, timer.node)):
-                    push(after, no_cohort)
-            at_bound = config.faults() >= self.max_faults
-            for event in self.repairs if at_bound else self.hidden:
-                if not config.services_of_down_node(event):
-                    for after in self._happened(now, event):
-                        push(after, no_cohort)
+            for after in self._hidden_steps(now):
+                push(after, no_cohort)
             for cohort in config.users:
                 if cohort.waiting_since < 0 or cohort.key in done:
                     continue
@@ -196,27 +190,24 @@ class Reacher:
                 for after in self._relogins(here, cohort, target, index, pinned, elapsed, done):
                     push(normal(after), done | {cohort.key})
 
-    def _fired(self, cand: Candidate, fire: Fire) -> list[Candidate]:
-        """The candidates after `fire`, hidden, somewhere in `cand`'s zone: remembered, as
-        runs of hidden steps from different candidates meet the same ones again."""
-        key = (cand, fire)
-        found = self._fires.get(key)
-        if found is None:
-            found = self._fires.keep(key, successors(self.model, cand, only(fire), recorded=False))
-        return found
-
-    def _happened(self, cand: Candidate, event: EventInput) -> list[Candidate]:
-        """The candidates after the environment's `event`, unrecorded, somewhere in `cand`'s
-        zone, within the bound on faults at once; remembered as `_fired` is."""
-        key = (cand, event)
-        found = self._fires.get(key)
-        if found is None:
-            after = successors(self.model, cand, only(event), recorded=False)
-            bound = self.max_faults
-            found = self._fires.keep(
-                key, [c for c in after if c.config.faults() <= bound and c.config != cand.config]
-            )
-        return found
+    def _hidden_steps(self, cand: Candidate) -> list[Candidate]:
+        """The candidates after one step the trace does not show, somewhere in `cand`'s zone: a
+        timer firing, or an environment event of the header's `hidden` within the bound on
+        faults at once. Remembered by candidate, as runs of hidden steps from different
+        candidates meet the same ones again: one look-up per candidate, not one per step, as
+        hashing a candidate is most of what a look-up costs."""
+        found = self._steps.get(cand)
+        if found is not None:
+            return found
+        model, config, bound = self.model, cand.config, self.max_faults
+        found = []
+        for timer in config.timers:
+            found += successors(model, cand, only(Fire(timer.name, timer.node)), recorded=False)
+        for event in self.repairs if config.faults() >= bound else self.hidden:
+            if not config.services_of_down_node(event):
+                after = successors(model, cand, only(event), recorded=False)
+                found += [c for c in after if c.config.faults() <= bound and c.config != config]
+        return self._steps.keep(cand, found)
 
     def _relogins(
         self,
@@ -308,12 +299,17 @@ def only(inp: Input) -> Callable[[Config], tuple[Input]]:
 
 def _subsumed(cands: set[Candidate]) -> list[Candidate]:
     """The candidates but those another one includes (same discrete part and ranges, a zone
-    inside its zone), and a configuration a range stands for listed again."""
+    inside its zone), those whose union is convex merged into one (Zone.union: exact), and a
+    configuration a range stands for listed again."""
     by_part: dict[tuple[Config, tuple[Split, ...]], list[Zone]] = {}
-    for c in sorted(cands, key=lambda c: -_volume(c.zone)):
+    # Larger first, ties by bounds: the zones kept and merged do not depend on the hash seed.
+    for c in sorted(cands, key=lambda c: (-_volume(c.zone), c.zone.bounds)):
         zones = by_part.setdefault((c.config, c.splits), [])
         if not any(z.includes(c.zone) for z in zones):
             zones.append(c.zone)
+    for part, zones in by_part.items():
+        if len(zones) > 1:
+            by_part[part] = _merged(zones)
     # A range stands for its configuration too: drop the configuration listed again.
     ranged = {(config, z) for (config, splits), zs in by_part.items() if splits for z in zs}
     return [
@@ -322,6 +318,28 @@ def _subsumed(cands: set[Candidate]) -> list[Candidate]:
         for zone in zones
         if splits or (config, zone) not in ranged
     ]
+
+
+def _merged(zones: list[Zone]) -> list[Zone]:
+    """`zones` (none inside another) with every pair whose union is convex merged, until no
+    pair is. A hidden step that may have come in any of many gaps between records leaves one
+    zone per gap, each a slice of one convex set: merged, the candidates stay few however long
+    the trace leaves the moment open (a 30-minute fallback timer polled every 10 s: 180 slices)."""
+    zones = list(zones)
+    merging = True
+    while merging:
+        merging = False
+        for a in range(len(zones)):
+            for b in range(a + 1, len(zones)):
+                union = zones[a].union(zones[b])
+                if union is not None:
+                    rest = [z for k, z in enumerate(zones) if k not in (a, b)]
+                    zones = [union, *(z for z in rest if not union.includes(z))]
+                    merging = True
+                    break
+            if merging:
+                break
+    return zones
 
 
 def _volume(zone: Zone) -> int:

@@ -56,14 +56,22 @@ def _events(spec: Spec) -> list[dict[str, Any]]:
     return out
 
 
-def _header(params: dict[str, Any], initial: str) -> dict[str, Any]:
-    return {
+def _header(params: dict[str, Any], initial: str, hidden: list[str] | None) -> dict[str, Any]:
+    header = {
         "hasm_trace": 1,
         "nodes": list(NODES),
         "users": {"alice": "a"},
         "params": params,
         "initial": initial,
     }
+    if hidden is not None:
+        header["hidden"] = {"events": hidden, "faults": 1}
+    return header
+
+
+def _hideable(spec: Spec) -> list[str]:
+    """The events a header may hide: those that name no user."""
+    return sorted(e.id for e in spec.events.values() if "user" not in e.fields)
 
 
 def _text(lines: list[dict[str, Any]]) -> str:
@@ -94,21 +102,30 @@ def _boundaries(spec: Spec, params: dict[str, Any]) -> list[float]:
 
 
 @st.composite
-def traces(draw: st.DrawFn, spec: Spec, params: dict[str, Any]) -> str:
+def traces(draw: st.DrawFn, spec: Spec, params: dict[str, Any], hiding: bool = False) -> str:
     """A trace of up to 12 records, each after a gap (in quarters of a second) of a few
     seconds or of one of the spec's durations give or take a quarter: an event, or an
-    observation of what the oracle allows then or of something it may not."""
+    observation of what the oracle allows then or of something it may not. `hiding`: the
+    header hides some of the environment's events (one fault at once), and records are
+    mostly observations, so the hidden steps must explain them."""
     initial = draw(st.sampled_from(sorted(spec.initial)))
-    lines = [_header(params, initial)]
+    hidden = None
+    if hiding:
+        hideable = _hideable(spec)
+        # A few at a time: the reference lists every one of them at every tick.
+        hidden = draw(
+            st.lists(st.sampled_from(hideable), min_size=1, max_size=3, unique=True).map(sorted)
+        )
+    lines = [_header(params, initial, hidden)]
     events = _events(spec)
     labels = sorted(s.label for s in spec.states.values())
     near = _boundaries(spec, params)
     t = 0.0
-    for _ in range(draw(st.integers(1, 12))):
+    for _ in range(draw(st.integers(1, 8 if hiding else 12))):
         t += draw(
             st.one_of(st.integers(0, 3 * GRID).map(lambda q: q / GRID), st.sampled_from(near))
         )
-        if draw(st.booleans()):
+        if draw(st.integers(0, 3) if hiding else st.integers(0, 1)) == 0:
             lines.append({"t": t, **draw(st.sampled_from(events))})
             continue
         # What some behaviour shows at t, from the oracle fed the trace so far (if it still
@@ -167,4 +184,22 @@ def test_the_oracle_accepts_exactly_what_the_reference_accepts_canonical(
     canonical: Spec, data: st.DataObject
 ) -> None:
     text = data.draw(traces(canonical, SCALED))
+    assert _oracle_verdict(canonical, text) == accepts_digital(canonical, text, ticks=GRID), text
+
+
+@given(data=st.data())
+@settings(max_examples=examples(300))
+def test_hidden_events_the_oracle_accepts_exactly_what_the_reference_accepts_small(
+    small: Spec, data: st.DataObject
+) -> None:
+    text = data.draw(traces(small, SMALL_PARAMS, hiding=True))
+    assert _oracle_verdict(small, text) == accepts_digital(small, text, ticks=GRID), text
+
+
+@given(data=st.data())
+@settings(max_examples=examples(150))
+def test_hidden_events_the_oracle_accepts_exactly_what_the_reference_accepts_canonical(
+    canonical: Spec, data: st.DataObject
+) -> None:
+    text = data.draw(traces(canonical, SCALED, hiding=True))
     assert _oracle_verdict(canonical, text) == accepts_digital(canonical, text, ticks=GRID), text

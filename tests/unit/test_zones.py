@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hasm.core.zones import INF, LE_ZERO, Zone, add_bounds, le, lt
+from hasm.oracle.reaching import _merged
 
 Point = tuple[Fraction, ...]
 # Valuations on the grid of half seconds up to 14: with closed bounds and integer constants, a
@@ -216,3 +217,65 @@ def test_up_within_is_up_then_each_upper_bound(
     for i, c in caps.items():
         expected = expected.constrain(i, 0, le(c)) if expected is not None else None
     assert zone.up_within(caps) == expected
+
+
+# -- exact union -----------------------------------------------------------------------------------
+# Any matrix of bounds, strict ones too, closed into a zone of clocks >= 0 (None when empty).
+raw_bounds = st.one_of(
+    st.just(INF), st.builds(le, st.integers(-6, 6)), st.builds(lt, st.integers(-6, 6))
+)
+
+
+def _nonnegative(entries: list[int]) -> Zone | None:
+    return Zone.of(
+        3, [LE_ZERO if k % 4 == 0 or (k < 3 and e > LE_ZERO) else e for k, e in enumerate(entries)]
+    )
+
+
+any_zone = st.builds(_nonnegative, st.lists(raw_bounds, min_size=9, max_size=9))
+# Thirds: a set of two clocks cut out by integer (strict or closed) bounds that holds anything
+# holds a point whose fractional parts are multiples of 1/3 (each clock region has one), so
+# this grid sees whatever the hull holds outside both zones.
+THIRDS = list(product([Fraction(k, 3) for k in range(0, 43)], repeat=2))  # up to 14
+
+
+@given(any_zone, any_zone)
+@settings(max_examples=examples(150))
+def test_union_is_exact_or_refused(za: Zone | None, zb: Zone | None) -> None:
+    if za is None or zb is None:
+        return
+    union = za.union(zb)
+    both = {v for v in THIRDS if holds(za, v) or holds(zb, v)}
+    hull = Zone(3, tuple(max(a, b) for a, b in zip(za.bounds, zb.bounds, strict=True)))
+    if union is None:
+        assert any(holds(hull, v) and v not in both for v in THIRDS), (za, zb)
+    else:
+        assert {v for v in THIRDS if holds(union, v)} == both, (za, zb, union)
+        assert union == za.union(zb) == zb.union(za)  # the hull: one answer, either order
+
+
+def test_union_of_slices_of_a_gap_is_the_whole_gap() -> None:
+    # A hidden event in the gap (10, 20] and in (20, 30] of a record clock: one zone (10, 30].
+    first = Zone.of(2, [LE_ZERO, le(-10), le(20), LE_ZERO])
+    second = Zone.of(2, [LE_ZERO, le(-20), le(30), LE_ZERO])
+    assert first is not None and second is not None
+    assert first.union(second) == Zone.of(2, [LE_ZERO, le(-10), le(30), LE_ZERO])
+    # Apart, they leave (20, 25) out: no zone is both.
+    third = Zone.of(2, [LE_ZERO, le(-25), le(30), LE_ZERO])
+    assert third is not None and first.union(third) is None
+    # Touching only where one is open ([10, 20) and [20, 30]) they still meet exactly.
+    open_end = Zone.of(2, [LE_ZERO, le(-10), lt(20), LE_ZERO])
+    assert open_end is not None and open_end.union(second) is not None
+    assert open_end.union(Zone.of(2, [LE_ZERO, lt(-20), le(30), LE_ZERO])) is None  # 20 missing
+
+
+@given(st.lists(any_zone, max_size=6))
+@settings(max_examples=examples(100))
+def test_the_oracle_merges_zones_into_exactly_their_valuations(zones: list[Zone | None]) -> None:
+    # hasm.oracle.reaching merges a candidate's zones pairwise while a union is convex.
+    kept = [z for z in zones if z is not None]
+    merged = _merged(kept)
+    assert len(merged) <= len(kept)
+    for v in THIRDS:
+        assert any(holds(z, v) for z in merged) == any(holds(z, v) for z in kept), v
+    assert all(a.union(b) is None for k, a in enumerate(merged) for b in merged[k + 1 :])
