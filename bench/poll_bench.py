@@ -106,11 +106,16 @@ def make_polls(path: Path, polls: int, shape: Shape, seed: int = 1) -> None:
             base += shape.cycle
 
 
+def _slug(label: str) -> str:
+    """`faults hidden (bound 1)` -> `faults-hidden-bound-1`: the cached trace's name."""
+    return "-".join("".join(c if c.isalnum() else " " for c in label).split())
+
+
 def main() -> int:
     polls = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
     paths = {
         label: _cached(
-            "polls-" + label.replace(" ", "-").replace(",", "").replace("(", "").replace(")", ""),
+            "polls-" + _slug(label.removeprefix("polls ")),
             polls,
             lambda p, n, shape=shape: make_polls(p, n, shape),
             check_once=True,
