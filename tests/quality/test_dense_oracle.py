@@ -159,6 +159,11 @@ def traces(draw: st.DrawFn, spec: Spec, params: dict[str, Any], hiding: bool = F
     return _text(lines)
 
 
+def _agree(spec: Spec, text: str) -> None:
+    """The oracle and the digital reference give the same verdict on the trace."""
+    assert _oracle_verdict(spec, text) == accepts_digital(spec, text, ticks=GRID), text
+
+
 @pytest.fixture(scope="module")
 def small() -> Spec:
     return load_spec(SMALL)
@@ -174,8 +179,7 @@ def canonical() -> Spec:
 def test_the_oracle_accepts_exactly_what_the_reference_accepts_small(
     small: Spec, data: st.DataObject
 ) -> None:
-    text = data.draw(traces(small, SMALL_PARAMS))
-    assert _oracle_verdict(small, text) == accepts_digital(small, text, ticks=GRID), text
+    _agree(small, data.draw(traces(small, SMALL_PARAMS)))
 
 
 @given(data=st.data())
@@ -183,8 +187,7 @@ def test_the_oracle_accepts_exactly_what_the_reference_accepts_small(
 def test_the_oracle_accepts_exactly_what_the_reference_accepts_canonical(
     canonical: Spec, data: st.DataObject
 ) -> None:
-    text = data.draw(traces(canonical, SCALED))
-    assert _oracle_verdict(canonical, text) == accepts_digital(canonical, text, ticks=GRID), text
+    _agree(canonical, data.draw(traces(canonical, SCALED)))
 
 
 @given(data=st.data())
@@ -192,8 +195,7 @@ def test_the_oracle_accepts_exactly_what_the_reference_accepts_canonical(
 def test_hidden_events_the_oracle_accepts_exactly_what_the_reference_accepts_small(
     small: Spec, data: st.DataObject
 ) -> None:
-    text = data.draw(traces(small, SMALL_PARAMS, hiding=True))
-    assert _oracle_verdict(small, text) == accepts_digital(small, text, ticks=GRID), text
+    _agree(small, data.draw(traces(small, SMALL_PARAMS, hiding=True)))
 
 
 @given(data=st.data())
@@ -201,5 +203,4 @@ def test_hidden_events_the_oracle_accepts_exactly_what_the_reference_accepts_sma
 def test_hidden_events_the_oracle_accepts_exactly_what_the_reference_accepts_canonical(
     canonical: Spec, data: st.DataObject
 ) -> None:
-    text = data.draw(traces(canonical, SCALED, hiding=True))
-    assert _oracle_verdict(canonical, text) == accepts_digital(canonical, text, ticks=GRID), text
+    _agree(canonical, data.draw(traces(canonical, SCALED, hiding=True)))
