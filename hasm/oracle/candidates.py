@@ -47,6 +47,7 @@ __all__ = [
     "Candidate",
     "Split",
     "add_split",
+    "coalesce",
     "expand",
     "member",
     "members",
@@ -183,6 +184,113 @@ def add_split(cand: Candidate, source: UserKey, target: UserKey, extra: int) -> 
     rest = tuple(s for s in cand.splits if (s.source, s.target) != (source, target))
     splits = tuple(sorted((*rest, Split(source, target, extra))))
     return Candidate(cand.config, cand.zone, splits)
+
+
+# -- coalescing -----------------------------------------------------------------------------------
+def coalesce(cands: Iterable[Candidate]) -> list[Candidate]:
+    """The configurations `cands` stand for, as few candidates: those that differ only in how
+    many of a home node's users are in one of two cohorts, and whose counts there make one
+    interval together, become one candidate with a range. Exact: the members are the same.
+
+    Why: each sign-out may keep or end the session (A-logout-session), and a sign-in names a
+    user, not a cohort, so a trace of sign-outs and sign-ins that no observation separates
+    leaves a candidate per number of kept sessions - thousands over a long trace, each stepped
+    on every record. A count nothing observes is a range, as a re-login count is.
+
+    Merged only along two cohorts no other range touches, the second not waiting (as a
+    range's target never is): there the members are every count of the interval beside the
+    same rest, so the union is exact."""
+    out = list(cands)
+    merging = True
+    while merging and len(out) > 1:
+        merging = False
+        for axis in _axes(out):
+            merged = _coalesced_along(out, *axis)
+            if merged is not None:
+                out, merging = merged, True
+    return out
+
+
+def _axes(cands: list[Candidate]) -> list[tuple[UserKey, UserKey]]:
+    """The pairs of a home node's cohorts along which candidates may differ, (source,
+    target): the target never waiting (a range's target never is), and its count varying
+    between candidates or already a range."""
+    keys: dict[int, set[UserKey]] = {}
+    for cand in cands:
+        for cohort in cand.config.users:
+            keys.setdefault(cohort.home, set()).add(cohort.key)
+        for split in cand.splits:
+            for key in (split.source, split.target):
+                keys.setdefault(key[0], set()).add(key)
+    ranged = {key for cand in cands for split in cand.splits for key in split[:2]}
+    axes: list[tuple[UserKey, UserKey]] = []
+    for home in sorted(keys):
+        ordered = sorted(keys[home])
+        for target in ordered:
+            if target[2] >= 0:
+                continue
+            if target not in ranged and len({c.config.count(target) for c in cands}) == 1:
+                continue
+            axes += [(s, target) for s in ordered if s[2] >= 0 or s < target]
+    return axes
+
+
+def _coalesced_along(
+    cands: list[Candidate], source: UserKey, target: UserKey
+) -> list[Candidate] | None:
+    """`cands` with those that differ only in `target`'s count (users taken from `source`)
+    merged where the counts make one interval; None when none merge."""
+    groups: dict[tuple[Config, Zone, tuple[Split, ...]], list[tuple[int, int, Candidate]]] = {}
+    out: list[Candidate] = []
+    for cand in cands:
+        found = _span(cand, source, target)
+        if found is None:
+            out.append(cand)
+            continue
+        low, high, pooled, rest = found
+        groups.setdefault((pooled, cand.zone, rest), []).append((low, high, cand))
+    merged = False
+    for (pooled, zone, rest), spans in groups.items():
+        spans.sort(key=lambda s: (s[0], s[1]))
+        runs: list[list[tuple[int, int, Candidate]]] = []
+        for low_high_cand in spans:  # overlapping or adjacent counts join the run before
+            if runs and low_high_cand[0] <= max(s[1] for s in runs[-1]) + 1:
+                runs[-1].append(low_high_cand)
+            else:
+                runs.append([low_high_cand])
+        for run in runs:
+            if len(run) == 1:
+                out.append(run[0][2])
+                continue
+            low, high = run[0][0], max(s[1] for s in run)
+            config = move_users(pooled, source, target, low)
+            extra = (Split(source, target, high - low),) if high > low else ()
+            out.append(Candidate(config, zone, tuple(sorted((*rest, *extra)))))
+            merged = True
+    return out if merged else None
+
+
+def _span(
+    cand: Candidate, source: UserKey, target: UserKey
+) -> tuple[int, int, Config, tuple[Split, ...]] | None:
+    """The counts `target` has in `cand`'s members (low, high), the configuration with
+    `target`'s users in `source`, and the other ranges; None when another range touches
+    either cohort (the members are then no interval beside one rest)."""
+    count = cand.config.count(target)
+    more = fewer = 0  # both ways too: target's count is then any between the two ends
+    rest: list[Split] = []
+    for split in cand.splits:
+        pair = (split.source, split.target)
+        if pair == (source, target):
+            more = split.extra
+        elif pair == (target, source):
+            fewer = split.extra
+        elif source in pair or target in pair:
+            return None
+        else:
+            rest.append(split)
+    pooled = move_users(cand.config, target, source, count)
+    return count - fewer, count + more, pooled, tuple(rest)
 
 
 # -- steps over ranges -------------------------------------------------------------------------------

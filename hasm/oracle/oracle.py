@@ -32,7 +32,7 @@ from hasm.core.model import Model
 from hasm.core.search import MAX_FAULTS, Inputs
 from hasm.core.semantics import initial_configs, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
-from hasm.oracle.candidates import Candidate, normal, starting, successors
+from hasm.oracle.candidates import Candidate, coalesce, normal, starting, successors
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks
 from hasm.oracle.observing import Observation, Observer
 from hasm.oracle.prehistory import observed_start
@@ -86,11 +86,11 @@ class Oracle:
         who clicked Fallback), and how many faults may hold at once.
 
         `memo=False` turns off the memo of steps (see `record`), and `ranges=False` lists
-        every possible re-login count instead of keeping a range (see hasm.oracle.candidates): both
+        every possible user count instead of keeping a range (see hasm.oracle.candidates): both
         give the same verdicts, only slower; tests compare against them. `explain=False` leaves
         out of a divergence's report when the record would have been allowed (a search of its
         own, hasm.oracle.explain): for callers that want only the verdict, many times over."""
-        self.spec, self.file, self.explain = spec, file, explain
+        self.spec, self.file, self.explain, self.ranges = spec, file, explain, ranges
         problems = []
         if len(nodes) != 2 or nodes[0] == nodes[1]:
             problems.append(
@@ -218,6 +218,8 @@ class Oracle:
         return shape
 
     def _set(self, candidates: frozenset[Candidate], tick: int, t: float) -> None:
+        if self.ranges and len(candidates) > 1:
+            candidates = frozenset(coalesce(candidates))
         self._shape, self._now, self.now = self._interned(candidates), tick, t
         self._anywhen = False
 

@@ -22,7 +22,10 @@ from test_oracle import (
     parse,
 )
 
+from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, UserKey
+from hasm.core.semantics import move_users
 from hasm.errors import ConformanceError
+from hasm.oracle.candidates import Candidate, add_split, coalesce, members
 from hasm.oracle.oracle import Oracle
 from hasm.oracle.report import Divergence
 from hasm.spec.model import Spec
@@ -112,6 +115,88 @@ def test_a_range_follows_a_fallback_that_ends_its_sessions(spec: Spec) -> None:
     there, and the verdicts stay those of listing every count from the start."""
     text, _ = _manual_failover_and_fallback(spec, 40, every=4, counters=False)
     assert same_verdict(spec, text) is None
+
+
+# -- coalescing: candidates that differ in one count become a range ---------------------------------
+KEYS: list[UserKey] = [
+    (home, session, since)
+    for home in (0, 1)
+    for session, since in (
+        (NO_NODE, NOT_WAITING),
+        (0, NOT_WAITING),
+        (1, NOT_WAITING),
+        (0, SIGNED_OUT),
+        (1, SIGNED_OUT),
+    )
+]
+
+
+@st.composite
+def variants(draw: st.DrawFn, base: Candidate) -> Candidate:
+    """`base` with a few users moved between a home's cohorts, and maybe a range or two."""
+    cand = base
+    for _ in range(draw(st.integers(0, 6))):
+        source, target = draw(st.sampled_from(KEYS)), draw(st.sampled_from(KEYS))
+        count = cand.config.count(source)
+        if source[0] == target[0] and source != target and count:
+            moved = draw(st.integers(1, count))
+            cand = Candidate(move_users(cand.config, source, target, moved), cand.zone)
+    taken: set[UserKey] = set()
+    for _ in range(draw(st.integers(0, 2))):
+        source, target = draw(st.sampled_from(KEYS)), draw(st.sampled_from(KEYS))
+        count = cand.config.count(source)
+        if source[0] == target[0] and source != target and count and not {source, target} & taken:
+            cand = add_split(cand, source, target, draw(st.integers(1, count)))
+            taken |= {source, target}
+    return cand
+
+
+@settings(max_examples=examples(300))
+@given(data=st.data())
+def test_coalescing_keeps_every_member_and_adds_no_candidate(
+    spec: Spec, data: st.DataObject
+) -> None:
+    users = {f"u{i}": ("pub", "sub")[i % 2] for i in range(8)}
+    base = next(iter(Oracle(spec, ("pub", "sub"), users, initial="normal").candidates))
+    cands = set(data.draw(st.lists(variants(base), min_size=1, max_size=8), label="candidates"))
+    merged = coalesce(cands)
+    assert {m for c in merged for m in members(c)} == {m for c in cands for m in members(c)}
+    assert len(merged) <= len(cands)
+
+
+def test_counts_that_make_one_interval_become_one_range(spec: Spec) -> None:
+    users = {f"u{i}": "pub" for i in range(6)}
+    base = next(iter(Oracle(spec, ("pub", "sub"), users, initial="normal").candidates))
+    signed_in, kept = (0, 0, NOT_WAITING), (0, 0, SIGNED_OUT)
+
+    def kept_from(low: int, extra: int) -> Candidate:
+        cand = Candidate(move_users(base.config, signed_in, kept, low), base.zone)
+        return add_split(cand, signed_in, kept, extra) if extra else cand
+
+    (merged,) = coalesce([kept_from(0, 2), kept_from(3, 0), kept_from(4, 1)])
+    assert merged.size() == 6 and {m.config.count(kept) for m in members(merged)} == set(range(6))
+    apart = coalesce([kept_from(0, 1), kept_from(3, 1)])  # 2 is missing: no interval
+    assert len(apart) == 2
+
+
+def test_sign_outs_no_session_shows_are_one_range_of_kept_sessions(spec: Spec) -> None:
+    """Each sign-out may keep the session or end it (A-logout-session), and Active Users
+    counts a kept session as it counts a signed-in client's: 40 sign-outs and sign-ins, each
+    followed by the counters, leave one candidate per answer to the readings with a range of
+    kept sessions on each node, not one per count (the bench's long trace had thousands)."""
+    users = {f"u{i}": ("pub", "sub")[i % 2] for i in range(40)}
+    oracle = Oracle(spec, ("pub", "sub"), users, initial="normal")
+    counters = {"pub": {"active_users": 20}, "sub": {"active_users": 20}}
+    for i, user in enumerate(users):
+        oracle.event(1 + i, "logout", user=user)
+        oracle.event(1 + i, "login", user=user)
+        oracle.observe(1 + i, nodes=counters)
+        assert len(oracle.candidates) == len(oracle.model.reading_choices)
+    sizes = {c.size() for c in oracle.candidates}
+    assert sizes == {20 * 20}  # 0 to 19 kept on each node (the last sign-in took one back)
+    oracle.event(200, "failover", "pub")  # pub's kept sessions end, with no re-login
+    oracle.observe(2000, nodes={"sub": {"active_users": 40}})  # so none of them was kept
+    assert {c.size() for c in oracle.candidates} == {20}  # sub's own may still be
 
 
 # -- cost: many users cost what few do ----------------------------------------------------------------
