@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hasm.core.config import NO_NODE, Config, EventInput, Step
+from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Cohort, Config, EventInput, Step
 from hasm.core.model import Check, Model
 from hasm.core.semantics import advance, apply, deadline, enabled, forced, initial_configs, offered
 from hasm.core.views import node_views
@@ -56,7 +56,13 @@ from hasm.spec.loader import build_spec
 from hasm.spec.model import Expr, Invariant, ParamValue, Spec
 from hasm.spec.params import evaluate, resolve_params
 from hasm.trace.reader import read_trace
-from hasm.trace.records import NodeObservation, OfferedObservation, TraceEvent, TraceObservation
+from hasm.trace.records import (
+    OBSERVED,
+    NodeObservation,
+    OfferedObservation,
+    TraceEvent,
+    TraceObservation,
+)
 
 __all__ = [
     "DigitalLimitError",
@@ -684,16 +690,30 @@ def _shows(
 
 
 def _event_inputs(
-    config: Config, rec: TraceEvent, names: tuple[str, str], homes: Mapping[str, int]
+    config: Config,
+    rec: TraceEvent,
+    names: tuple[str, str],
+    homes: Mapping[str, int],
+    signed_in: Mapping[str, bool],
 ) -> list[EventInput]:
-    """The core inputs an event record stands for: a named user is any cohort of its home."""
+    """The core inputs an event record stands for: a named user is any cohort of its home that
+    can hold the user's client as the trace's sign-ins and sign-outs leave it (`signed_in`; a
+    user missing from it, either): a signed-in client has no kept session (waiting_since
+    SIGNED_OUT), a signed-out one neither a session nor a re-login to wait for."""
     node = None if rec.node is None else names.index(rec.node)
     if rec.user is None:
         return [EventInput(rec.event, node, rec.service)]
+    state = signed_in.get(rec.user)
+
+    def holds(c: Cohort) -> bool:
+        if state is None or (c.session == NO_NODE and c.waiting_since == NOT_WAITING):
+            return True
+        return (c.waiting_since != SIGNED_OUT) == state
+
     return [
         EventInput(rec.event, node, rec.service, c.key)
         for c in config.users
-        if c.home == homes[rec.user]
+        if c.home == homes[rec.user] and holds(c)
     ]
 
 
@@ -722,6 +742,8 @@ def accepts_digital(spec: Spec, trace_text: str, *, ticks: int) -> int | None:
     configs = set(initial_configs(model, header.initial, counts))
     hidden = hidden_inputs(model, header.hidden.events) if header.hidden is not None else ()
     bound = header.hidden.faults if header.hidden is not None else 0
+    # Every client starts signed in; each sign-in or sign-out record says where it is next.
+    signed_in = dict.fromkeys(homes, True) if header.initial != OBSERVED else {}
     now = 0
     for rec in records:
         at = _whole_ticks(rec.t, ticks, f"the time of line {rec.line}")
@@ -734,9 +756,11 @@ def accepts_digital(spec: Spec, trace_text: str, *, ticks: int) -> int | None:
             after = {
                 step.config
                 for config in configs
-                for inp in _event_inputs(config, rec, names, homes)
+                for inp in _event_inputs(config, rec, names, homes, signed_in)
                 for step in apply(model, config, inp)
             }
+            if rec.user is not None and rec.event in ("login", "logout"):
+                signed_in[rec.user] = rec.event == "login"
         else:
             after = {c for c in configs if _shows(model, c, rec, names, homes)}
         if not after:

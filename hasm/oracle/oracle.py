@@ -17,7 +17,8 @@ every hidden step could have been taken at, related to each other and to the rec
 long the chain of unseen steps that would have had to happen at once too early and too late.
 One over-approximation remains, pinned by a test:
 - users are counted per home node and session, not followed one by one: an observation of
-  sessions is checked as how many of each home node's users are on each node.
+  sessions is checked as how many of each home node's users are on each node. Only whether
+  each client is signed in is followed, as the trace's records say (hasm.oracle.clients).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from hasm.core.search import MAX_FAULTS, Inputs
 from hasm.core.semantics import initial_configs, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
 from hasm.oracle.candidates import Candidate, coalesce, normal, starting, successors
+from hasm.oracle.clients import Clients
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks
 from hasm.oracle.observing import Observation, Observer
 from hasm.oracle.prehistory import observed_start
@@ -160,6 +162,7 @@ class Oracle:
         self.records = 0
         self.assigned = counts
         self._observer = Observer(self.model, self.nodes, self.homes, counts, file)
+        self._clients = Clients(spec, self.homes, known=initial != OBSERVED)
         self._reacher = Reacher(
             self.model,
             _LISTED_UP_TO if ranges else math.inf,
@@ -250,6 +253,9 @@ class Oracle:
             else:
                 content = (id(rec.nodes), id(rec.sessions), rec.ha_enabled, id(rec.offered))
                 words = None
+        user = words[3] if words is not None else None
+        if user is not None:  # what a user event may name depends on its client (clients)
+            content = (content, self._clients.signed_in(user))
         memo = self._memo
         if memo is not None:
             key = (self._shape, tick - self._now, content)
@@ -260,6 +266,8 @@ class Oracle:
                 self._hits += 1
                 if words is not None:  # made a Seen when a report needs it (`_recent`)
                     self._unseen.append((tick, line, words))
+                    if user is not None:
+                        self._clients.took(words[0], user)
                 return
         if isinstance(rec, tuple):
             assert repeated is not None
@@ -354,6 +362,8 @@ class Oracle:
                 self._reporter.event(before, t, line, name, index, seen.words, last)
             )
         self._set(frozenset(after), tick, t)
+        if user is not None:
+            self._clients.took(name, user)
         self.recent.append(seen)
         self.records += 1
 
@@ -401,6 +411,7 @@ class Oracle:
             reacher.hidden,
             reacher.max_faults,
             self.candidates,
+            self._clients.copy(),
             self._now,
             anywhen=self._anywhen,
         )
@@ -449,14 +460,12 @@ class Oracle:
     ) -> Iterator[EventInput]:
         """The core inputs an event stands for. A user is one of its home node's users in some
         cohort: the oracle counts users rather than following them, so every cohort of that
-        home is a possibility."""
+        home its client's state allows is a possibility (hasm.oracle.clients)."""
         if user is None:
             yield EventInput(name, node, service)
             return
-        home = self.homes[user]
-        for cohort in config.users:
-            if cohort.home == home:
-                yield EventInput(name, node, service, cohort.key)
+        for key in self._clients.cohorts(config, user):
+            yield EventInput(name, node, service, key)
 
     def _check_event(
         self, name: str, node: str | None, service: str | None, user: str | None

@@ -30,6 +30,7 @@ from hasm.core.model import Model
 from hasm.core.symbolic import Symbolic, choices, delay, guard, normalise, step
 from hasm.core.zones import Zone, le
 from hasm.oracle.candidates import RECORD, Candidate, members, stable_order, stepped
+from hasm.oracle.clients import Clients
 from hasm.oracle.clock import TICKS, ticks
 from hasm.oracle.observing import Observation, Observer
 from hasm.trace.records import TraceEvent, TraceRecord
@@ -91,14 +92,16 @@ class Teller:
         hidden: Sequence[EventInput],
         max_faults: int,
         start: Iterable[Candidate],
+        clients: Clients,
         first: int = 0,
         *,
         anywhen: bool = False,
     ) -> None:
         """`start`: the oracle's first candidates (their record clock at `first` ticks);
-        `anywhen`: they are where the group may be at the first record whenever it comes (a
-        trace that starts mid-incident), so nothing is reached before it."""
-        self.anywhen = anywhen
+        `clients`: the users' clients as the trace has left them there (the teller's own from
+        now on); `anywhen`: they are where the group may be at the first record whenever it
+        comes (a trace that starts mid-incident), so nothing is reached before it."""
+        self.anywhen, self.clients = anywhen, clients
         self.model, self.observer = model, observer
         self.hidden, self.max_faults = tuple(hidden), max_faults
         # A trace that starts mid-incident may start with faults: each had to happen, unseen,
@@ -126,6 +129,8 @@ class Teller:
             return False
         self.runs, self.now, self.line = _fewest(after), tick, rec.line
         self.anywhen = False
+        if isinstance(rec, TraceEvent) and rec.user is not None:
+            self.clients.took(rec.event, rec.user)
         return True
 
     def story(self, conforms: bool) -> Story:
@@ -249,11 +254,9 @@ class Teller:
         for run in reached:
             config = run.sym.config
             if rec.user is not None:
-                home = self.observer.homes[rec.user]
                 inputs = [
-                    EventInput(rec.event, node, rec.service, c.key)
-                    for c in config.users
-                    if c.home == home
+                    EventInput(rec.event, node, rec.service, key)
+                    for key in self.clients.cohorts(config, rec.user)
                 ]
             else:
                 inputs = [EventInput(rec.event, node, rec.service)]

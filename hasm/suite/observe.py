@@ -13,6 +13,7 @@ from typing import Any
 from hasm.core.config import NO_NODE, Config, EventInput
 from hasm.core.model import Model
 from hasm.core.views import node_views
+from hasm.oracle.candidates import members
 from hasm.oracle.oracle import Oracle
 from hasm.suite.cases import NODE_NAMES, USER_NAMES
 from hasm.trace.writer import offered_entry
@@ -53,8 +54,9 @@ def nest(flat: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def pinned(oracle: Oracle) -> dict[str, Any]:
-    """The fields every candidate of the oracle shows alike, as a flat mapping."""
-    views = [observation(oracle.model, c.config) for c in oracle.candidates]
+    """The fields every configuration the oracle's candidates stand for shows alike, as a
+    flat mapping (a candidate with ranges stands for a configuration per count)."""
+    views = [observation(oracle.model, m.config) for c in oracle.candidates for m in members(c)]
     if not views:
         return {}
     first = views[0]

@@ -611,6 +611,25 @@ def test_overapproximation_users_are_counted_not_followed(spec: Spec) -> None:
     oracle.observe(401, sessions={"alice": None, "bob": "sub"})  # accepted: the over-approximation
 
 
+def test_a_sign_in_takes_back_no_other_users_kept_session(spec: Spec) -> None:
+    """Where the trace says who is signed in, the count is followed (hasm.oracle.clients).
+    Alice signs out and pub's Active Users stays 2: her session was kept (A-logout-session).
+    Bob, signed in, signs in again: nothing changes. After a failover of pub, alice's kept
+    session ends with no re-login, so sub can never show 3 active users (dave, bob, alice); bob's sign-in could
+    have been the cohort of alice's kept session only if users were not told apart by their
+    clients - the old over-approximation, which accepted it."""
+    oracle = normal_oracle(spec)
+    oracle.event(10, "logout", user="alice")
+    oracle.observe(10, nodes={"pub": {"active_users": 2}})  # alice's session kept
+    oracle.event(20, "login", user="bob")
+    oracle.event(100, "failover", "pub")
+    oracle.observe(2000, nodes={"sub": {"active_users": 2}})  # dave and bob
+    with pytest.raises(ConformanceError):
+        oracle.observe(2000, nodes={"sub": {"active_users": 3}}, sessions={"alice": "sub"})
+    oracle.event(2001, "login", user="alice")  # signed out: she may sign in, and is back
+    oracle.observe(2001, nodes={"sub": {"active_users": 3}}, sessions={"alice": "sub"})
+
+
 def test_hidden_steps_keep_their_relation_so_a_forbidden_trace_is_rejected(spec: Spec) -> None:
     """Zones, not intervals: the moments of hidden steps stay related to each other.
 

@@ -1,0 +1,94 @@
+"""What a trace says of each user's client: signed in or signed out, and so which cohorts a user
+event may name.
+
+The oracle counts users per cohort rather than following them (hasm.oracle.oracle), so a user
+event could be any cohort of the user's home node. But a user's events are always records (no
+header may hide them), and every user starts signed in (trace format v1), so the trace alone
+says, at every record, whether each client is signed in. And the core keeps that apart in the
+cohorts:
+
+- a cohort of kept sessions (`SIGNED_OUT`, A-logout-session) holds only signed-out clients;
+- a cohort with a session, or waiting to re-login, holds only signed-in ones: the core moves a
+  signed-out client's users only when its kept session ends, to no session and no waiting;
+- a cohort with no session that waits for nothing holds either (a client signed out, or one
+  whose re-login found no node to serve it and stopped).
+
+So an event of a signed-in user never names a cohort of kept sessions, nor one of a signed-out
+user a cohort that has a session or waits. Sound for every behaviour, and narrower than any
+cohort of the home: a sign-in no longer takes back another user's kept session, which the
+sign-outs and sign-ins of a long trace otherwise pile up as candidates. Where a trace starts
+mid-incident (`initial: observed`) nothing says how a client started, so every cohort stays
+possible for a user until the user's first sign-in or sign-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+
+from hasm.core.config import NO_NODE, SIGNED_OUT, Config, UserKey
+from hasm.spec.model import Spec
+
+__all__ = ["Clients", "may_hold"]
+
+_SIGNS_IN = frozenset({"login"})
+_SIGNS_OUT = frozenset({"logout", "logout_keep_session"})
+
+
+def may_hold(key: UserKey, signed_in: bool | None) -> bool:
+    """May cohort `key` hold a client that is signed in (True), signed out (False), or either
+    as far as the trace says (None)?"""
+    if signed_in is None:
+        return True
+    _, session, since = key
+    if since == SIGNED_OUT:
+        return not signed_in
+    if since >= 0 or session != NO_NODE:
+        return signed_in
+    return True  # no session, not waiting: signed out, or a re-login that stopped
+
+
+class Clients:
+    """Each user's client as the trace's records leave it: signed in, signed out, or unknown."""
+
+    def __init__(self, spec: Spec, homes: Mapping[str, int], *, known: bool) -> None:
+        """`homes`: each user's home node (its index); `known`: every client starts signed in
+        (a trace from a starting point), else nothing is known until a user's own event."""
+        self.homes = homes
+        # For each user event, what it leaves the client: signed in, out, or (None) either.
+        self._leaves: dict[str, bool | None] = {
+            event.id: _leaves(event.effects) for event in spec.events.values()
+        }
+        self._signed_in: dict[str, bool] = dict.fromkeys(homes, True) if known else {}
+
+    def copy(self) -> Clients:
+        twin = object.__new__(Clients)
+        twin.homes, twin._leaves = self.homes, self._leaves
+        twin._signed_in = dict(self._signed_in)
+        return twin
+
+    def signed_in(self, user: str) -> bool | None:
+        return self._signed_in.get(user)
+
+    def cohorts(self, config: Config, user: str) -> Iterator[UserKey]:
+        """The cohorts of `config` an event of `user` may name."""
+        home, signed_in = self.homes[user], self._signed_in.get(user)
+        for cohort in config.users:
+            if cohort.home == home and may_hold(cohort.key, signed_in):
+                yield cohort.key
+
+    def took(self, event: str, user: str) -> None:
+        """`user`'s event `event` was accepted: the client is where it leaves it."""
+        leaves = self._leaves.get(event)
+        if leaves is None:
+            self._signed_in.pop(user, None)
+        else:
+            self._signed_in[user] = leaves
+
+
+def _leaves(effects: tuple[str, ...]) -> bool | None:
+    """True: every effect signs the client in; False: every one signs it out; None otherwise."""
+    if effects and set(effects) <= _SIGNS_IN:
+        return True
+    if effects and set(effects) <= _SIGNS_OUT:
+        return False
+    return None
