@@ -759,8 +759,11 @@ def accepts_digital(spec: Spec, trace_text: str, *, ticks: int) -> int | None:
                 for inp in _event_inputs(config, rec, names, homes, signed_in)
                 for step in apply(model, config, inp)
             }
-            if rec.user is not None and rec.event in ("login", "logout"):
-                signed_in[rec.user] = rec.event == "login"
+            effects = set(spec.events[rec.event].effects)
+            if rec.user is not None and effects and effects <= {"login"}:
+                signed_in[rec.user] = True
+            elif rec.user is not None and effects and effects <= {"logout", "logout_keep_session"}:
+                signed_in[rec.user] = False
         else:
             after = {c for c in configs if _shows(model, c, rec, names, homes)}
         if not after:

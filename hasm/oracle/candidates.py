@@ -252,17 +252,18 @@ def _coalesced_along(
     merged = False
     for (pooled, zone, rest), spans in groups.items():
         spans.sort(key=lambda s: (s[0], s[1]))
-        runs: list[list[tuple[int, int, Candidate]]] = []
-        for low_high_cand in spans:  # overlapping or adjacent counts join the run before
-            if runs and low_high_cand[0] <= max(s[1] for s in runs[-1]) + 1:
-                runs[-1].append(low_high_cand)
+        # Runs of overlapping or adjacent counts: (low, high, the candidates of the run).
+        runs: list[tuple[int, int, list[Candidate]]] = []
+        for low, high, cand in spans:
+            if runs and low <= runs[-1][1] + 1:
+                start, end, run = runs[-1]
+                runs[-1] = (start, max(end, high), [*run, cand])
             else:
-                runs.append([low_high_cand])
-        for run in runs:
+                runs.append((low, high, [cand]))
+        for low, high, run in runs:
             if len(run) == 1:
-                out.append(run[0][2])
+                out.append(run[0])
                 continue
-            low, high = run[0][0], max(s[1] for s in run)
             config = move_users(pooled, source, target, low)
             extra = (Split(source, target, high - low),) if high > low else ()
             out.append(Candidate(config, zone, tuple(sorted((*rest, *extra)))))

@@ -23,6 +23,7 @@ possible for a user until the user's first sign-in or sign-out.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator, Mapping
 
 from hasm.core.config import NO_NODE, SIGNED_OUT, Config, UserKey
@@ -61,8 +62,8 @@ class Clients:
         self._signed_in: dict[str, bool] = dict.fromkeys(homes, True) if known else {}
 
     def copy(self) -> Clients:
-        twin = object.__new__(Clients)
-        twin.homes, twin._leaves = self.homes, self._leaves
+        """A follower of its own from here (the homes and the events' effects shared)."""
+        twin = copy.copy(self)
         twin._signed_in = dict(self._signed_in)
         return twin
 
