@@ -9,7 +9,7 @@ trace or scenario that drives the core.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 __all__ = [
@@ -26,7 +26,9 @@ __all__ = [
     "Relogin",
     "RunningTimer",
     "Step",
+    "Undecided",
     "UserKey",
+    "answered",
 ]
 
 NO_NODE = -1  # a cohort's session: none
@@ -51,13 +53,19 @@ class Node:
     # The spec's readings (Cisco's open questions) this node's SRM answers yes, fixed from the
     # start: kept with the node so that every memo keyed by nodes tells the readings apart.
     readings: frozenset[str] = frozenset()
+    # The readings not answered yet (the oracle's, hasm.oracle.oracle): the node stands for
+    # every answer to them until a guard needs one (then `Undecided`). Empty for a search.
+    undecided: frozenset[str] = frozenset()
     _hash: int | None = field(default=None, init=False, compare=False, repr=False)
 
     def __hash__(self) -> int:
         # Every memo of the semantics and the explorer is keyed by nodes: hash each value once.
         h = self._hash
         if h is None:
-            h = hash((self.state, self.reason, self.up, self.srm, self.stopped, self.readings))
+            h = hash(
+                (self.state, self.reason, self.up, self.srm, self.stopped, self.readings)
+                + ((self.undecided,) if self.undecided else ())
+            )
             object.__setattr__(self, "_hash", h)
         return h
 
@@ -139,6 +147,33 @@ class Config:
             if c.key == key:
                 return c.count
         return 0
+
+
+class Undecided(Exception):  # a signal the oracle catches, not an error (no HasmError)
+    """A guard needs the answer to a reading the configuration leaves open (`Node.undecided`).
+
+    Not an error: whoever holds undecided configurations (the oracle) answers the reading both
+    ways (`answered`) and takes the step again from each. Until a guard needs it, every answer
+    takes the same steps, so one configuration stands for all of them exactly."""
+
+    def __init__(self, reading: str) -> None:
+        super().__init__(reading)
+        self.reading = reading
+
+
+def answered(config: Config, reading: str, yes: bool) -> Config:
+    """`config` with the open `reading` answered `yes` or no on both nodes (a behaviour follows
+    one answer on both)."""
+
+    def node(n: Node) -> Node:
+        return replace(
+            n,
+            readings=n.readings | {reading} if yes else n.readings,
+            undecided=n.undecided - {reading},
+        )
+
+    a, b = config.nodes
+    return replace(config, nodes=(node(a), node(b)))
 
 
 # -- inputs ------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from hasm.core.config import NO_NODE, Config, EventInput
+from hasm.core.config import NO_NODE, Config, EventInput, Undecided
 from hasm.core.memo import Memo, Table
 from hasm.spec.guards import guard_tests, spec_guards
 from hasm.spec.model import (
@@ -174,7 +174,7 @@ class Model:
         if isinstance(guard, All):
             return self._compile_all(guard)
         if isinstance(guard, AnyOf):
-            alts = tuple(self.compile(g) for g in guard.terms)
+            alts = tuple(self.compile(g) for g in sorted(guard.terms, key=_reads_a_reading))
             return lambda c, n, e: any(p(c, n, e) for p in alts)
         if isinstance(guard, Not):
             inner = self.compile(guard.term)
@@ -185,7 +185,10 @@ class Model:
         params = [t for t in guard.terms if isinstance(t, Test) and t.subject == "param"]
         read = self.params_noted
         if read is None or not params:
-            return _conjunction(tuple(self.compile(g) for g in guard.terms))
+            # The terms that read a reading last: an open reading (`Node.undecided`) is then
+            # asked for only where the rest of the guard holds, so it stays open longer.
+            terms = sorted(guard.terms, key=_reads_a_reading)
+            return _conjunction(tuple(self.compile(g) for g in terms))
         # Noting parameters: they are tested last, and noted only when the rest holds.
         rest = self._compile_all(All(tuple(t for t in guard.terms if t not in params)))
         holds = all(self.params[t.prop] == t.value for t in params)
@@ -217,7 +220,14 @@ class Model:
             return lambda c, n, e: e is not None and e.service in services
         if test.subject == "reading":
             reading = test.prop
-            return lambda c, n, e: (reading in c.nodes[n].readings) is value
+
+            def answer(c: Config, n: int, e: EventInput | None) -> bool:
+                node = c.nodes[n]
+                if reading in node.undecided:
+                    raise Undecided(reading)
+                return (reading in node.readings) is value
+
+            return answer
         if test.subject == "group":
             if test.prop == "ha_enabled":
                 return lambda c, n, e: c.ha_enabled is value
@@ -259,6 +269,10 @@ class Model:
         if self.hosts_user(config, 1 - home, home):
             return 1 - home
         return NO_NODE
+
+
+def _reads_a_reading(guard: Guard) -> bool:
+    return any(t.subject == "reading" for t in guard_tests(guard))
 
 
 def _conjunction(parts: tuple[Check, ...]) -> Check:

@@ -31,6 +31,7 @@ from hasm.core.config import (
     Relogin,
     RunningTimer,
     Step,
+    Undecided,
     UserKey,
 )
 from hasm.core.model import Model
@@ -67,11 +68,13 @@ def initial_config(
     start: str,
     users_per_home: tuple[int, int] = (0, 0),
     readings: frozenset[str] = frozenset(),
+    undecided: frozenset[str] = frozenset(),
 ) -> Config:
     """A starting point of trace format v1 (`ha_disabled` or `normal`), every user signed in and
-    active on its home node, both nodes answering yes to `readings` (by default, to none)."""
+    active on its home node, both nodes answering yes to `readings` (by default, to none) and
+    leaving `undecided` open (Undecided if settling needs one of them)."""
     point = model.spec.initial[start]
-    node = Node(point.state, point.reason, readings=readings)
+    node = Node(point.state, point.reason, readings=readings, undecided=undecided)
     users = tuple(
         Cohort(home, home, NOT_WAITING, count)
         for home, count in enumerate(users_per_home)
@@ -83,12 +86,26 @@ def initial_config(
 
 
 def initial_configs(
-    model: Model, start: str, users_per_home: tuple[int, int] = (0, 0)
+    model: Model, start: str, users_per_home: tuple[int, int] = (0, 0), *, lazy: bool = False
 ) -> tuple[Config, ...]:
     """The starting point under every answer to the spec's readings: where a behaviour may
     start when nothing says how the system reads Cisco's open questions. With no users, a
     reading that only says whom a node serves (`Model.hosting_readings`) changes nothing: it
-    keeps its default answer, no, and the behaviours are not carried twice."""
+    keeps its default answer, no, and the behaviours are not carried twice.
+
+    `lazy`: the readings are left open (`Node.undecided`), each answered only where starting
+    needs it: usually one configuration that stands for every answer."""
+    if lazy:
+        out: list[Config] = []
+        todo = [(frozenset[str](), frozenset(model.spec.readings))]
+        while todo:
+            yes, undecided = todo.pop()
+            try:
+                out.append(initial_config(model, start, users_per_home, yes, undecided))
+            except Undecided as need:
+                rest = undecided - {need.reading}
+                todo += [(yes | {need.reading}, rest), (yes, rest)]
+        return tuple(out)
     choices = model.reading_choices
     if not any(users_per_home):
         choices = tuple(r for r in choices if r.isdisjoint(model.hosting_readings))

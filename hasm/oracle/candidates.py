@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from hasm.core.config import Config, Input, UserKey
+from hasm.core.config import Config, Input, UserKey, answered
 from hasm.core.model import Model
 from hasm.core.semantics import apply, move_users
 from hasm.core.symbolic import (
@@ -47,6 +47,7 @@ __all__ = [
     "Candidate",
     "Split",
     "add_split",
+    "answering",
     "coalesce",
     "expand",
     "member",
@@ -135,6 +136,22 @@ def normal(cand: Candidate, held: Held = (RECORD,)) -> Candidate:
 
         splits = tuple(sorted(_merged([Split(key(s), key(t), e) for s, t, e in splits])))
     return Candidate(sym.config, sym.zone, splits)
+
+
+def answering(cands: Iterable[Candidate], reading: str) -> list[Candidate]:
+    """The candidates with the open `reading` answered both ways (hasm.core.config's
+    `Undecided`), in their order, no before yes: each that left it open stood for both, and
+    is now two."""
+    out: list[Candidate] = []
+    for cand in cands:
+        if reading not in cand.config.nodes[0].undecided:
+            out.append(cand)
+            continue
+        out += (
+            Candidate(answered(cand.config, reading, yes), cand.zone, cand.splits)
+            for yes in (False, True)
+        )
+    return out
 
 
 # -- members and ranges -------------------------------------------------------------------------

@@ -25,15 +25,22 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
-from hasm.core.config import Config, EventInput
+from hasm.core.config import Config, EventInput, Undecided
 from hasm.core.model import Model
 from hasm.core.search import MAX_FAULTS, Inputs
 from hasm.core.semantics import initial_configs, offered
 from hasm.errors import ConformanceError, HasmError, InputError, Problem
-from hasm.oracle.candidates import Candidate, coalesce, normal, starting, successors
+from hasm.oracle.candidates import (
+    Candidate,
+    answering,
+    coalesce,
+    normal,
+    starting,
+    successors,
+)
 from hasm.oracle.clients import Clients
 from hasm.oracle.clock import TICKS, show_seconds, show_ticks, ticks
 from hasm.oracle.observing import Observation, Observer
@@ -81,6 +88,7 @@ class Oracle:
         ranges: bool = True,
         explain: bool = True,
         hidden: HiddenEvents | None = None,
+        lazy: bool = True,
     ) -> None:
         """`initial` is a starting point of the spec, or "observed": anywhere the spec can
         reach (hasm.oracle.prehistory). `hidden` names the environment's events that may
@@ -91,7 +99,11 @@ class Oracle:
         every possible user count instead of keeping a range (see hasm.oracle.candidates): both
         give the same verdicts, only slower; tests compare against them. `explain=False` leaves
         out of a divergence's report when the record would have been allowed (a search of its
-        own, hasm.oracle.explain): for callers that want only the verdict, many times over."""
+        own, hasm.oracle.explain): for callers that want only the verdict, many times over.
+
+        `lazy=False` answers the spec's readings from the start, a candidate per answer; by
+        default each stays open until some step first depends on it (`_answering`): a
+        reading that matters only in a rare situation then costs nothing until it comes."""
         self.spec, self.file, self.explain, self.ranges = spec, file, explain, ranges
         problems = []
         if len(nodes) != 2 or nodes[0] == nodes[1]:
@@ -148,9 +160,11 @@ class Oracle:
         )
         faults = hidden.faults if hidden is not None else MAX_FAULTS
         if initial == OBSERVED:
-            first = observed_start(self.model, counts, faults)
+            first = observed_start(self.model, counts, faults, lazy=lazy)
         else:
-            first = frozenset(starting(c) for c in initial_configs(self.model, initial, counts))
+            first = frozenset(
+                starting(c) for c in initial_configs(self.model, initial, counts, lazy=lazy)
+            )
         self._shape = self._interned(first)
         self._anywhen = initial == OBSERVED  # no time yet: see `_reach`
         self.recent: deque[Seen] = deque(maxlen=64)
@@ -273,8 +287,13 @@ class Oracle:
             assert repeated is not None
             rec = repeated.record(line, t)
         if isinstance(rec, TraceEvent):
-            self._check_event(rec.event, rec.node, rec.service, rec.user)
-            self._event(rec.t, tick, rec.event, rec.node, rec.service, rec.user, rec.line)
+            event = rec
+            self._check_event(event.event, event.node, event.service, event.user)
+            self._answering(
+                lambda: self._event(
+                    event.t, tick, event.event, event.node, event.service, event.user, event.line
+                )
+            )
         else:
             self.observe(
                 rec.t,
@@ -311,7 +330,24 @@ class Oracle:
     def advance(self, t: float) -> None:
         """Let time pass to `t` with nothing recorded on the way."""
         tick = ticks(t)
-        self._set(frozenset(_stamped(c) for c in self._reach(tick)), tick, t)
+        self._answering(
+            lambda: self._set(frozenset(_stamped(c) for c in self._reach(tick)), tick, t)
+        )
+
+    def _answering(self, work: Callable[[], None]) -> None:
+        """`work` - taking the candidates through one record - done once every reading it
+        needs is answered. A candidate that leaves a reading open (`Node.undecided`) stands
+        for every answer, exactly, as long as no step depends on it; the first step that does
+        raises Undecided, and the candidates are taken again with the reading answered both
+        ways, from the last record, where they were still alike. The work changes nothing
+        before it is done, so taking it again is safe; the memo's key (the old shape) stays
+        right, since the forked candidates are the same configurations."""
+        while True:
+            try:
+                work()
+                return
+            except Undecided as need:
+                self._shape = self._interned(frozenset(answering(self.candidates, need.reading)))
 
     def event(
         self,
@@ -325,7 +361,7 @@ class Oracle:
     ) -> None:
         """An event happened at `t`."""
         self._check_event(name, node, service, user)
-        self._event(t, ticks(t), name, node, service, user, line)
+        self._answering(lambda: self._event(t, ticks(t), name, node, service, user, line))
 
     def _event(
         self,
@@ -383,8 +419,11 @@ class Oracle:
         OfferedObservation or a mapping like `{"failover": [], "recover": False}`."""
         if self._unseen:
             self._flush_recent()  # a report names the recent events
+        obs = self._observer.observation(nodes, sessions, ha_enabled, offered)
+        self._answering(lambda: self._observe(t, obs, line))
+
+    def _observe(self, t: float, obs: Observation, line: int | None) -> None:
         observer = self._observer
-        obs = observer.observation(nodes, sessions, ha_enabled, offered)
         tick = ticks(t)
         before = self._reach(tick, observer.pins(obs))
         kept = [shown for c in before for shown in observer.shows(c, obs)]
@@ -425,21 +464,30 @@ class Oracle:
         """Every field the page could show now, with the values some behaviour allows."""
         if self._unseen:
             self._flush_recent()
-        return {
-            f.field: f.allowed
+        found: dict[str, tuple[str, ...]] = {}
+
+        def fields() -> None:
+            found.clear()
             for f in self._reporter.fields(
                 self.candidates, Observation({}, {}, None, None), all_fields=True
-            )
-        }
+            ):
+                found[f.field] = f.allowed
+
+        self._answering(fields)
+        return found
 
     def answers(self) -> tuple[frozenset[str], ...]:
         """The answers to the spec's readings (`Model.reading_choices`, in its order) that some
         behaviour allowing the trace so far follows: those some candidate's nodes hold. With no
         users a reading only whom a node serves depends on keeps its default answer
         (`initial_configs`): an answer that differs only there is followed as much."""
-        held = {c.config.nodes[0].readings for c in self.candidates}
+        held = [(n.readings, n.undecided) for n in (c.config.nodes[0] for c in self.candidates)]
         free = self.model.hosting_readings if not any(self.assigned) else frozenset()
-        return tuple(a for a in self.model.reading_choices if a - free in held)
+        return tuple(
+            a
+            for a in self.model.reading_choices
+            if any((a - free - undecided) == yes - undecided for yes, undecided in held)
+        )
 
     # -- reaching ---------------------------------------------------------------------------------
     def _reach(self, t: int, pinned: Pins | None = None) -> frozenset[Candidate]:

@@ -27,22 +27,33 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 
-from hasm.core.config import Config, Input
+from hasm.core.config import Config, Input, Undecided
 from hasm.core.model import Model
 from hasm.core.search import Inputs, mirror
 from hasm.core.semantics import initial_configs
 from hasm.core.symbolic import choices, clock_bounds, delay, latest
 from hasm.core.zones import Zone, le
-from hasm.oracle.candidates import RECORD, Candidate, Split, normal, starting, successors
+from hasm.oracle.candidates import (
+    RECORD,
+    Candidate,
+    Split,
+    answering,
+    normal,
+    starting,
+    successors,
+)
 from hasm.oracle.reaching import only
 
 __all__ = ["observed_start"]
 
 
-def observed_start(model: Model, counts: tuple[int, int], max_faults: int) -> frozenset[Candidate]:
+def observed_start(
+    model: Model, counts: tuple[int, int], max_faults: int, *, lazy: bool = False
+) -> frozenset[Candidate]:
     """Every candidate a group of `counts` users per home node can be in after any run of the
     spec with at most `max_faults` faults at once, the record clock at 0. Remembered for the
-    process by what it depends on: every trace of a suite or a directory shares it."""
+    process by what it depends on: every trace of a suite or a directory shares it. `lazy`:
+    the readings stay open where no run has depended on them yet (`Node.undecided`)."""
     key = (
         id(model.spec),
         tuple(sorted(model.params.items())),
@@ -51,12 +62,13 @@ def observed_start(model: Model, counts: tuple[int, int], max_faults: int) -> fr
         model.ticks,
         counts,
         max_faults,
+        lazy,
     )
     known = _KNOWN.get(key)
     if known is None or known[0] is not model.spec:
         if len(_KNOWN) >= _KEPT:
             _KNOWN.clear()
-        known = _KNOWN[key] = (model.spec, _explore(model, counts, max_faults))
+        known = _KNOWN[key] = (model.spec, _explore(model, counts, max_faults, lazy=lazy))
     return known[1]
 
 
@@ -66,9 +78,15 @@ _KEPT = 16
 
 
 def _explore(
-    model: Model, counts: tuple[int, int], max_faults: int, symmetry: bool = True
+    model: Model,
+    counts: tuple[int, int],
+    max_faults: int,
+    symmetry: bool = True,
+    *,
+    lazy: bool = False,
 ) -> frozenset[Candidate]:
-    """`symmetry=False` explores both orientations (tests compare the two)."""
+    """`symmetry=False` explores both orientations (tests compare the two). A candidate whose
+    step needs an open reading is explored again as two, one per answer (`answering`)."""
     spec = model.spec
     inputs = Inputs.of(spec, tuple(sorted(model.monitored)))
     # With as many users on each node the two nodes are alike (rules are written for a node
@@ -76,27 +94,36 @@ def _explore(
     alike = symmetry and counts[0] == counts[1]
     seen: dict[tuple[Config, tuple[Split, ...]], list[Zone]] = {}
     queue = deque(
-        starting(config) for name in spec.initial for config in initial_configs(model, name, counts)
+        starting(config)
+        for name in spec.initial
+        for config in initial_configs(model, name, counts, lazy=lazy)
     )
     while queue:
         cand = queue.popleft()
         if alike and not cand.splits:
             cand = _oriented(cand)
-        passed = delay(model, cand.symbolic)
-        if passed is None:
-            continue
-        lower, upper = clock_bounds(model, passed)
-        zone = passed.zone.extrapolate_lu(lower, upper)
-        zones = seen.setdefault((cand.config, cand.splits), [])
-        if any(z.includes(zone) for z in zones):
+        try:
+            passed = delay(model, cand.symbolic)
+            if passed is None:
+                continue
+            lower, upper = clock_bounds(model, passed)
+            zone = passed.zone.extrapolate_lu(lower, upper)
+            zones = seen.setdefault((cand.config, cand.splits), [])
+            if any(z.includes(zone) for z in zones):
+                continue
+            here = Candidate(cand.config, zone, cand.splits)
+            steps = [
+                after
+                for inp in _inputs(inputs, here)
+                for after in successors(model, here, only(inp), recorded=False)
+                if after.config.faults() <= max_faults
+            ]
+        except Undecided as need:
+            queue.extend(answering((cand,), need.reading))
             continue
         zones[:] = [z for z in zones if not zone.includes(z)]
         zones.append(zone)
-        here = Candidate(cand.config, zone, cand.splits)
-        for inp in _inputs(inputs, here):
-            for after in successors(model, here, only(inp), recorded=False):
-                if after.config.faults() <= max_faults:
-                    queue.append(after)
+        queue.extend(steps)
     found = {
         normal(Candidate(config, kept, splits))
         for (config, splits), zones in seen.items()

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from hasm.core.config import Config, EventInput, Input
+from hasm.core.config import Config, EventInput, Input, Undecided, answered
 from hasm.core.model import Model
 from hasm.core.symbolic import Symbolic, choices, delay, guard, normalise, step
 from hasm.core.zones import Zone, le
@@ -117,7 +117,18 @@ class Teller:
     # -- records --------------------------------------------------------------------------------
     def record(self, rec: TraceRecord, observation: Observation | None = None) -> bool:
         """Follow the behaviours through `rec`; False (and nothing changed) if none allows it.
-        An observation comes normalised as the oracle's observer makes it."""
+        An observation comes normalised as the oracle's observer makes it. A reading left open
+        that a step needs is answered both ways, and the record followed again (as the
+        oracle's `_answering` does)."""
+        while True:
+            try:
+                return self._record(rec, observation)
+            except Undecided as need:
+                self.runs = [
+                    forked for run in self.runs for forked in _answering(run, need.reading)
+                ]
+
+    def _record(self, rec: TraceRecord, observation: Observation | None) -> bool:
         tick = ticks(rec.t)
         reached = self.runs if self.anywhen else self._reach(tick - self.now)
         if isinstance(rec, TraceEvent):
@@ -270,6 +281,16 @@ class Teller:
                 grown = shown.zone.added()  # the record's clock, at 0, the new tag 0
                 fresh = grown.clocks - 1
                 yield self._normal(shown.config, grown, run.taken, fresh)
+
+
+def _answering(run: _Run, reading: str) -> list[_Run]:
+    config = run.sym.config
+    if reading not in config.nodes[0].undecided:
+        return [run]
+    return [
+        _Run(Symbolic(answered(config, reading, yes), run.sym.zone), run.taken)
+        for yes in (False, True)
+    ]
 
 
 def _merged(explanations: Iterable[tuple[Inferred, ...]]) -> list[tuple[Inferred, ...]]:
