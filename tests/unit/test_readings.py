@@ -18,6 +18,7 @@ from hasm.core.config import NO_NODE, NOT_WAITING, Config
 from hasm.core.model import Model
 from hasm.core.semantics import deadline, initial_config, initial_configs
 from hasm.errors import ClockError, ConformanceError
+from hasm.oracle.candidates import answering
 from hasm.oracle.oracle import Oracle
 from hasm.spec.model import Spec
 
@@ -115,8 +116,8 @@ def test_a_service_that_is_not_monitored_runs_no_timer_by_either_reading(model: 
 
 
 # -- the oracle: a trace conforms if either reading explains it -------------------------------------
-def _oracle(spec: Spec) -> Oracle:
-    oracle = Oracle(spec, ["pub", "sub"], initial="normal")
+def _oracle(spec: Spec, *, lazy: bool = True) -> Oracle:
+    oracle = Oracle(spec, ["pub", "sub"], initial="normal", lazy=lazy)
     oracle.event(100, "service_stop", node="pub", service=PE)
     oracle.event(150, "service_stop", node="pub", service=XCP)
     oracle.event(160, "service_start", node="pub", service=PE)
@@ -127,10 +128,30 @@ def _oracle(spec: Spec) -> Oracle:
     ("t", "state"),
     [(195, "Failing Over"), (195, "Normal"), (239, "Normal"), (241, "Failing Over")],
 )
-def test_the_oracle_accepts_the_failover_of_either_reading(spec: Spec, t: int, state: str) -> None:
-    oracle = _oracle(spec)
+@pytest.mark.parametrize("lazy", [True, False])
+def test_the_oracle_accepts_the_failover_of_either_reading(
+    spec: Spec, t: int, state: str, lazy: bool
+) -> None:
+    oracle = _oracle(spec, lazy=lazy)
     oracle.observe(t, nodes={"pub": {"state": state}})
     assert oracle.candidates
+
+
+def test_open_readings_stand_for_every_answer_until_a_step_needs_one(spec: Spec) -> None:
+    """Lazy and eager oracles keep the same configurations: the lazy one's candidates, each
+    open reading answered both ways, are the eager one's."""
+    lazy, eager = _oracle(spec), _oracle(spec, lazy=False)
+    for oracle in (lazy, eager):
+        oracle.observe(195, nodes={"pub": {"state": "Normal"}})
+    assert lazy.answers() == eager.answers()
+    answered = set(lazy.candidates)
+    for reading in spec.readings:
+        answered = set(answering(answered, reading))
+    # With no users the eager oracle leaves out the answers only whom a node serves tells apart.
+    hosting = lazy.model.hosting_readings
+    assert {c for c in answered if c.config.nodes[0].readings.isdisjoint(hosting)} == set(
+        eager.candidates
+    )
 
 
 def test_the_oracle_keeps_one_reading_per_behaviour(spec: Spec) -> None:
