@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, cast
-
-import jsonschema
 
 from hasm.errors import Problem, SpecError
 from hasm.spec.guards import conjuncts
@@ -54,15 +51,14 @@ from hasm.spec.model import (
     VocabularyTerm,
 )
 from hasm.spec.params import evaluate
+from hasm.spec.schema_problems import did_you_mean, schema_problems, yaml_text
 from hasm.spec.schemas import load_schema
 
 __all__ = [
     "CANONICAL",
-    "GUARD_KEYS",
     "build_spec",
     "canonical_spec_path",
     "load_spec",
-    "schema_problems",
 ]
 
 CANONICAL = "imp-ha.yaml"
@@ -99,96 +95,6 @@ def build_spec(name: str, text: str) -> Spec:
 
 
 _remembered = lru_cache(maxsize=8)(build_spec)
-
-
-# -- structural validation against the shipped JSON Schema ----------------------------------
-def schema_problems(located: Located, schema: dict[str, Any]) -> Iterator[Problem]:
-    """Every schema violation, translated into a located, plain-words problem."""
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(located.data), key=lambda e: _line_key(located, e))
-    for error in errors:
-        yield from _translate(located, _most_specific(error))
-
-
-def _line_key(located: Located, error: jsonschema.ValidationError) -> tuple[int, str]:
-    return (located.line(tuple(error.absolute_path)) or 0, error.message)
-
-
-def _most_specific(error: jsonschema.ValidationError) -> jsonschema.ValidationError:
-    """For oneOf/anyOf, the branch error that got furthest into the value."""
-    while error.context:
-        error = max(error.context, key=lambda e: (len(e.absolute_path), -len(e.message)))
-    return error
-
-
-def _translate(located: Located, error: jsonschema.ValidationError) -> Iterator[Problem]:
-    path: KeyPath = tuple(error.absolute_path)
-    schema = error.schema if isinstance(error.schema, dict) else {}
-    value = error.instance
-    if "propertyNames" in error.absolute_schema_path and isinstance(value, str):
-        path = (*path, value)  # a bad name is reported at its own key, not at the mapping
-    if error.validator == "additionalProperties" and isinstance(value, dict):
-        allowed = sorted(schema.get("properties", {}))
-        patterns = list(schema.get("patternProperties", {}))
-        if patterns:  # a guard: name its real condition keys rather than regexes
-            allowed = sorted({*allowed, *GUARD_KEYS})
-        for key in value:
-            if key in allowed or any(re.search(p, key) for p in patterns):
-                continue
-            yield located.problem(
-                (*path, key),
-                f"unknown key '{key}'",
-                _did_you_mean(key, allowed) or f"use one of: {', '.join(allowed)}",
-            )
-        return
-    if error.validator == "required":
-        missing = str(error.message).split("'")[1] if "'" in error.message else error.message
-        yield located.problem(path, f"missing key '{missing}'", f"add '{missing}:' here")
-        return
-    if error.validator == "enum":
-        options = [str(o) for o in cast(list[object], error.validator_value)]
-        yield located.problem(
-            path,
-            f"{value!r} is not one of: {', '.join(options)}",
-            _did_you_mean(str(value), options) or "use one of the listed values",
-        )
-        return
-    if error.validator == "type":
-        wanted = error.validator_value
-        kinds = " or ".join(wanted) if isinstance(wanted, list) else str(wanted)
-        yield located.problem(path, f"expected {kinds}, got {_yaml_text(value)}")
-        return
-    if error.validator == "pattern":
-        yield located.problem(
-            path,
-            f"{value!r} is not a valid name here",
-            "use lower-case letters, digits and underscores, starting with a letter",
-        )
-        return
-    if error.validator == "const":
-        yield located.problem(path, f"must be {error.validator_value!r}, not {value!r}")
-        return
-    yield located.problem(path, error.message)
-
-
-GUARD_KEYS = (
-    "ha_enabled", "link_up", "connected", "not", "any", "event.service",
-    *(f"{who}.{what}" for who in ("node", "peer") for what in (
-        "state", "reason", "service_down", "up", "srm_running", "monitored_down")),
-    "param.<name>",
-)  # fmt: skip
-
-
-def _yaml_text(value: Any) -> str:
-    """A value as the YAML author wrote it: true, not True."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "null" if value is None else repr(value)
-
-
-def _did_you_mean(word: str, options: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(options), n=1)
-    return f"did you mean '{close[0]}'?" if close else ""
 
 
 # -- semantic validation and construction ------------------------------------------------------
@@ -229,7 +135,7 @@ class _Builder:
             self.bad(
                 path,
                 f"unknown {what} '{name}'",
-                _did_you_mean(name, known) or f"declare the {what} first",
+                did_you_mean(name, known) or f"declare the {what} first",
             )
 
     def build(self) -> Spec:
@@ -326,7 +232,7 @@ class _Builder:
             if not isinstance(default, bool):
                 self.bad(
                     (*path, "default"),
-                    f"a boolean parameter needs true or false, not {_yaml_text(default)}",
+                    f"a boolean parameter needs true or false, not {yaml_text(default)}",
                 )
             if rng is not None:
                 self.bad((*path, "range"), "a boolean parameter has no range", "remove 'range'")
@@ -334,7 +240,7 @@ class _Builder:
             good_default = not isinstance(default, bool) and _finite(default)
             if not good_default:
                 huge = isinstance(default, int) and not isinstance(default, bool)
-                shown = "a number too large" if huge else _yaml_text(default)
+                shown = "a number too large" if huge else yaml_text(default)
                 self.bad(
                     (*path, "default"), f"a seconds parameter needs a finite number, not {shown}"
                 )
@@ -721,7 +627,7 @@ class _Builder:
                 self.bad(
                     (*path, "action"),
                     f"'{action}' is not an admin event",
-                    _did_you_mean(action, admin) or f"use one of: {', '.join(admin)}",
+                    did_you_mean(action, admin) or f"use one of: {', '.join(admin)}",
                 )
         kind = raw["kind"]
         # Which fields each kind reads (hasm/invariants.py gives them meaning); a field another
@@ -838,7 +744,7 @@ class _Builder:
                 self.bad(
                     (*path, "codes", i),
                     f"code {i} '{code}' is neither a term of '{name}' nor a page label",
-                    _did_you_mean(code, [*terms, *(s.label for s in states.values())])
+                    did_you_mean(code, [*terms, *(s.label for s in states.values())])
                     or f"add '{code}' to the terms of '{name}'",
                 )
         return Vocabulary(name, self.sources(path, raw), terms, codes)

@@ -15,7 +15,7 @@ import yaml
 
 from hasm.errors import HasmError, InputError, Problem, SpecError
 from hasm.spec.labels import label_index, normalise_label
-from hasm.spec.loader import build_spec, canonical_spec_path, load_spec, schema_problems
+from hasm.spec.loader import build_spec, canonical_spec_path, load_spec
 from hasm.spec.located import Located, dotted, parse_yaml, read_yaml
 from hasm.spec.model import (
     TRUE,
@@ -30,6 +30,7 @@ from hasm.spec.model import (
 )
 from hasm.spec.model import Test as Cond  # not `Test`: pytest would try to collect it
 from hasm.spec.params import evaluate
+from hasm.spec.schema_problems import schema_problems
 from hasm.spec.schemas import load_schema
 
 CANON_PATH = canonical_spec_path()
