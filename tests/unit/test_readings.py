@@ -1,12 +1,15 @@
 """Readings: questions Cisco's text leaves open, each answered once for a whole behaviour.
 
-Two readings so far. S1's Critical Service Delay - "the duration in seconds that a critical
+Three readings so far. S1's Critical Service Delay - "the duration in seconds that a critical
 service can be down before failover is initiated": the delay of the set of monitored services
-(some service down throughout) or of one service (that service down throughout). And the
-trace contract's session, "the user's Presence Engine session": does it outlive a stopped
-Presence Engine, or end with it? Both answers of each are allowed: the core runs the one the
-configuration's nodes answer, the oracle keeps a behaviour under each answer, and a trace
-conforms if one explains it.
+(some service down throughout) or of one service (that service down throughout). The trace
+contract's session, "the user's Presence Engine session": does it outlive a stopped Presence
+Engine, or end with it? And S1's Initialization Keep Alive Timeout, "the duration in seconds
+that the heartbeat can be lost with the peer during initialization": does an SRM restarted in
+the middle of a move (reason Initialization, P8, P9) count it, or the Keep Alive Timeout? Both
+answers of each are allowed: the core runs the one the configuration's nodes answer, the oracle
+keeps a behaviour under each answer - leaving a reading open until some step needs it - and a
+trace conforms if one explains it.
 """
 
 from __future__ import annotations
@@ -14,9 +17,9 @@ from __future__ import annotations
 import pytest
 from conftest import drive, ev, relogin, sessions_on, signed_out, states, timer_names, waiting
 
-from hasm.core.config import NO_NODE, NOT_WAITING, Config
+from hasm.core.config import NO_NODE, NOT_WAITING, Config, Fire
 from hasm.core.model import Model
-from hasm.core.semantics import deadline, initial_config, initial_configs
+from hasm.core.semantics import advance, deadline, initial_config, initial_configs
 from hasm.errors import ClockError, ConformanceError
 from hasm.oracle.candidates import answering
 from hasm.oracle.oracle import Oracle
@@ -24,6 +27,7 @@ from hasm.spec.model import Spec
 
 PER_SERVICE = frozenset({"critical_delay_per_service"})
 ENDS = frozenset({"session_ends_with_presence_engine"})
+RESTARTED = frozenset({"restarted_srm_initialization_timeout"})
 PE, XCP = "presence_engine", "xcp_router"
 
 
@@ -35,16 +39,31 @@ def test_every_answer_is_a_start_and_none_is_the_default(model: Model) -> None:
     starts = initial_configs(model, "normal", (1, 1))
     assert [c.nodes[0].readings for c in starts] == [
         frozenset(),
+        RESTARTED,
         ENDS,
+        ENDS | RESTARTED,
         PER_SERVICE,
+        PER_SERVICE | RESTARTED,
         PER_SERVICE | ENDS,
+        PER_SERVICE | ENDS | RESTARTED,
     ]
     assert all(n.readings == c.nodes[0].readings for c in starts for n in c.nodes)
     # With no users, whom a node serves changes nothing: that reading keeps its default.
     assert model.hosting_readings == ENDS
     alone = initial_configs(model, "normal", (0, 0))
-    assert [c.nodes[0].readings for c in alone] == [frozenset(), PER_SERVICE]
+    assert [c.nodes[0].readings for c in alone] == [
+        frozenset(),
+        RESTARTED,
+        PER_SERVICE,
+        PER_SERVICE | RESTARTED,
+    ]
     assert initial_config(model, "normal", (1, 1)) == starts[0]
+
+
+def test_a_lazy_start_is_one_configuration_that_leaves_every_reading_open(model: Model) -> None:
+    (start,) = initial_configs(model, "normal", (1, 1), lazy=True)
+    assert all(n.undecided == frozenset(model.spec.readings) for n in start.nodes)
+    assert all(n.readings == frozenset() for n in start.nodes)
 
 
 @pytest.mark.parametrize(
@@ -235,3 +254,96 @@ def test_the_oracle_accepts_active_users_by_either_reading(
     oracle.observe(110, nodes={"pub": {"active_users": active}})
     kept = {c.config.nodes[0].readings & ENDS for c in oracle.candidates}
     assert kept == {readings}
+
+
+# -- an SRM restarted in the middle of a move ----------------------------------------------------------
+def _restarted_while_taking_over(model: Model, readings: frozenset[str]) -> Config:
+    """P8: a manual failover of pub; sub's SRM restarts while sub is taking over (Taking Over /
+    Initialization); then the link fails, at t=3."""
+    config = drive(
+        model,
+        initial_config(model, "normal", (1, 1), readings),
+        (0.0, ev("failover", 0)),
+        (1.0, ev("srm_stop", 1)),
+        (2.0, ev("srm_start", 1)),
+    )
+    assert states(config)[1] == ("taking_over", "initialization")
+    return drive(model, config, (3.0, ev("link_down")))
+
+
+@pytest.mark.parametrize(
+    ("readings", "timer", "window"),
+    [
+        (frozenset(), "heartbeat_loss", (3 + 60 - 15, 3 + 60 + 15)),
+        (RESTARTED, "initialization_heartbeat_loss", (3 + 120 - 15, 3 + 120 + 15)),
+    ],
+)
+def test_a_restarted_srm_counts_the_timeout_of_the_reading(
+    model: Model, readings: frozenset[str], timer: str, window: tuple[int, int]
+) -> None:
+    config = _restarted_while_taking_over(model, readings)
+    (running,) = [t for t in config.timers if t.node == 1]
+    assert (running.name, running.earliest, running.latest) == (timer, *window)
+    # Either way the move fails on the node when the timeout runs out.
+    failed = drive(model, advance(model, config, 78.0), Fire("heartbeat_loss", 0))
+    failed = drive(model, advance(model, failed, window[1]), Fire(timer, 1))
+    assert states(failed)[1] == ("failed", "take_over_users_failed")
+
+
+def test_the_reading_changes_nothing_where_the_srm_was_not_restarted(model: Model) -> None:
+    for readings in (frozenset(), RESTARTED):
+        config = drive(
+            model,
+            initial_config(model, "normal", (1, 1), readings),
+            (0.0, ev("failover", 0)),
+            (3.0, ev("link_down")),
+        )
+        assert timer_names(config) == {("heartbeat_loss", 0), ("heartbeat_loss", 1)}
+
+
+def _restarted_trace(spec: Spec, *, lazy: bool = True) -> Oracle:
+    oracle = Oracle(spec, ["pub", "sub"], initial="normal", lazy=lazy)
+    oracle.event(0, "failover", node="pub")
+    oracle.event(1, "srm_stop", node="sub")
+    oracle.event(2, "srm_start", node="sub")
+    oracle.event(3, "link_down")
+    return oracle
+
+
+@pytest.mark.parametrize("lazy", [True, False])
+@pytest.mark.parametrize(
+    ("t", "state", "reading"),
+    [
+        (100, "Running in Failed Mode", frozenset()),  # the Keep Alive Timeout ran out by 78
+        (100, "Taking Over", RESTARTED),  # the initialization one not before 108
+        (137, "Taking Over", RESTARTED),
+    ],
+)
+def test_the_oracle_accepts_a_restarted_srm_by_either_reading(
+    spec: Spec, lazy: bool, t: int, state: str, reading: frozenset[str]
+) -> None:
+    oracle = _restarted_trace(spec, lazy=lazy)
+    oracle.observe(t, nodes={"sub": {"state": state}})
+    assert {c.config.nodes[0].readings & RESTARTED for c in oracle.candidates} == {reading}
+
+
+def test_a_restarted_srm_still_moving_after_both_timeouts_conforms_to_neither(spec: Spec) -> None:
+    oracle = _restarted_trace(spec)
+    with pytest.raises(ConformanceError):
+        oracle.observe(139, nodes={"sub": {"state": "Taking Over"}})
+
+
+def test_the_oracle_answers_the_reading_only_where_a_step_needs_it(spec: Spec) -> None:
+    """Until sub's SRM restarts mid-move and loses its peer, no step depends on the reading:
+    one candidate stands for both answers; the link's failure is the first that does."""
+    oracle = Oracle(spec, ["pub", "sub"], initial="normal")
+    oracle.event(0, "failover", node="pub")
+    oracle.event(1, "srm_stop", node="sub")
+    oracle.event(2, "srm_start", node="sub")
+    assert all(RESTARTED <= c.config.nodes[0].undecided for c in oracle.candidates)
+    oracle.event(3, "link_down")
+    assert not any(RESTARTED & c.config.nodes[0].undecided for c in oracle.candidates)
+    assert {c.config.nodes[0].readings & RESTARTED for c in oracle.candidates} == {
+        frozenset(),
+        RESTARTED,
+    }
