@@ -58,7 +58,7 @@ class Bounds:
     configurations; at most `max_faults` faults at once; the spec's starting point `initial`."""
 
     users: int = 1
-    max_states: int = 5000
+    max_states: int = 10_000  # 1,250 per answer to the three readings
     max_faults: int = 1
     initial: str = "normal"
 

@@ -68,7 +68,7 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 @pytest.fixture(scope="module")
 def explorer_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("page") / "explorer.html"
-    assert hasm("explorer", "--max-states", "1500", "-o", str(out)) == 0
+    assert hasm("explorer", "--max-states", "3000", "-o", str(out)) == 0
     return out
 
 
@@ -192,31 +192,31 @@ def test_an_answer_to_the_readings_restarts_from_its_start_and_is_in_the_url(
     before = renders(browser)
     Select(browser.find_element(By.ID, SESSION_READING)).select_by_value("yes")
     redrawn_after(browser, before)
-    # 1,500 configurations shared by 4 answers: this one's start is configuration 375.
-    assert answer_of(browser) == ("1", "375")
-    assert "Configuration 375 of 1500, 0 step(s) from the start" in text(browser, "position")
+    # 3,000 configurations shared by 8 answers: this one's (answer 2) starts at configuration 750.
+    assert answer_of(browser) == ("2", "750")
+    assert "Configuration 750 of 3000, 0 step(s) from the start" in text(browser, "position")
     assert "session_ends_with_presence_engine yes" in text(browser, "position")
     assert states(browser) == ("Normal", "Normal") and clock(browser) == 0
     url = str(browser.current_url)
-    assert url.endswith("#a=1&p=")
+    assert url.endswith("#a=2&p=")
     # The same step under this answer ends the session: the client waits to re-login.
     before = renders(browser)
     click_step(browser, STOP)
     redrawn_after(browser, before)
     assert text(browser, "node0-active") == "0"
     assert "re-login of 1 client(s)" in text(browser, "timers")
-    browser.save_screenshot(str(tmp_path / "answer-1.png"))
+    browser.save_screenshot(str(tmp_path / "answer-2.png"))
 
     # A shared link opens the same answer and position; so does a reload.
     shared = str(browser.current_url)
-    assert re.search(r"#a=1&p=\d+$", shared), shared
+    assert re.search(r"#a=2&p=\d+$", shared), shared
     opened(browser, shared)
-    assert answer_of(browser) == ("1", "375")
+    assert answer_of(browser) == ("2", "750")
     assert Select(browser.find_element(By.ID, SESSION_READING)).first_selected_option.text == "yes"
     assert text(browser, "node0-active") == "0"
     before = renders(browser)
     browser.refresh()
-    WebDriverWait(browser, 10).until(lambda d: renders(d) >= 1 and answer_of(d) == ("1", "375"))
+    WebDriverWait(browser, 10).until(lambda d: renders(d) >= 1 and answer_of(d) == ("2", "750"))
     assert text(browser, "node0-active") == "0"
     assert not browser.find_elements(By.ID, "answer-note")
     # Back to the default answer: its own start again.
@@ -258,9 +258,9 @@ def test_a_trace_shows_which_answers_explain_it_up_to_each_record(
     page = tmp_path / "telling.html"
     assert hasm("explorer", "--trace", str(trace), "-o", str(page)) == 0
     opened(browser, page.as_uri())
-    # Line by line: every answer, every answer after the event, the two where alice's session
+    # Line by line: every answer, every answer after the event, the four where alice's session
     # outlives pub's Presence Engine, then none - the divergence.
-    for want in ("0 1 2 3", "0 1 2 3", "0 2", ""):
+    for want in ("0 1 2 3 4 5 6 7", "0 1 2 3 4 5 6 7", "0 1 4 5", ""):
         answers = browser.find_element(By.ID, "record-answers")
         assert answers.get_attribute("data-answers") == want
         if want:
@@ -289,15 +289,15 @@ def test_the_edge_of_the_embedded_space_says_how_to_go_on(
     browser: WebDriver, tmp_path: Path
 ) -> None:
     page = tmp_path / "tiny.html"
-    # One configuration for each of the 4 answers to the readings: their starts alone.
-    assert hasm("explorer", "--max-states", "4", "-o", str(page)) == 0
+    # One configuration for each of the 8 answers to the readings: their starts alone.
+    assert hasm("explorer", "--max-states", "8", "-o", str(page)) == 0
     browser.get(page.as_uri())
     unexplored = browser.find_elements(By.CSS_SELECTOR, "button.unexplored")
     assert unexplored
     unexplored[0].click()
     edge = text(browser, "edge")
     assert "Not explored" in edge
-    assert f"hasm explorer --initial normal --users 1 --faults 1 --max-states 8 -o {page}" in edge
+    assert f"hasm explorer --initial normal --users 1 --faults 1 --max-states 16 -o {page}" in edge
     browser.save_screenshot(str(tmp_path / "edge.png"))
     browser.find_element(By.ID, "back").click()
     assert states(browser) == ("Normal", "Normal")

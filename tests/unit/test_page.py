@@ -33,7 +33,7 @@ SCENARIO = Path(__file__).parents[2] / "specs" / "scenarios" / "02_critical_serv
 
 @pytest.fixture(scope="module")
 def graph(spec: Spec) -> Graph:
-    return explore_page(Model(spec), NODES, Bounds(max_states=400))
+    return explore_page(Model(spec), NODES, Bounds(max_states=800))
 
 
 def embedded(html: str) -> dict[str, Any]:
@@ -67,7 +67,7 @@ def successors(model: Model, config: Config) -> set[Config]:
 
 # -- bounded -------------------------------------------------------------------------------------
 def test_the_state_space_stays_within_its_bounds(graph: Graph) -> None:
-    assert len(graph.configs) == 400
+    assert len(graph.configs) == graph.bounds.max_states == 800
     assert not graph.complete
     assert all(c.faults() <= 1 for c in graph.configs)
     for out in graph.edges:
@@ -107,7 +107,7 @@ def test_the_nearest_configurations_are_the_ones_embedded(graph: Graph) -> None:
 # -- the readings --------------------------------------------------------------------------------
 def test_every_answer_to_the_readings_starts_where_it_should(spec: Spec, graph: Graph) -> None:
     model = graph.model
-    assert graph.answers == model.reading_choices and len(graph.answers) == 4
+    assert graph.answers == model.reading_choices and len(graph.answers) == 8
     assert graph.starts[0] == 0  # the default answer, none answered yes, first
     for answer, start in zip(graph.answers, graph.starts, strict=True):
         assert graph.configs[start] == initial_config(model, "normal", (1, 1), answer)
@@ -123,11 +123,11 @@ def test_each_answer_keeps_to_its_own_configurations(graph: Graph) -> None:
 
 
 def test_the_state_bound_is_shared_fairly_among_the_answers(spec: Spec) -> None:
-    g = explore_page(Model(spec), NODES, Bounds(max_states=402))
+    g = explore_page(Model(spec), NODES, Bounds(max_states=802))
     sizes = [sum(1 for c in g.configs if c.nodes[0].readings == a) for a in g.answers]
-    assert sizes == [101, 101, 100, 100]
+    assert sizes == [101, 101, 100, 100, 100, 100, 100, 100]
     # Each answer's configurations are together, from its start on.
-    assert list(g.starts) == [0, 101, 202, 302]
+    assert list(g.starts) == [0, 101, 202, 302, 402, 502, 602, 702]
 
 
 def test_an_answer_tells_apart_what_the_others_allow(spec: Spec, graph: Graph) -> None:
@@ -157,8 +157,8 @@ def test_with_no_users_answers_only_about_whom_a_node_serves_share_one_start(spe
     assert by_answer[frozenset({"session_ends_with_presence_engine"})] == by_answer[frozenset()]
     assert by_answer[both] == by_answer[frozenset({"critical_delay_per_service"})]
     assert by_answer[frozenset()] != by_answer[both]
-    # The bound goes to the two explorations there are, not to four.
-    assert len({c.nodes[0].readings for c in g.configs}) == 2
+    # The bound goes to the four explorations there are, not to eight.
+    assert len({c.nodes[0].readings for c in g.configs}) == 4
     data = explorer_data(g, "hasm explorer")
     assert data["answers"] == [sorted(a) for a in model.reading_choices]
     assert data["starts"] == list(g.starts)
@@ -183,7 +183,7 @@ def test_a_step_past_the_fault_bound_is_shown_untaken(spec: Spec, graph: Graph) 
 
 
 def test_a_larger_fault_bound_takes_those_steps(spec: Spec) -> None:
-    two = explore_page(Model(spec), NODES, Bounds(max_states=400, max_faults=2))
+    two = explore_page(Model(spec), NODES, Bounds(max_states=800, max_faults=2))
     assert max(c.faults() for c in two.configs) == 2
 
 
@@ -225,7 +225,7 @@ def test_stopping_a_monitored_service_runs_the_critical_service_down_delay(
 def test_a_timer_window_offers_its_start_and_its_end(spec: Spec) -> None:
     # A user move may take 1 to 60 s: time passes to the window's start, where it may fire,
     # then to its end, where it must (three steps from the start: a deeper graph).
-    graph = explore_page(Model(spec), NODES, Bounds(max_states=1200))
+    graph = explore_page(Model(spec), NODES, Bounds(max_states=2400))
 
     def waits(i: int) -> list[int]:
         return [e.target for e in graph.edges[i] if e.kind == "wait" and e.target is not None]
@@ -346,8 +346,8 @@ def test_the_canonical_page_is_under_five_megabytes(spec: Spec) -> None:
     assert 1_000_000 < size < 5_000_000, size
     data = embedded(html)["explorer"]
     assert len(data["configs"]) == Bounds().max_states
-    # Every answer to the readings has its fair share: a quarter of the bound each.
-    assert data["starts"] == [0, 1250, 2500, 3750]
+    # Every answer to the readings has its fair share: an eighth of the bound each.
+    assert data["starts"] == [1250 * k for k in range(8)]
 
     # The default bound holds a failover's whole story: a critical service stops, the delay
     # runs out, the users move, the client whose session ended logs in again on the peer.
@@ -468,7 +468,12 @@ def test_each_record_lists_the_answers_that_still_explain_the_trace(
     everyone = list(range(len(answers)))
     assert rows[2] == rows[3] == everyone
     # After alice is seen on pub with its engine stopped: only the answers where it stays.
-    assert [answers[k] for k in rows[4]] == [[], ["critical_delay_per_service"]]
+    assert [answers[k] for k in rows[4]] == [
+        [],
+        ["restarted_srm_initialization_timeout"],
+        ["critical_delay_per_service"],
+        ["critical_delay_per_service", "restarted_srm_initialization_timeout"],
+    ]
     # Then no answer explains it: that record is the divergence.
     assert rows[5] == [] and data["divergence"]["line"] == 5
 
@@ -482,7 +487,7 @@ def test_a_conforming_trace_explained_by_one_answer_only_says_which(
     assert data["verdict"] == "conforms"
     last = data["records"][-1]["answers"]
     assert all("session_ends_with_presence_engine" in data["answers"][k] for k in last)
-    assert len(last) == 2
+    assert len(last) == 4
 
 
 def test_with_no_users_every_answer_explains_what_only_whom_a_node_serves_changes(
@@ -496,7 +501,7 @@ def test_with_no_users_every_answer_explains_what_only_whom_a_node_serves_change
         {"t": 1, "observe": {"nodes": {"pub": {"state": "Normal"}}}},
     ]
     data = trace_data(spec, written(tmp_path, lines))
-    assert [r["answers"] for r in data["records"]] == [[0, 1, 2, 3], [0, 1, 2, 3]]
+    assert [r["answers"] for r in data["records"]] == [list(range(8))] * 2
 
 
 def test_an_observed_label_is_one_value_even_with_or_in_it(spec: Spec) -> None:

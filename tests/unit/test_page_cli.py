@@ -38,7 +38,7 @@ def test_the_spec_may_be_given_positionally(tmp_path: Path) -> None:
     ("args", "said"),
     [
         (["--max-states", "0"], "--max-states: expected at least 1, got 0"),
-        (["--max-states", "3"], "--max-states: 3 is fewer than the 4 answers to the readings"),
+        (["--max-states", "3"], "--max-states: 3 is fewer than the 8 answers to the readings"),
         (["--users", "many"], "--users: expected a whole number, got 'many'"),
         (["--faults", "-1"], "--faults: expected at least 0, got -1"),
         (["--nodes", "pub"], "--nodes: a group has two distinct node names, not 'pub'"),
