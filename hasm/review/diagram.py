@@ -501,9 +501,11 @@ def _overview_dot(view: Overview) -> graphviz.Digraph:
     # Edge labels are `xlabel`s, placed after the layout where they overlap nothing
     # (`forcelabels` keeps every one): as plain `label`s dot ranks them like nodes, and in this
     # dense middle several landed on each other or on a state. The wider separations give them
-    # room; measured with `dot -Tjson` (tests/unit/test_overview_layout.py): no label overlaps
-    # another or a node, the layout 1,168 pt wide (1,176 pt = 1,568 px with its margin; at
-    # nodesep 0.53 and 0.55 none overlap either, at 0.52 two labels touch). `size` (inches, 72
+    # room, and the grey arcs' labels (five triggers on the arcs to Running in Failed Mode) are
+    # set a point smaller; measured with `dot -Tjson` (tests/unit/test_overview_layout.py): no
+    # label overlaps another or a node, the layout 1,168 pt wide (1,176 pt = 1,568 px with its
+    # margin; at ranksep 1.1 and 1.3 none overlap either; at nodesep 0.55, or with 9 pt grey
+    # labels, a label of an arc to Failed Mode lands on Taking Over). `size` (inches, 72
     # pt each) caps the drawing at 1,200 pt = 1,600 px, one screen wide, should the spec grow:
     # dot then scales it down, and the test of the layout's width fails.
     g.attr(nodesep="0.54", ranksep="1.2", size="16.66,30", newrank="true", forcelabels="true")
@@ -531,7 +533,7 @@ def _overview_dot(view: Overview) -> graphviz.Digraph:
                    constraint=ranks)  # fmt: skip
         else:
             g.edge(source, e.target, xlabel=label, color="#a0a0a0", fontcolor="#707070",
-                   fontsize="9", weight="0")  # fmt: skip
+                   fontsize="8", weight="0")  # fmt: skip
     return g
 
 
