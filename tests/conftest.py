@@ -136,6 +136,23 @@ def conforming_trace(spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> Pa
     return out
 
 
+# A packaged scenario's trace takes the simulator ~5 ms; the tests that only read one ask for the
+# same few again and again (test_oracle's stories, test_trace_reader's reads).
+_TRACES: dict[tuple[int, str, int], tuple[Spec, str]] = {}
+
+
+def scenario_text(spec: Spec, path: Path, seed: int = 0) -> str:
+    """The trace `hasm simulate --trace` writes for the scenario at `path` under `spec` and
+    `seed`, made once per process: the simulator is deterministic (test_scenarios checks that the
+    same seed gives the same bytes) and the text cannot be changed, so it is shared. The entry
+    keeps its spec alive, so the spec's id is not reused while it is kept."""
+    key = (id(spec), str(path), seed)
+    kept = _TRACES.get(key)
+    if kept is None or kept[0] is not spec:
+        kept = _TRACES[key] = (spec, scenario_trace(spec, load_scenario(path, spec), seed))
+    return kept[1]
+
+
 @pytest.fixture
 def model(spec: Spec) -> Model:
     """The canonical spec with its default parameters and monitored services."""

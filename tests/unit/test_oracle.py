@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import examples
+from conftest import examples, scenario_text
 from hypothesis import given, note, settings
 from hypothesis import strategies as st
 
@@ -52,7 +52,7 @@ def _path(name: str) -> Path:
 
 def story(spec: Spec, name: str, seed: int = 0) -> list[Line]:
     """A packaged scenario's trace as a list of JSON objects (index 0 is line 1, the header)."""
-    return parse(scenario_trace(spec, load_scenario(_path(name), spec), seed))
+    return parse(scenario_text(spec, _path(name), seed))
 
 
 def parse(text: str) -> list[Line]:
