@@ -7,6 +7,7 @@ import ast
 import functools
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -49,6 +50,14 @@ def _parsed(source: str) -> ast.Module:
     """A module's tree, parsed once per text: the layering test and each module's own test read
     the same hundred files (the trees are only read)."""
     return ast.parse(source)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_trees() -> Iterator[None]:
+    """The trees are ~230,000 objects: kept past this module, every full garbage collection of
+    the run would walk them again."""
+    yield
+    _parsed.cache_clear()
 
 
 def _tree(path: Path) -> ast.Module:
