@@ -20,6 +20,7 @@ asserts what its draws reached keeps its own fixed number, derandomized.
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import shutil
 from collections.abc import Iterable, Mapping
@@ -76,6 +77,24 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         )
 
 
+# -- garbage collection -------------------------------------------------------------------------
+# A full collection walks every live object, and the tests leave cyclic garbage that only a full
+# collection frees: a compiled `transitions` machine is about 70,000 objects, an explored page or
+# an oracle's candidates thousands. With Python's thresholds a full collection ran every few
+# tests, 0.1-0.2 s each once the caches had grown: about 6 s of the quick loop's 40 s of CPU. So
+# the oldest generation is collected a tenth as often (the youngest as before, so short-lived
+# cycles still go at once and tracemalloc's peaks are unchanged), and what start-up and collection
+# built - modules, the spec, the test items, alive to the end - is frozen out of every collection.
+gc.set_threshold(gc.get_threshold()[0], gc.get_threshold()[1], 100)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what exists once the tests are collected (see above): never garbage, never walked
+    again."""
+    gc.collect()
+    gc.freeze()
+
+
 # -- Hypothesis profiles ------------------------------------------------------------------------
 CI_EXAMPLES = 100  # Hypothesis's own default
 # Runs draw specs, traces and simulations: an example's time varies too much for a deadline, and
@@ -115,6 +134,23 @@ def conforming_trace(spec: Spec, tmp_path_factory: pytest.TempPathFactory) -> Pa
     out = tmp_path_factory.mktemp("trace") / "t.jsonl"
     out.write_text(scenario_trace(spec, load_scenario(path, spec), 0), encoding="utf-8")
     return out
+
+
+# A packaged scenario's trace takes the simulator ~5 ms; the tests that only read one ask for the
+# same few again and again (test_oracle's stories, test_trace_reader's reads).
+_TRACES: dict[tuple[int, str, int], tuple[Spec, str]] = {}
+
+
+def scenario_text(spec: Spec, path: Path, seed: int = 0) -> str:
+    """The trace `hasm simulate --trace` writes for the scenario at `path` under `spec` and
+    `seed`, made once per process: the simulator is deterministic (test_scenarios checks that the
+    same seed gives the same bytes) and the text cannot be changed, so it is shared. The entry
+    keeps its spec alive, so the spec's id is not reused while it is kept."""
+    key = (id(spec), str(path), seed)
+    kept = _TRACES.get(key)
+    if kept is None or kept[0] is not spec:
+        kept = _TRACES[key] = (spec, scenario_trace(spec, load_scenario(path, spec), seed))
+    return kept[1]
 
 
 @pytest.fixture

@@ -284,6 +284,7 @@ def test_dot_and_mermaid_need_no_dot(
     ]
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_bad_format_is_a_usage_error(tmp_path: Path) -> None:
     result = hasm("diagram", "--format", "gif", "--out", str(tmp_path))
     assert result.returncode == 2

@@ -22,6 +22,7 @@ def small_spec() -> Spec:
     return load_spec(SMALL)
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_generation_is_deterministic(small_spec: Spec, tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     write_suite(generate(small_spec), a)

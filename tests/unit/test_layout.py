@@ -4,8 +4,10 @@ module says its one job in its first line and names its public surface."""
 from __future__ import annotations
 
 import ast
+import functools
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -43,6 +45,25 @@ def _name(path: Path, package: Path = PACKAGE) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache
+def _parsed(source: str) -> ast.Module:
+    """A module's tree, parsed once per text: the layering test and each module's own test read
+    the same hundred files (the trees are only read)."""
+    return ast.parse(source)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forget_the_trees() -> Iterator[None]:
+    """The trees are ~230,000 objects: kept past this module, every full garbage collection of
+    the run would walk them again."""
+    yield
+    _parsed.cache_clear()
+
+
+def _tree(path: Path) -> ast.Module:
+    return _parsed(path.read_text(encoding="utf-8"))
+
+
 def _type_only(tree: ast.Module) -> set[int]:
     """The ids of the nodes under `if TYPE_CHECKING:`: names for annotations, not dependencies."""
     return {
@@ -58,7 +79,7 @@ def _imports(path: Path) -> list[tuple[int, str]]:
     """Every hasm module a file imports at run time, anywhere in it (lazy imports inside
     functions too)."""
     found = []
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     type_only = _type_only(tree)
     for node in ast.walk(tree):
         if id(node) in type_only:
@@ -110,7 +131,7 @@ def test_the_layering_check_can_fail(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_module_says_its_job_and_names_its_surface(path: Path) -> None:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
+    tree = _tree(path)
     doc = ast.get_docstring(tree)
     assert doc, "a module's first line says its one job"
     if path.name == "__main__.py" or (path.name == "__init__.py" and len(tree.body) == 1):

@@ -3,7 +3,7 @@ the semantic core on every packaged scenario and on random runs of the simulator
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from transitions import Machine, MachineError
 
 from hasm.core.config import Config, EventInput, Fire
 from hasm.core.model import Model
-from hasm.core.semantics import apply, offered
+from hasm.core.semantics import apply, initial_config, offered
 from hasm.errors import NoSuchStep, NotEnabled, NotOffered
 from hasm.sim import machine as machine_module
 from hasm.sim.machine import LiveGroup, compile_machine, config_pair, machine_config
@@ -37,9 +37,36 @@ def model(canonical_spec: Spec) -> Model:
     return Model(canonical_spec)
 
 
+# Compiling a machine takes ~0.06 s and leaves ~70,000 objects for a full garbage collection:
+# the tests that only read its shape share one, and those that drive it from a starting point
+# reset one (LiveGroup.reset, as the replays below do between seeds). The machine compile_machine
+# builds for each starting point and its users is the scenario replays' first check.
+@pytest.fixture(scope="module")
+def compiled(model: Model) -> LiveGroup:
+    """The model's machine as compile_machine(model) returns it; never driven."""
+    return compile_machine(model)
+
+
+@pytest.fixture(scope="module")
+def driven(model: Model) -> LiveGroup:
+    """A machine of the model for the tests that drive it: each starts it with `fresh`."""
+    return compile_machine(model)
+
+
+def fresh(
+    live: LiveGroup, users: Mapping[str, str] | None = None, start: str = "ha_disabled"
+) -> LiveGroup:
+    """`live` started over as compile_machine(live.model, live.nodes, users, start) starts."""
+    homes = [live.nodes.index(home) for home in (users or {}).values()]
+    live.reset(initial_config(live.model, start, (homes.count(0), homes.count(1))))
+    return live
+
+
 # -- the machine's shape ---------------------------------------------------------------------------
-def test_the_states_are_every_pair_of_spec_states(canonical_spec: Spec, model: Model) -> None:
-    live = compile_machine(model)
+def test_the_states_are_every_pair_of_spec_states(
+    canonical_spec: Spec, compiled: LiveGroup
+) -> None:
+    live = compiled
     assert len(canonical_spec.states) == 14
     names = sorted(f"{a}|{b}" for a in canonical_spec.states for b in canonical_spec.states)
     assert len(names) == 196
@@ -47,8 +74,8 @@ def test_the_states_are_every_pair_of_spec_states(canonical_spec: Spec, model: M
     assert live.state == "unknown|unknown"
 
 
-def test_the_triggers_are_the_events_and_timers(canonical_spec: Spec, model: Model) -> None:
-    live = compile_machine(model)
+def test_the_triggers_are_the_events_and_timers(canonical_spec: Spec, compiled: LiveGroup) -> None:
+    live = compiled
     node_timers = {t.id for t in canonical_spec.timers.values() if t.per == "node"}
     assert set(canonical_spec.events) | node_timers <= set(live.machine.events)
     # Environment events and timers may happen in any pair; admin actions only where a rule
@@ -74,10 +101,10 @@ def test_machine_config_is_deterministic_and_sorted(model: Model) -> None:
     assert keys == sorted(keys)
 
 
-def test_machine_config_builds_the_live_machine(model: Model) -> None:
+def test_machine_config_builds_the_live_machine(model: Model, compiled: LiveGroup) -> None:
     config = machine_config(model)
     plain = Machine(model=None, **config)
-    live = compile_machine(model)
+    live = compiled
 
     def shape(machine: Machine) -> list[tuple[str, str, str | None]]:
         return [
@@ -118,9 +145,9 @@ def test_conditions_name_a_rule_and_the_node_playing_node(
 
 
 def test_every_rule_has_machine_transitions_for_each_trigger(
-    canonical_spec: Spec, model: Model
+    canonical_spec: Spec, compiled: LiveGroup
 ) -> None:
-    live = compile_machine(model)
+    live = compiled
     taken = {
         (name, repr(c.func))
         for name, event in live.machine.events.items()
@@ -141,8 +168,8 @@ def _fire_when_due(live: LiveGroup, timer: str, node: str) -> None:
     live.fire(timer, node)
 
 
-def test_hand_driven_failover_and_fallback(model: Model) -> None:
-    live = compile_machine(model, users={"alice": "node1", "bob": "node2"}, start="normal")
+def test_hand_driven_failover_and_fallback(driven: LiveGroup) -> None:
+    live = fresh(driven, users={"alice": "node1", "bob": "node2"}, start="normal")
     assert (live.state, live.last_rule) == ("normal|normal", None)
     step = live.event("failover", node="node1")
     assert live.state == "failing_over|taking_over"
@@ -163,8 +190,8 @@ def test_hand_driven_failover_and_fallback(model: Model) -> None:
     assert (live.state, live.last_rule) == ("normal|normal", "fallback_complete")
 
 
-def test_environment_events_change_the_world_without_a_rule(model: Model) -> None:
-    live = compile_machine(model, users={"alice": "node1"}, start="normal")
+def test_environment_events_change_the_world_without_a_rule(driven: LiveGroup) -> None:
+    live = fresh(driven, users={"alice": "node1"}, start="normal")
     step = live.event("service_stop", node="node1", service="presence_engine")
     assert (live.state, step.rule) == ("normal|normal", None)
     assert live.config.timer("critical_service_down", 0) is not None
@@ -175,8 +202,8 @@ def test_environment_events_change_the_world_without_a_rule(model: Model) -> Non
     assert [n.reason for n in live.config.nodes] == ["critical_service_down"] * 2
 
 
-def test_trigger_methods_work_as_transitions_does(model: Model) -> None:
-    live = compile_machine(model, start="normal")
+def test_trigger_methods_work_as_transitions_does(driven: LiveGroup) -> None:
+    live = fresh(driven, start="normal")
     assert live.may_failover(node="node2")  # type: ignore[attr-defined]
     assert live.service_stop(node="node2", service="database")  # type: ignore[attr-defined]
     assert live.config.nodes[1].stopped == frozenset({"database"})
@@ -187,8 +214,8 @@ def test_trigger_methods_work_as_transitions_does(model: Model) -> None:
     assert live.state == "taking_over|failing_over"
 
 
-def test_bad_inputs_change_nothing(model: Model) -> None:
-    live = compile_machine(model, start="normal")
+def test_bad_inputs_change_nothing(driven: LiveGroup) -> None:
+    live = fresh(driven, start="normal")
     before = (live.state, live.config)
     with pytest.raises(NotEnabled, match="unknown node"):
         live.event("node_down", node="node3")
@@ -201,9 +228,9 @@ def test_bad_inputs_change_nothing(model: Model) -> None:
     assert (live.state, live.config) == before
 
 
-def test_a_successor_the_machine_cannot_reach_is_refused(model: Model) -> None:
-    live = compile_machine(model, start="normal")
-    elsewhere = compile_machine(model, start="ha_disabled").config
+def test_a_successor_the_machine_cannot_reach_is_refused(model: Model, driven: LiveGroup) -> None:
+    live = fresh(driven, start="normal")
+    elsewhere = initial_config(model, "ha_disabled")
     before = (live.state, live.config)
     with pytest.raises(NoSuchStep):
         live.event("failover", node="node1", successor=elsewhere)
@@ -290,9 +317,9 @@ RARE_RUNS: dict[str, list[tuple[float, str, str | None, str | None]]] = {
 
 
 @pytest.mark.parametrize("rule", sorted(RARE_RUNS))
-def test_rare_rules_replay_through_the_machine(model: Model, rule: str) -> None:
+def test_rare_rules_replay_through_the_machine(model: Model, driven: LiveGroup, rule: str) -> None:
     sim = Simulator(model, NODES, USERS, "normal", 0)
-    live = compile_machine(model, NODES, USERS, "normal")
+    live = fresh(driven, USERS, "normal")
     records: list[Record] = []
     for t, name, node, service in RARE_RUNS[rule]:
         records += sim.run_until(t)
@@ -312,14 +339,21 @@ PARAM_SETS: tuple[dict[str, ParamValue], ...] = (
     },
 )
 GAPS = (0.0, 0.5, 5.0, 30.0, 70.0, 150.0, 600.0)
-_LIVE: dict[int, LiveGroup] = {}  # one live group per parameter set, reset per example
 
 
-def _live(spec: Spec, which: int) -> LiveGroup:
-    if which not in _LIVE:
+@pytest.fixture(scope="module")
+def lives() -> dict[int, LiveGroup]:
+    """One live group per parameter set, compiled when first drawn and reset per example; kept
+    for this module only, not to the end of the run, where every full garbage collection would
+    walk their ~140,000 objects again."""
+    return {}
+
+
+def _live(lives: dict[int, LiveGroup], spec: Spec, which: int) -> LiveGroup:
+    if which not in lives:
         model = Model(spec, resolve_params(spec, PARAM_SETS[which]))
-        _LIVE[which] = compile_machine(model, NODES, USERS)
-    return _LIVE[which]
+        lives[which] = compile_machine(model, NODES, USERS)
+    return lives[which]
 
 
 def _draw_event(
@@ -346,9 +380,11 @@ def _draw_event(
 
 @settings(max_examples=examples(60))
 @given(data=st.data())
-def test_random_runs_agree_with_the_core(canonical_spec: Spec, data: st.DataObject) -> None:
+def test_random_runs_agree_with_the_core(
+    canonical_spec: Spec, lives: dict[int, LiveGroup], data: st.DataObject
+) -> None:
     spec = canonical_spec
-    live = _live(spec, data.draw(st.integers(0, len(PARAM_SETS) - 1), label="params"))
+    live = _live(lives, spec, data.draw(st.integers(0, len(PARAM_SETS) - 1), label="params"))
     start = data.draw(st.sampled_from(sorted(spec.initial)), label="start")
     seed = data.draw(st.integers(0, 2**16), label="seed")
     sim = Simulator(live.model, NODES, USERS, start, seed)

@@ -122,6 +122,7 @@ def test_each_answer_keeps_to_its_own_configurations(graph: Graph) -> None:
                 assert graph.configs[e.target].nodes[0].readings == config.nodes[0].readings
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_the_state_bound_is_shared_fairly_among_the_answers(spec: Spec) -> None:
     g = explore_page(Model(spec), NODES, Bounds(max_states=802))
     sizes = [sum(1 for c in g.configs if c.nodes[0].readings == a) for a in g.answers]
@@ -182,6 +183,7 @@ def test_a_step_past_the_fault_bound_is_shown_untaken(spec: Spec, graph: Graph) 
     assert edge.kind == "event"
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_a_larger_fault_bound_takes_those_steps(spec: Spec) -> None:
     two = explore_page(Model(spec), NODES, Bounds(max_states=800, max_faults=2))
     assert max(c.faults() for c in two.configs) == 2
@@ -222,6 +224,7 @@ def test_stopping_a_monitored_service_runs_the_critical_service_down_delay(
     assert (nodes[0].state, nodes[1].state) == ("failing_over", "taking_over")
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_a_timer_window_offers_its_start_and_its_end(spec: Spec) -> None:
     # A user move may take 1 to 60 s: time passes to the window's start, where it may fire,
     # then to its end, where it must (three steps from the start: a deeper graph).
@@ -280,6 +283,7 @@ def test_the_data_lists_each_step_with_its_target(graph: Graph) -> None:
     assert start["of"] == ["ha_disable", "failover on pub", "failover on sub"]
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_the_page_is_the_same_bytes_for_the_same_inputs(spec: Spec) -> None:
     model = Model(spec)
     one = explorer_page(model, NODES, Bounds(max_states=200), "hasm explorer")

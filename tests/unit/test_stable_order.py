@@ -13,6 +13,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from hasm.core.config import Config, Node
 from hasm.core.zones import Zone
 from hasm.oracle.candidates import Candidate, stable_order
@@ -41,6 +43,7 @@ def _told(seed: str) -> list[str]:
     return told
 
 
+@pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 def test_the_order_is_the_same_under_every_hash_seed() -> None:
     first = _told("1")
     assert len(first) > 1

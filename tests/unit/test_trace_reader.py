@@ -14,9 +14,10 @@ from typing import Any
 
 import jsonschema
 import pytest
+from conftest import scenario_text
 
 from hasm.errors import InputError, TraceError
-from hasm.sim.runner import scenario_model, scenario_trace
+from hasm.sim.runner import scenario_model
 from hasm.sim.scenario import load_scenario, packaged_scenarios
 from hasm.spec.model import Spec
 from hasm.spec.schemas import load_schema
@@ -42,7 +43,7 @@ HEADER: dict[str, Any] = {
 
 def simulator_trace(spec: Spec, path: Path, seed: int = 0) -> str:
     """The trace `hasm simulate --trace` writes for a scenario."""
-    return scenario_trace(spec, load_scenario(path, spec), seed)
+    return scenario_text(spec, path, seed)
 
 
 def read_text(spec: Spec, text: str, *, memo: bool = True) -> tuple[TraceHeader, list[TraceRecord]]:
