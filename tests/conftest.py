@@ -32,6 +32,7 @@ from hypothesis import HealthCheck, settings
 from hasm.core.config import (
     NO_NODE,
     NOT_WAITING,
+    SIGNED_OUT,
     Cohort,
     Config,
     EventInput,
@@ -246,11 +247,17 @@ def sessions_on(config: Config, index: int, home: int | None = None) -> int:
 
 
 def signed_out(config: Config, home: int) -> int:
-    """How many users of `home` have no session and do not wait to re-login."""
+    """How many users of `home` are signed out (a session kept after the sign-out, or none)."""
+    return sum(c.count for c in config.users if c.home == home and c.waiting_since == SIGNED_OUT)
+
+
+def stopped(config: Config, home: int) -> int:
+    """How many users of `home` are signed in with no session and no re-login to wait for (a
+    re-login or sign-in found no node serving them, S8)."""
     return sum(
         c.count
         for c in config.users
-        if c.home == home and c.session == NO_NODE and c.waiting_since < 0
+        if c.home == home and c.session == NO_NODE and c.waiting_since == NOT_WAITING
     )
 
 

@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Cohort, Config, EventInput, Step
+from hasm.core.config import NO_NODE, SIGNED_OUT, Cohort, Config, EventInput, Step
 from hasm.core.model import Check, Model
 from hasm.core.semantics import advance, apply, deadline, enabled, forced, initial_configs, offered
 from hasm.core.views import node_views
@@ -698,17 +698,15 @@ def _event_inputs(
 ) -> list[EventInput]:
     """The core inputs an event record stands for: a named user is any cohort of its home that
     can hold the user's client as the trace's sign-ins and sign-outs leave it (`signed_in`; a
-    user missing from it, either): a signed-in client has no kept session (waiting_since
-    SIGNED_OUT), a signed-out one neither a session nor a re-login to wait for."""
+    user missing from it, either): a signed-out client is in a cohort whose re-login start is
+    SIGNED_OUT (a kept session or none), a signed-in one in any other."""
     node = None if rec.node is None else names.index(rec.node)
     if rec.user is None:
         return [EventInput(rec.event, node, rec.service)]
     state = signed_in.get(rec.user)
 
     def holds(c: Cohort) -> bool:
-        if state is None or (c.session == NO_NODE and c.waiting_since == NOT_WAITING):
-            return True
-        return (c.waiting_since != SIGNED_OUT) == state
+        return state is None or (c.waiting_since != SIGNED_OUT) == state
 
     return [
         EventInput(rec.event, node, rec.service, c.key)

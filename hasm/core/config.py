@@ -32,9 +32,14 @@ __all__ = [
 ]
 
 NO_NODE = -1  # a cohort's session: none
-NOT_WAITING = -1.0  # a cohort's re-login start: the client is not waiting to re-login
-# ... or: the client signed out and its session was kept (A-logout-session's other reading), so
-# the node still counts it; it ends, with no re-login, when the node stops serving it.
+# A cohort's re-login start when it has none: the client is signed in and not waiting to
+# re-login (with a session, or with none: a re-login or sign-in that found no node serving its
+# home stopped, S8, until the user signs in) ...
+NOT_WAITING = -1.0
+# ... or the client is signed out. With a session, that session was kept (A-logout-session's
+# other reading): the node still counts it until it stops serving it, and then the session ends
+# with no re-login. With none, the client counts nowhere and never re-logs in. So every cohort
+# holds only signed-in clients or only signed-out ones (hasm.oracle.clients reads that).
 SIGNED_OUT = -2.0
 
 # (home, session node or NO_NODE, re-login start or NOT_WAITING or SIGNED_OUT)

@@ -443,14 +443,16 @@ def _user_effect(
         raise NotEnabled(f"no user in cohort {key}")
     home, session, since = key
     if effect == "logout":
-        target = (home, NO_NODE, NOT_WAITING)
+        target = (home, NO_NODE, SIGNED_OUT)
     elif effect == "logout_keep_session":
         # The client signs out; a session it holds stays, counted, until its node stops serving
-        # it. A client with no session only stops waiting to re-login.
-        target = (home, session, SIGNED_OUT) if session != NO_NODE else (home, NO_NODE, NOT_WAITING)
+        # it. A client with no session (or one waiting to re-login) is only signed out.
+        target = (home, session, SIGNED_OUT)
     elif session != NO_NODE and since != SIGNED_OUT:
         return config, ()  # signing in while signed in changes nothing
     else:
+        # A signed-out client, or a signed-in one with no session (waiting, or stopped): it
+        # logs in to the serving node; if none serves its home it is signed in and stopped.
         target = (home, model.serving(config, home), NOT_WAITING)
     if target == key:
         return config, ()
@@ -521,11 +523,11 @@ def _settle(
     model: Model, config: Config
 ) -> tuple[Config, tuple[RunningTimer, ...], tuple[RunningTimer, ...], tuple[Move, ...]]:
     """End sessions no longer served, then start and cancel node timers by their conditions."""
-    # A signed-out client whose kept session ends does not re-login.
+    # A signed-out client whose kept session ends stays signed out and does not re-login.
     moves = [
         Move(
             c.key,
-            (c.home, NO_NODE, NOT_WAITING if c.waiting_since == SIGNED_OUT else config.now),
+            (c.home, NO_NODE, SIGNED_OUT if c.waiting_since == SIGNED_OUT else config.now),
             c.count,
         )
         for c in config.users

@@ -12,7 +12,17 @@ import dataclasses
 import io
 from dataclasses import dataclass
 
-from hasm.core.config import SIGNED_OUT, Config, EventInput, Fire, Input, Relogin, Step, UserKey
+from hasm.core.config import (
+    NO_NODE,
+    SIGNED_OUT,
+    Config,
+    EventInput,
+    Fire,
+    Input,
+    Relogin,
+    Step,
+    UserKey,
+)
 from hasm.core.model import Model
 from hasm.core.search import mirror_node, mirror_session
 from hasm.core.semantics import advance, apply
@@ -179,7 +189,7 @@ def _kept_sessions(config: Config, mirrored: bool = False) -> tuple[tuple[int, i
         sorted(
             (flip(c.home), flip(c.session), c.count)
             for c in config.users
-            if c.waiting_since == SIGNED_OUT
+            if c.waiting_since == SIGNED_OUT and c.session != NO_NODE
         )
     )
 

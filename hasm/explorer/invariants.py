@@ -26,8 +26,9 @@ of the spec language that this module gives meaning to:
   `within` seconds, a configuration where `goal` holds and the affected users' sessions are
   where `sessions` says: `on_peer`, every user of `node` active on it before the step is active
   on its peer (a client already waiting to re-login is not promised anything: it may try while
-  no node serves it, and stop); `home`, every signed-in user is active on its home node. `check_response` explores
-  those runs exhaustively and returns the shortest that misses.
+  no node serves it, and stop); `home`, every signed-in user with a session or a re-login to
+  wait for is active on its home node (one that stopped waits for a sign-in, not a node).
+  `check_response` explores those runs exhaustively and returns the shortest that misses.
 
 No domain fact lives here: state names, what a state hosts and the guards all come from the
 spec, so a changed spec is checked by the same code. The checks consume the core's values
@@ -103,8 +104,11 @@ def _node_words(model: Model, config: Config, index: int) -> str:
 
 def _key_words(home: int, session: int, since: float) -> str:
     where = "no session" if session == NO_NODE else f"a session on node {session}"
-    waiting = f", waiting to re-login since t={since:g}" if since >= 0 else ""
-    return f"home node {home} with {where}{waiting}"
+    if since == SIGNED_OUT:
+        where += ", signed out"
+    elif since >= 0:
+        where += f", waiting to re-login since t={since:g}"
+    return f"home node {home} with {where}"
 
 
 def _cohort_words(home: int, session: int, since: float, count: int) -> str:
@@ -551,6 +555,10 @@ def _active_on(config: Config, node: int) -> int:
 
 
 def _signed_in(config: Config, home: int | None) -> int:
+    """Signed-in users (of `home`, if given) with a session or waiting to re-login: those a
+    response must bring home. A signed-in client that stopped (no session, waiting for nothing:
+    its re-login found no node, A-relogin-gap) is left out, as nothing but a sign-in brings it
+    back; so is every signed-out one, kept session or not."""
     return sum(
         c.count
         for c in config.users

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from hasm.core.config import NO_NODE, SIGNED_OUT, Config
+from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Config
 from hasm.core.model import Model
 from hasm.core.semantics import offered
 from hasm.core.views import documented_pairs, node_views
@@ -108,7 +108,10 @@ def _config_view(model: Model, nodes: tuple[str, str], config: Config) -> dict[s
     active users) and the world behind it (`w`: each node up, its SRM running, its stopped
     services), the running timers (`tm`: name, node, since, earliest, latest), the clients
     waiting to re-login (`wt`: home, count, since, earliest, latest), the administrator actions
-    offered (`of`) and the documented pairs shown (`p`)."""
+    offered (`of`) and the documented pairs shown (`p`); where there are any, the signed-out
+    clients (`so`: home, count, a cohort each - a kept session, A-logout-session, or none) and
+    the signed-in ones with no session that wait for nothing (`ns`: home, count; their re-login
+    or sign-in found no node to serve them)."""
     views = node_views(model, config)
     out: dict[str, Any] = {
         "t": config.now,
@@ -126,15 +129,15 @@ def _config_view(model: Model, nodes: tuple[str, str], config: Config) -> dict[s
         "p": list(documented_pairs(model, config)),
     }
     signed_out = [[c.home, c.count] for c in config.users if c.waiting_since == SIGNED_OUT]
-    no_session = [
+    stopped = [
         [c.home, c.count]
         for c in config.users
-        if c.session == NO_NODE and c.waiting_since != SIGNED_OUT and c.waiting_since < 0
+        if c.session == NO_NODE and c.waiting_since == NOT_WAITING
     ]
     if signed_out:
         out["so"] = signed_out
-    if no_session:
-        out["ns"] = no_session
+    if stopped:
+        out["ns"] = stopped
     return out
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 from hasm.core.config import (
     NO_NODE,
+    NOT_WAITING,
     Config,
     EventInput,
     Fire,
@@ -64,7 +65,7 @@ class Simulator:
         self.user_key: dict[str, UserKey] = {}
         self.members: dict[UserKey, dict[str, None]] = {}  # cohort -> its users, in a stable order
         for name, home in homes.items():
-            self._place(name, (home, home, -1.0))
+            self._place(name, (home, home, NOT_WAITING))
         self.timer_due: dict[tuple[str, int, float], float] = {}
         self.relogins: list[tuple[float, int, str, UserKey]] = []  # (time, order, user, cohort)
         self._order = 0

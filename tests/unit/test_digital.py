@@ -181,11 +181,15 @@ def test_users_are_counted_per_home_and_session(small: Spec) -> None:
     assert accepts_digital(small, trace(STOP, split, header=header), ticks=2) is None
     both_late = seen(14.5, sessions={"alice": "b", "bob": None})
     assert accepts_digital(small, trace(STOP, both_late, header=header), ticks=2) == 3
-    # A login names a user: any cohort of its home (here the one signed out by a logout).
+    # A login names a user: any cohort of its home that can hold its client. Bob is signed
+    # in, so his sign-in cannot take the cohort Alice's sign-out left (signed out); hers can.
     out = {"t": 1, "event": "logout", "user": "alice"}
-    back = {"t": 2, "event": "login", "user": "bob"}
     home = seen(2, nodes={"a": {"active_users": 2}})
-    assert accepts_digital(small, trace(out, back, home, header=header), ticks=2) is None
+    bob, alice = ({"t": 2, "event": "login", "user": user} for user in ("bob", "alice"))
+    assert accepts_digital(small, trace(out, bob, home, header=header), ticks=2) == 4
+    assert accepts_digital(small, trace(out, alice, home, header=header), ticks=2) is None
+    one = seen(2, nodes={"a": {"active_users": 1}})
+    assert accepts_digital(small, trace(out, bob, one, header=header), ticks=2) is None
 
 
 def test_record_times_must_lie_on_the_grid(small: Spec) -> None:

@@ -650,6 +650,27 @@ def test_a_sign_in_takes_back_no_other_users_kept_session(spec: Spec) -> None:
     oracle.observe(2001, nodes={"sub": {"active_users": 3}}, sessions={"alice": "sub"})
 
 
+def test_a_sign_in_takes_back_no_other_users_ended_session(spec: Spec) -> None:
+    """Alice signs out and her session ends (the sessions say so); bob, signed in, signs in
+    again: nothing changes, so pub counts bob alone. A signed-out client with no session has a
+    cohort of its own (SIGNED_OUT), so bob's sign-in cannot take alice's; before, it shared one
+    with signed-in clients whose re-login stopped, and the oracle accepted 2."""
+
+    def bob_signs_in() -> Oracle:
+        oracle = normal_oracle(spec)
+        oracle.event(10, "logout", user="alice")
+        oracle.observe(10, sessions={"alice": None, "bob": "pub"})  # ended, not kept
+        oracle.event(20, "login", user="bob")
+        return oracle
+
+    with pytest.raises(ConformanceError):
+        bob_signs_in().observe(20, nodes={"pub": {"active_users": 2}})
+    oracle = bob_signs_in()
+    oracle.observe(20, nodes={"pub": {"active_users": 1}})
+    oracle.event(30, "login", user="alice")
+    oracle.observe(30, nodes={"pub": {"active_users": 2}}, sessions={"alice": "pub"})
+
+
 def test_hidden_steps_keep_their_relation_so_a_forbidden_trace_is_rejected(spec: Spec) -> None:
     """Zones, not intervals: the moments of hidden steps stay related to each other.
 

@@ -198,6 +198,41 @@ def test_sign_outs_and_sign_ins_nothing_observes_stay_one_candidate(spec: Spec) 
     oracle.observe(100, nodes={"pub": {"active_users": 20}, "sub": {"active_users": 20}})
 
 
+def test_a_burst_of_sign_outs_nothing_observes_stays_a_few_candidates(spec: Spec) -> None:
+    """40 users sign out, none signs in again, and nothing observes whether a sign-out kept the
+    session (A-logout-session). Each sign-out is a signed-in user's, and a signed-out client
+    with no session has a cohort of its own (SIGNED_OUT), so it names only the user's session:
+    one candidate throughout, the kept sessions of each home one range (before, the signed-out
+    clients shared a cohort with signed-in ones that had stopped, a later sign-out could be
+    one of them, and the candidates counted every pair of counts per home: 400 here, 1,600
+    for 80 users). Then the counters pin the ranges, and either reading of each sign-out stays
+    possible."""
+    users = {f"u{i}": ("pub", "sub")[i % 2] for i in range(40)}
+    oracle = Oracle(spec, ("pub", "sub"), users, initial="normal")
+    for i, user in enumerate(users):
+        oracle.event(1 + i, "logout", user=user)
+        assert len(oracle.candidates) == 1
+    (cand,) = oracle.candidates
+    assert cand.size() == 21 * 21  # 0 to 20 kept sessions on each node
+    for pub, sub in ((0, 0), (20, 20), (7, 13)):
+        pinned = Oracle(spec, ("pub", "sub"), users, initial="normal")
+        for i, user in enumerate(users):
+            pinned.event(1 + i, "logout", user=user)
+        pinned.observe(100, nodes={"pub": {"active_users": pub}, "sub": {"active_users": sub}})
+        assert [c.size() for c in pinned.candidates] == [1]
+        (config,) = (c.config for c in pinned.candidates)
+        assert {c.key: c.count for c in config.users} == {
+            key: n
+            for key, n in {
+                (0, 0, SIGNED_OUT): pub,
+                (0, NO_NODE, SIGNED_OUT): 20 - pub,
+                (1, 1, SIGNED_OUT): sub,
+                (1, NO_NODE, SIGNED_OUT): 20 - sub,
+            }.items()
+            if n
+        }
+
+
 # -- cost: many users cost what few do ----------------------------------------------------------------
 @pytest.mark.slow  # one of the unit tests the quick loop leaves to `make test`
 @pytest.mark.parametrize("counters", [True, False])

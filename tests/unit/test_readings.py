@@ -15,7 +15,7 @@ trace conforms if one explains it.
 from __future__ import annotations
 
 import pytest
-from conftest import drive, ev, relogin, sessions_on, signed_out, states, timer_names, waiting
+from conftest import drive, ev, relogin, sessions_on, states, stopped, timer_names, waiting
 
 from hasm.core.config import NO_NODE, NOT_WAITING, Config, Fire
 from hasm.core.model import Model
@@ -232,7 +232,7 @@ def test_a_node_whose_engine_is_stopped_takes_no_sign_in(model: Model) -> None:
         (100.0, ev("service_stop", 0, PE)),
         (230.0, relogin((0, NO_NODE, 100.0))),  # still stopped: the client stops trying
     )
-    assert signed_out(config, 0) == 1
+    assert stopped(config, 0) == 1  # still signed in: a sign-in, not a re-login, takes it back
     assert {c.key for c in config.users if c.home == 0} == {(0, NO_NODE, NOT_WAITING)}
     config = drive(model, config, (300.0, ev("login", user=(0, NO_NODE, NOT_WAITING))))
     assert sessions_on(config, 0) == 0

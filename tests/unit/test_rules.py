@@ -31,15 +31,17 @@ from conftest import (
     signed_out,
     states,
     step,
+    stopped,
     timer_names,
     users_by_home,
     waiting,
 )
 
-from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Config, Input, Step
+from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Config, Input, Move, Relogin, Step
 from hasm.core.model import Model
-from hasm.core.semantics import advance, apply, initial_config, offered
+from hasm.core.semantics import advance, apply, deadline, enabled, initial_config, offered
 from hasm.core.views import documented_pairs, node_views
+from hasm.errors import NotEnabled
 from hasm.explorer.invariants import check_step
 from hasm.spec.model import Spec
 
@@ -1124,7 +1126,7 @@ NO_CHANGE: dict[str, tuple[Callable[[Model], Config], Input]] = {
     "login of a signed-in user": (normal, ev("login", user=(0, 0, NOT_WAITING))),
     "logout of a signed-out user": (
         lambda m: drive(m, normal(m), ev("logout", user=(1, 1, NOT_WAITING))),
-        ev("logout", user=(1, NO_NODE, NOT_WAITING)),
+        ev("logout", user=(1, NO_NODE, SIGNED_OUT)),
     ),
 }
 
@@ -1151,9 +1153,9 @@ def test_event_matching_no_rule_still_changes_the_world(model: Model) -> None:
 
 def test_login_after_logout_lands_on_the_serving_node(model: Model) -> None:
     config = drive(model, p3(), ev("logout", user=(0, 1, NOT_WAITING)))
-    assert signed_out(config, 0) == 1
-    s = only(apply(model, config, ev("login", user=(0, NO_NODE, NOT_WAITING))))
-    assert s.config.count((0, 1, NOT_WAITING)) == 2
+    assert signed_out(config, 0) == 1 and config.count((0, NO_NODE, SIGNED_OUT)) == 1
+    s = only(apply(model, config, ev("login", user=(0, NO_NODE, SIGNED_OUT))))
+    assert s.config.count((0, 1, NOT_WAITING)) == 2 and signed_out(s.config, 0) == 0
 
 
 # -- A-logout-session: a sign-out ends the session, or the session outlives it ----------------
@@ -1161,7 +1163,7 @@ def test_a_sign_out_may_end_the_session_or_keep_it(model: Model) -> None:
     steps = apply(model, normal(model), ev("logout", user=(0, 0, NOT_WAITING)))
     ended, kept = (s.config for s in steps)
     assert len(steps) == 2
-    assert ended.count((0, NO_NODE, NOT_WAITING)) == 1  # the event's own effect first
+    assert ended.count((0, NO_NODE, SIGNED_OUT)) == 1  # the event's own effect first
     assert kept.count((0, 0, SIGNED_OUT)) == 1 and kept.count((0, 0, NOT_WAITING)) == 1
     assert [v.active_users for v in node_views(model, kept)] == [2, 1]  # still counted
     assert [v.active_users for v in node_views(model, ended)] == [1, 1]
@@ -1170,10 +1172,13 @@ def test_a_sign_out_may_end_the_session_or_keep_it(model: Model) -> None:
 def test_a_kept_session_ends_without_a_relogin_when_its_node_stops_serving(model: Model) -> None:
     kept = apply(model, normal(model), ev("logout", user=(0, 0, NOT_WAITING)))[1].config
     after = first_reading(model, apply(model, kept, ev("failover", 0))).config
-    # The signed-in user waits to re-login; the signed-out one has no session and does not.
-    assert after.count((0, NO_NODE, after.now)) == 1
-    assert after.count((0, NO_NODE, NOT_WAITING)) == 1
-    assert all(c.waiting_since != SIGNED_OUT for c in after.users)
+    # The signed-in user waits to re-login; the signed-out one has no session, stays signed
+    # out, and does not.
+    assert {c.key: c.count for c in after.users if c.home == 0} == {
+        (0, NO_NODE, SIGNED_OUT): 1,
+        (0, NO_NODE, after.now): 1,
+    }
+    assert [v.active_users for v in node_views(model, after)][1] == 1  # node 1's own user
 
 
 def test_signing_in_over_a_kept_session_lands_on_the_serving_node(model: Model) -> None:
@@ -1191,7 +1196,54 @@ def test_a_sign_out_while_waiting_to_relogin_stops_the_wait_either_way(model: Mo
         now=1000.0,
     )
     s = only(apply(model, waiting, ev("logout", user=(0, NO_NODE, 900.0))))
-    assert s.config.count((0, NO_NODE, NOT_WAITING)) == 1
+    assert s.config.count((0, NO_NODE, SIGNED_OUT)) == 1
+    assert deadline(model, s.config) is None  # no re-login to wait for
+
+
+# -- the signed-out cohort with no session, (home, NO_NODE, SIGNED_OUT) ----------------------
+def stopped_at(now: float = 1000.0) -> Config:
+    """Both nodes failed: node 0's user signed in, but its re-login found no node (S8)."""
+    return make_config(
+        node("failed", "critical_service_down"),
+        node("failed", "critical_service_down"),
+        users=cohorts((0, NO_NODE, NOT_WAITING, 1), (1, NO_NODE, SIGNED_OUT, 1)),
+        now=now,
+    )
+
+
+def test_a_sign_out_of_a_stopped_client_signs_it_out(model: Model) -> None:
+    """A signed-in client with no session that waits for nothing (a re-login found no node)
+    signs out: either reading leaves it signed out with no session, one successor, and it
+    counts nowhere as before."""
+    config = stopped_at()
+    s = only(apply(model, config, ev("logout", user=(0, NO_NODE, NOT_WAITING))))
+    assert s.changed and s.moves == (Move((0, NO_NODE, NOT_WAITING), (0, NO_NODE, SIGNED_OUT), 1),)
+    assert stopped(s.config, 0) == 0 and signed_out(s.config, 0) == 1
+    assert [v.active_users for v in node_views(model, s.config)] == [0, 0]
+
+
+def test_a_signed_out_client_never_relogs_in(model: Model) -> None:
+    config = drive(model, p3(), ev("logout", user=(0, 1, NOT_WAITING)))
+    assert not any(isinstance(i, Relogin) for i in enabled(model, config))
+    assert deadline(model, config) is None
+    with pytest.raises(NotEnabled):
+        apply(model, advance(model, config, 5000.0), relogin((0, NO_NODE, SIGNED_OUT)))
+
+
+def test_a_sign_in_that_finds_no_node_leaves_the_client_signed_in_and_stopped(
+    model: Model,
+) -> None:
+    s = only(apply(model, stopped_at(), ev("login", user=(1, NO_NODE, SIGNED_OUT))))
+    assert s.changed and s.config.count((1, NO_NODE, NOT_WAITING)) == 1
+    assert signed_out(s.config, 1) == 0 and stopped(s.config, 1) == 1
+    assert deadline(model, s.config) is None  # it waits for a sign-in, not a timer
+
+
+def test_a_second_sign_out_may_end_a_kept_session(model: Model) -> None:
+    kept = apply(model, p3(), ev("logout", user=(0, 1, NOT_WAITING)))[1].config
+    ended, same = (s.config for s in apply(model, kept, ev("logout", user=(0, 1, SIGNED_OUT))))
+    assert ended.count((0, NO_NODE, SIGNED_OUT)) == 1 and ended.count((0, 1, SIGNED_OUT)) == 0
+    assert same == kept
 
 
 # -- once a spec gap: every timer that fires here has a transition to take ------------

@@ -27,7 +27,7 @@ from conftest import (
     timer_names,
 )
 
-from hasm.core.config import NO_NODE, NOT_WAITING, Config, Fire, Relogin
+from hasm.core.config import NO_NODE, NOT_WAITING, SIGNED_OUT, Config, Fire, Relogin
 from hasm.core.model import Model
 from hasm.core.semantics import advance, apply, deadline, enabled, forced, initial_config, offered
 from hasm.errors import ClockError, NotEnabled
@@ -411,7 +411,7 @@ def test_logout_ends_a_clients_wait(model: Model) -> None:
     s = _client_relogin(model)
     out = step(model, s.config, ev("logout", user=(0, NO_NODE, 100.0)), at=200.0)
     assert out.config.count((0, NO_NODE, 100.0)) == 0
-    assert out.config.count((0, NO_NODE, NOT_WAITING)) == 1
+    assert out.config.count((0, NO_NODE, SIGNED_OUT)) == 1
     assert deadline(model, out.config) is None
     with pytest.raises(NotEnabled):
         apply(model, advance(model, out.config, 220.0), relogin((0, NO_NODE, 100.0)))
@@ -426,7 +426,7 @@ def test_relogin_with_no_serving_node_stops_the_client(model: Model) -> None:
         now=0.0,
     )
     s = step(model, config, relogin((0, NO_NODE, 0.0)), at=537.0)
-    assert s.config.count((0, NO_NODE, NOT_WAITING)) == 1
+    assert s.config.count((0, NO_NODE, NOT_WAITING)) == 1  # signed in, stopped (not signed out)
     assert deadline(model, s.config) is None
 
 
