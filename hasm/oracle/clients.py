@@ -8,8 +8,9 @@ says, at every record, whether each client is signed in. And the core keeps that
 cohorts:
 
 - a `SIGNED_OUT` cohort holds only signed-out clients: a session kept after the sign-out
-  (A-logout-session) or none; the core moves a signed-out client's users only by a sign-in, or
-  when its kept session ends, to the signed-out cohort with no session;
+  (A-logout-session) or none; only a sign-in takes a client out of them (a kept session that
+  ends, as its node stops serving it or a second sign-out ends it, leaves the client signed out
+  with no session);
 - every other cohort holds only signed-in ones: a session, a wait to re-login, or neither (a
   re-login or sign-in that found no node to serve it and stopped, S8).
 
